@@ -1,0 +1,54 @@
+# The README's two commands, `make run` and `make test`, do all set-up on a fresh Debian 12
+# machine with Swift installed. Everything else here is what they are made of.
+SHELL := /bin/bash
+SWIFT ?= swift
+# How long `make fuzz` (and the fuzzing step of `make test`) runs, in seconds.
+SECONDS ?= 60
+
+# Debian packages each command needs (system libraries arrive with playback and the sender).
+RUN_PACKAGES :=
+TEST_PACKAGES := $(RUN_PACKAGES)
+
+FUZZ_BUILD := .build-fuzz
+FUZZ_FLAGS := -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld
+
+.PHONY: run test build release fuzz bench deps-run deps-test clean
+
+run: deps-run release
+	@echo "jamplay: network playback (jamplay --listen :9000) is not in this build yet;"
+	@echo "jamplay: running what exists: jamplay lint on the reference capture."
+	.build/release/jamplay lint Resources/examples/reference.jsonl
+
+test: deps-test
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+	$(MAKE) fuzz SECONDS=$(SECONDS)
+
+build:
+	$(SWIFT) build
+
+release:
+	$(SWIFT) build -c release --product jamplay
+
+# Coverage-guided fuzzing of the framer and decoder (libFuzzer + AddressSanitizer). The corpus
+# starts from the example captures; crashes are written to fuzz-corpus/ and fail the run.
+fuzz:
+	JAMPLAY_FUZZ=1 $(SWIFT) build --scratch-path $(FUZZ_BUILD) $(FUZZ_FLAGS) --product WireFuzzer
+	mkdir -p fuzz-corpus/queue
+	cp Resources/examples/*.jsonl fuzz-corpus/queue/
+	$(FUZZ_BUILD)/release/WireFuzzer -max_total_time=$(SECONDS) -max_len=16384 -rss_limit_mb=2048 \
+		-dict=Fuzz/jamnet.dict -artifact_prefix=fuzz-corpus/ -print_final_stats=1 fuzz-corpus/queue
+
+# Decoder throughput beside Foundation's JSON parsers on the same bytes (see BENCHMARKS.md).
+bench:
+	$(SWIFT) build -c release --product WireBenchmarks
+	.build/release/WireBenchmarks
+
+deps-run:
+	@scripts/ensure-debian-packages.sh $(RUN_PACKAGES)
+
+deps-test:
+	@scripts/ensure-debian-packages.sh $(TEST_PACKAGES)
+
+clean:
+	rm -rf .build $(FUZZ_BUILD) fuzz-corpus

@@ -1,0 +1,43 @@
+// swift-tools-version:6.0
+import Foundation
+import PackageDescription
+
+// Module layout and allowed imports: ../shared/DESIGN.md §4. Arrows point to dependencies.
+var targets: [Target] = [
+    .target(name: "Core"),
+    .target(name: "Wire", dependencies: ["Core"]),
+    .executableTarget(
+        name: "jamplay",
+        dependencies: ["Core", "Wire", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+    ),
+    .executableTarget(name: "WireBenchmarks", dependencies: ["Core", "Wire"], path: "Benchmarks/WireBenchmarks"),
+    .testTarget(name: "CoreTests", dependencies: ["Core"]),
+    .testTarget(name: "WireTests", dependencies: ["Core", "Wire"]),
+    .testTarget(name: "JamplayTests", dependencies: ["jamplay"]),
+]
+
+// The libFuzzer harness exists only in fuzzing builds (`make fuzz`): it calls into libFuzzer,
+// which only a -sanitize=fuzzer build links.
+if ProcessInfo.processInfo.environment["JAMPLAY_FUZZ"] != nil {
+    targets.append(.target(name: "CFuzzerDriver", path: "Fuzz/CFuzzerDriver"))
+    targets.append(.executableTarget(name: "WireFuzzer", dependencies: ["Core", "Wire", "CFuzzerDriver"], path: "Fuzz/WireFuzzer"))
+}
+
+// One settings loop for every target: Swift 6 language mode (strict concurrency) everywhere.
+for target in targets {
+    target.swiftSettings = (target.swiftSettings ?? []) + [
+        .enableUpcomingFeature("ExistentialAny"),
+    ]
+}
+
+let package = Package(
+    name: "jamplay",
+    products: [
+        .executable(name: "jamplay", targets: ["jamplay"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: targets,
+    swiftLanguageModes: [.v6]
+)

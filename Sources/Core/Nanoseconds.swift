@@ -1,0 +1,46 @@
+/// A signed duration or instant on a nanosecond clock, exact over the whole `Int64` range.
+///
+/// Instants are nanoseconds since the clock's epoch (for `CLOCK_MONOTONIC`, boot). Arithmetic traps
+/// on overflow, as integer arithmetic does: callers that take values from the network check ranges
+/// first. Thread: any. Non-allocating.
+public struct Nanoseconds: RawRepresentable, Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// The count of nanoseconds.
+    public var rawValue: Int64
+
+    /// Wraps a count of nanoseconds.
+    @inlinable public init(rawValue: Int64) { self.rawValue = rawValue }
+
+    /// Wraps a count of nanoseconds.
+    @inlinable public init(_ nanoseconds: Int64) { self.rawValue = nanoseconds }
+
+    /// Zero nanoseconds.
+    public static let zero = Nanoseconds(0)
+
+    /// `microseconds` × 1000.
+    @inlinable public static func microseconds(_ value: Int64) -> Nanoseconds { Nanoseconds(value * 1_000) }
+
+    /// `milliseconds` × 1 000 000.
+    @inlinable public static func milliseconds(_ value: Int64) -> Nanoseconds { Nanoseconds(value * 1_000_000) }
+
+    /// `seconds` × 1 000 000 000.
+    @inlinable public static func seconds(_ value: Int64) -> Nanoseconds { Nanoseconds(value * 1_000_000_000) }
+
+    /// The value in seconds, for display and for rate estimates (not exact above 2^53 ns).
+    @inlinable public var seconds: Double { Double(rawValue) / 1e9 }
+
+    @inlinable public static func < (lhs: Nanoseconds, rhs: Nanoseconds) -> Bool { lhs.rawValue < rhs.rawValue }
+    @inlinable public static func + (lhs: Nanoseconds, rhs: Nanoseconds) -> Nanoseconds { Nanoseconds(lhs.rawValue + rhs.rawValue) }
+    @inlinable public static func - (lhs: Nanoseconds, rhs: Nanoseconds) -> Nanoseconds { Nanoseconds(lhs.rawValue - rhs.rawValue) }
+    @inlinable public static prefix func - (value: Nanoseconds) -> Nanoseconds { Nanoseconds(-value.rawValue) }
+    @inlinable public static func += (lhs: inout Nanoseconds, rhs: Nanoseconds) { lhs.rawValue += rhs.rawValue }
+    @inlinable public static func -= (lhs: inout Nanoseconds, rhs: Nanoseconds) { lhs.rawValue -= rhs.rawValue }
+
+    /// `"12.5ms"`-style text: the largest unit that keeps the value readable.
+    public var description: String {
+        let magnitude = rawValue.magnitude
+        if magnitude >= 1_000_000_000 { return "\(Double(rawValue) / 1e9)s" }
+        if magnitude >= 1_000_000 { return "\(Double(rawValue) / 1e6)ms" }
+        if magnitude >= 1_000 { return "\(Double(rawValue) / 1e3)us" }
+        return "\(rawValue)ns"
+    }
+}

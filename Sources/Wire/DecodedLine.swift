@@ -1,0 +1,16 @@
+/// What one line decoded to: a message, or the reason it was rejected.
+public enum DecodedLine: Hashable, Sendable {
+    /// A `jdat` frame; its samples are the first `sampleCount` of the caller's buffer, clipped to
+    /// [−1, 1] (`clippedSampleCount` of them were outside).
+    case audioFrame(AudioFrameHeader, sampleCount: Int, clippedSampleCount: Int)
+    /// A `sync_calibration_block`.
+    case syncCalibration(SyncCalibrationBlock)
+    /// Not a message this receiver uses; counted by class.
+    case rejected(LineRejection)
+
+    /// The class counted for this line.
+    public var lineClass: LineClass {
+        if case .rejected(let rejection) = self { return rejection.lineClass }
+        return .ok
+    }
+}

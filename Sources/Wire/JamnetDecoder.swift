@@ -1,0 +1,433 @@
+import Core
+
+/// Decodes one jamnet/1.x line into a message or a classified rejection, in a single pass.
+///
+/// The line must be complete RFC 8259 JSON; then the envelope and fields are checked as
+/// `docs/PROTOCOL.md` says. `jdat` samples go straight into the caller's `Float` buffer. Steady
+/// traffic allocates nothing: ids come from a small cache, numbers are parsed in place.
+/// Thread: one ingest thread per decoder (it keeps the id cache). Not shared.
+public struct JamnetDecoder {
+    /// `session_id`, `stream_id` and `clock_base` longer than this are invalid.
+    public static let maximumStringBytes = 256
+
+    private var strings = StringCache()
+
+    /// Makes a decoder with an empty id cache.
+    public init() {}
+
+    /// Decodes `line` (without its newline); a `jdat` payload is written to `samples`.
+    public mutating func decode(_ line: UnsafeRawBufferPointer, samples: UnsafeMutableBufferPointer<Float>) -> DecodedLine {
+        var reader = JSONReader(line)
+        do {
+            return try decodeMessage(&reader, samples: samples)
+        } catch {
+            return .rejected(.jsonError(error))
+        }
+    }
+
+    /// Convenience for tools and tests: decodes `line`, growing nothing (samples beyond
+    /// `samples.count` make the frame invalid).
+    public mutating func decode(_ line: some Collection<UInt8>, samples: inout [Float]) -> DecodedLine {
+        let bytes = Array(line)
+        return bytes.withUnsafeBytes { raw in
+            samples.withUnsafeMutableBufferPointer { decode(raw, samples: $0) }
+        }
+    }
+
+    // MARK: - The single pass
+
+    private mutating func decodeMessage(
+        _ reader: inout JSONReader, samples: UnsafeMutableBufferPointer<Float>
+    ) throws(JSONSyntaxError) -> DecodedLine {
+        reader.skipWhitespace()
+        guard reader.current == UInt8(ascii: "{") else {
+            try reader.skipValue()
+            try finish(&reader)
+            return .rejected(.notAMessage(.notAnObject))
+        }
+        reader.position += 1
+
+        var fields = FieldValues()
+        reader.skipWhitespace()
+        if reader.current == UInt8(ascii: "}") {
+            reader.position += 1
+        } else {
+            while true {
+                reader.skipWhitespace()
+                guard reader.current == UInt8(ascii: "\"") else { throw reader.error(.expectedKey) }
+                let key = try reader.readString()
+                reader.skipWhitespace()
+                try reader.expect(UInt8(ascii: ":"), else: .expectedColon)
+                reader.skipWhitespace()
+                if let field = fieldName(for: key, in: reader) {
+                    if fields.isPresent(field) {
+                        fields.report(field, .duplicate)
+                        try reader.skipValue(depth: 1)
+                    } else {
+                        fields.markPresent(field)
+                        try readValue(of: field, into: &fields, from: &reader, samples: samples)
+                    }
+                } else {
+                    try reader.skipValue(depth: 1)
+                }
+                reader.skipWhitespace()
+                if reader.current == UInt8(ascii: ",") { reader.position += 1; continue }
+                try reader.expect(UInt8(ascii: "}"), else: .expectedCommaOrEndOfObject)
+                break
+            }
+        }
+        try finish(&reader)
+        return classify(fields, reader: reader)
+    }
+
+    private func finish(_ reader: inout JSONReader) throws(JSONSyntaxError) {
+        reader.skipWhitespace()
+        guard reader.isAtEnd else { throw reader.error(.trailingCharacters) }
+    }
+
+    private func fieldName(for key: StringToken, in reader: JSONReader) -> FieldName? {
+        guard key.hasEscapes else { return FieldName.matching(reader.base + key.start, count: key.count) }
+        // Rare: an escaped key ("typ\u0065") still names its field once unescaped.
+        var buffer = InlineArray<32, UInt8>(repeating: 0)
+        var length = 0
+        var tooLong = false
+        Self.unescape(key, in: reader) { byte in
+            if length < 32 { buffer[length] = byte; length += 1 } else { tooLong = true }
+        }
+        guard !tooLong else { return nil }
+        return buffer.span.withUnsafeBufferPointer { FieldName.matching($0.baseAddress!, count: length) }
+    }
+
+    private mutating func readValue(
+        of field: FieldName, into fields: inout FieldValues, from reader: inout JSONReader,
+        samples: UnsafeMutableBufferPointer<Float>
+    ) throws(JSONSyntaxError) {
+        switch field {
+        case .payload:
+            try readPayload(into: &fields, from: &reader, samples: samples)
+        case .type, .version, .sessionID, .streamID, .timestampUnit, .clockBase, .origin:
+            guard reader.current == UInt8(ascii: "\"") else {
+                fields.report(field, .notAString)
+                return try reader.skipValue(depth: 1)
+            }
+            fields.strings[Int(field.rawValue)] = try reader.readString()
+        case .timestampGPU, .timestampCPU, .seq, .sampleRate, .channels, .timestampBits:
+            guard reader.current == UInt8(ascii: "-") || JSONReader.isDigit(reader.current) else {
+                fields.report(field, .notAnInteger)
+                return try reader.skipValue(depth: 1)
+            }
+            fields.integers[Int(field.rawValue)] = try reader.readInteger()
+        case .tickPeriodNanoseconds, .maxDeviation:
+            guard reader.current == UInt8(ascii: "-") || JSONReader.isDigit(reader.current) else {
+                fields.report(field, .notANumber)
+                return try reader.skipValue(depth: 1)
+            }
+            guard let value = try reader.readDouble() else { return fields.report(field, .outOfRange(allowed: "finite numbers")) }
+            if field == .tickPeriodNanoseconds { fields.tickPeriod = value } else { fields.maxDeviation = value }
+        }
+    }
+
+    /// The hot loop: numbers straight into `samples`, clipped to [−1, 1] and counted.
+    @inline(__always)
+    private func readPayload(
+        into fields: inout FieldValues, from reader: inout JSONReader, samples: UnsafeMutableBufferPointer<Float>
+    ) throws(JSONSyntaxError) {
+        guard reader.current == UInt8(ascii: "[") else {
+            fields.report(.payload, .notAnArray)
+            return try reader.skipValue(depth: 1)
+        }
+        reader.position += 1
+        reader.skipWhitespace()
+        var count = 0
+        var clipped = 0
+        if reader.current == UInt8(ascii: "]") {
+            reader.position += 1
+        } else {
+            let capacity = samples.count
+            let destination = samples.baseAddress
+            while true {
+                reader.skipWhitespace()
+                let byte = reader.current
+                if byte == UInt8(ascii: "-") || JSONReader.isDigit(byte) {
+                    if let value = try reader.readFloat() {
+                        if count < capacity {
+                            var sample = value
+                            if sample > 1 { sample = 1; clipped += 1 } else if sample < -1 { sample = -1; clipped += 1 }
+                            destination![count] = sample
+                        } else {
+                            fields.report(.payload, .tooManySamples(limit: capacity))
+                        }
+                    } else {
+                        fields.report(.payload, .elementOutOfRange(index: count))
+                    }
+                } else {
+                    fields.report(.payload, .elementNotANumber(index: count))
+                    try reader.skipValue(depth: 2)
+                }
+                count += 1
+                reader.skipWhitespace()
+                let separator = reader.current
+                reader.position += 1
+                if separator == UInt8(ascii: ",") { continue }
+                if separator == UInt8(ascii: "]") { break }
+                reader.position -= 1
+                throw reader.error(.expectedCommaOrEndOfArray)
+            }
+        }
+        fields.sampleCount = count
+        fields.clippedSampleCount = clipped
+    }
+
+    // MARK: - Classification
+
+    private mutating func classify(_ fields: FieldValues, reader: JSONReader) -> DecodedLine {
+        // Not a message: no string `type` (its duplicate is a field error below).
+        guard fields.isPresent(.type) else { return .rejected(.notAMessage(.missingType)) }
+        guard let typeToken = fields.strings[Int(FieldName.type.rawValue)] else { return .rejected(.notAMessage(.typeNotAString)) }
+
+        // The version before the type: an unsupported major wins whatever the type says.
+        var version = ProtocolVersion.assumed
+        if fields.isPresent(.version) {
+            if let problem = fields.problems[Int(FieldName.version.rawValue)] {
+                return .rejected(.invalidField(InvalidField(.version, problem)))
+            }
+            let token = fields.strings[Int(FieldName.version.rawValue)]!
+            guard !token.hasEscapes, let parsed = ProtocolVersion(reader.bytes(of: token)) else {
+                return .rejected(.invalidField(InvalidField(.version, .malformedVersion)))
+            }
+            guard parsed.major == ProtocolVersion.supportedMajor else { return .rejected(.unsupportedVersion(parsed)) }
+            version = parsed
+        }
+        if let problem = fields.problems[Int(FieldName.type.rawValue)] {
+            return .rejected(.invalidField(InvalidField(.type, problem)))
+        }
+
+        let type = reader.bytes(of: typeToken)
+        if !typeToken.hasEscapes && type.elementsEqual("jdat".utf8) {
+            return decodeAudioFrame(fields, version: version, reader: reader)
+        }
+        if !typeToken.hasEscapes && type.elementsEqual("sync_calibration_block".utf8) {
+            return decodeSyncCalibration(fields, version: version, reader: reader)
+        }
+        let name = Self.decodedString(typeToken, in: reader)
+        switch name {
+        case "jdat": return decodeAudioFrame(fields, version: version, reader: reader)
+        case "sync_calibration_block": return decodeSyncCalibration(fields, version: version, reader: reader)
+        default: return .rejected(.unknownType(name))
+        }
+    }
+
+    private static let audioFrameFields: [FieldName] = [.payload, .timestampGPU, .timestampCPU, .sessionID, .streamID, .seq, .sampleRate, .channels]
+
+    private mutating func decodeAudioFrame(_ fields: FieldValues, version: ProtocolVersion, reader: JSONReader) -> DecodedLine {
+        if let rejection = fields.firstProblem(among: Self.audioFrameFields) { return .rejected(rejection) }
+        guard fields.isPresent(.payload) else { return invalid(.payload, .missing) }
+
+        let timestamp: AudioFrameHeader.Timestamp
+        switch (fields.integers[Int(FieldName.timestampGPU.rawValue)], fields.integers[Int(FieldName.timestampCPU.rawValue)]) {
+        case (nil, nil): return invalid(.timestampGPU, .missing)
+        case (.some, .some): return invalid(.timestampGPU, .conflictsWithTimestampCPU)
+        case (let gpu?, nil):
+            guard let value = gpu.int64 else { return invalid(.timestampGPU, Self.timestampProblem(gpu)) }
+            timestamp = .gpu(value)
+        case (nil, let cpu?):
+            guard let value = cpu.int64 else { return invalid(.timestampCPU, Self.timestampProblem(cpu)) }
+            timestamp = .cpu(value)
+        }
+
+        var sequence: UInt64?
+        if let token = fields.integers[Int(FieldName.seq.rawValue)] {
+            switch token {
+            case .notAnInteger: return invalid(.seq, .notAnInteger)
+            case .outOfRange, .integer(negative: true, _): return invalid(.seq, .outOfRange(allowed: "0...18446744073709551615"))
+            case .integer(_, let magnitude): sequence = magnitude
+            }
+        }
+        var sampleRate = SampleRate.standard
+        if let token = fields.integers[Int(FieldName.sampleRate.rawValue)] {
+            guard let value = Self.smallInteger(token, in: SampleRate.supported) else {
+                return invalid(.sampleRate, Self.smallIntegerProblem(token, allowed: "1...768000"))
+            }
+            sampleRate = SampleRate(hertz: value)
+        }
+        var channels = ChannelCount.mono
+        if let token = fields.integers[Int(FieldName.channels.rawValue)] {
+            guard let value = Self.smallInteger(token, in: ChannelCount.supported) else {
+                return invalid(.channels, Self.smallIntegerProblem(token, allowed: "1...64"))
+            }
+            channels = ChannelCount(value)
+        }
+        guard fields.sampleCount % channels.rawValue == 0 else {
+            return invalid(.payload, .notAMultipleOfChannels(count: fields.sampleCount, channels: channels.rawValue))
+        }
+        guard case .valid(let sessionID) = string(fields, .sessionID, reader) else { return invalid(.sessionID, .tooLong(limit: Self.maximumStringBytes)) }
+        guard case .valid(let streamID) = string(fields, .streamID, reader) else { return invalid(.streamID, .tooLong(limit: Self.maximumStringBytes)) }
+        let header = AudioFrameHeader(
+            version: version, timestamp: timestamp, sessionID: sessionID, streamID: streamID,
+            sequence: sequence, sampleRate: sampleRate, channelCount: channels)
+        return .audioFrame(header, sampleCount: fields.sampleCount, clippedSampleCount: fields.clippedSampleCount)
+    }
+
+    private static let syncCalibrationFields: [FieldName] = [
+        .timestampCPU, .timestampGPU, .timestampUnit, .tickPeriodNanoseconds, .timestampBits, .maxDeviation,
+        .clockBase, .sessionID, .origin,
+    ]
+
+    private mutating func decodeSyncCalibration(_ fields: FieldValues, version: ProtocolVersion, reader: JSONReader) -> DecodedLine {
+        if let rejection = fields.firstProblem(among: Self.syncCalibrationFields) { return .rejected(rejection) }
+        guard let cpuToken = fields.integers[Int(FieldName.timestampCPU.rawValue)] else { return invalid(.timestampCPU, .missing) }
+        guard let cpu = cpuToken.int64 else { return invalid(.timestampCPU, Self.timestampProblem(cpuToken)) }
+        guard let gpuToken = fields.integers[Int(FieldName.timestampGPU.rawValue)] else { return invalid(.timestampGPU, .missing) }
+        guard let gpu = gpuToken.int64 else { return invalid(.timestampGPU, Self.timestampProblem(gpuToken)) }
+
+        var bits = 64
+        if let token = fields.integers[Int(FieldName.timestampBits.rawValue)] {
+            guard let value = Self.smallInteger(token, in: 1...64) else {
+                return invalid(.timestampBits, Self.smallIntegerProblem(token, allowed: "1...64"))
+            }
+            bits = value
+        }
+        if bits < 64 && (gpu < 0 || gpu >> bits != 0) { return invalid(.timestampGPU, .exceedsCounterWidth(bits: bits)) }
+
+        var unit = SyncCalibrationBlock.Unit.nanoseconds
+        if let token = fields.strings[Int(FieldName.timestampUnit.rawValue)] {
+            switch Self.decodedString(token, in: reader) {
+            case "ns": unit = .nanoseconds
+            case "us": unit = .microseconds
+            case "ms": unit = .milliseconds
+            case "ticks":
+                guard let period = fields.tickPeriod else { return invalid(.tickPeriodNanoseconds, .requiredForTicks) }
+                guard period > 0 else { return invalid(.tickPeriodNanoseconds, .outOfRange(allowed: "> 0")) }
+                unit = .ticks(periodNanoseconds: period)
+            default: return invalid(.timestampUnit, .unknownValue(allowed: "ns, us, ms, ticks"))
+            }
+        }
+        if let deviation = fields.maxDeviation, deviation < 0 { return invalid(.maxDeviation, .outOfRange(allowed: ">= 0")) }
+
+        var origin = SyncCalibrationBlock.Origin.sender
+        if let token = fields.strings[Int(FieldName.origin.rawValue)] {
+            guard let value = SyncCalibrationBlock.Origin(rawValue: Self.decodedString(token, in: reader)) else {
+                return invalid(.origin, .unknownValue(allowed: "sender, receiver, midpoint"))
+            }
+            origin = value
+        }
+        guard case .valid(let sessionID) = string(fields, .sessionID, reader) else { return invalid(.sessionID, .tooLong(limit: Self.maximumStringBytes)) }
+        guard case .valid(let clockBase) = string(fields, .clockBase, reader) else { return invalid(.clockBase, .tooLong(limit: Self.maximumStringBytes)) }
+        return .syncCalibration(SyncCalibrationBlock(
+            version: version, timestampCPU: cpu, timestampGPU: gpu, unit: unit, timestampBits: bits,
+            maxDeviation: fields.maxDeviation, clockBase: clockBase, sessionID: sessionID, origin: origin))
+    }
+
+    // MARK: - Field helpers
+
+    private func invalid(_ field: FieldName, _ problem: FieldProblem) -> DecodedLine {
+        .rejected(.invalidField(InvalidField(field, problem)))
+    }
+
+    private static func timestampProblem(_ token: IntegerToken) -> FieldProblem {
+        if case .notAnInteger = token { return .notAnInteger }
+        return .outOfRange(allowed: "-9223372036854775808...9223372036854775807")
+    }
+
+    private static func smallInteger(_ token: IntegerToken, in range: ClosedRange<Int>) -> Int? {
+        guard let value = token.int64, value >= range.lowerBound, value <= range.upperBound else { return nil }
+        return Int(value)
+    }
+
+    private static func smallIntegerProblem(_ token: IntegerToken, allowed: AllowedValues) -> FieldProblem {
+        if case .notAnInteger = token { return .notAnInteger }
+        return .outOfRange(allowed: allowed)
+    }
+
+    /// An optional string field's value (nil when absent), unless it is over the length limit.
+    private enum StringField {
+        case valid(String?)
+        case tooLong
+    }
+
+    private mutating func string(_ fields: FieldValues, _ field: FieldName, _ reader: JSONReader) -> StringField {
+        guard let token = fields.strings[Int(field.rawValue)] else { return .valid(nil) }
+        guard token.count <= Self.maximumStringBytes else { return .tooLong }
+        if token.hasEscapes { return .valid(Self.decodedString(token, in: reader)) }  // never longer than its escaped form
+        return .valid(strings.string(for: reader.bytes(of: token)))
+    }
+
+    /// The token's value with escapes resolved (a lone surrogate becomes U+FFFD).
+    static func decodedString(_ token: StringToken, in reader: JSONReader) -> String {
+        guard token.hasEscapes else { return String(decoding: reader.bytes(of: token), as: UTF8.self) }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(token.count)
+        unescape(token, in: reader) { bytes.append($0) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Feeds the UTF-8 of a validated string token's value to `emit`, escapes resolved.
+    static func unescape(_ token: StringToken, in reader: JSONReader, _ emit: (UInt8) -> Void) {
+        let base = reader.base
+        var index = token.start
+        func hex4(_ at: Int) -> UInt32 {
+            (0..<4).reduce(0) { $0 << 4 | JSONReader.hexValue(base[at + $1])! }
+        }
+        while index < token.end {
+            let byte = base[index]
+            guard byte == UInt8(ascii: "\\") else { emit(byte); index += 1; continue }
+            let escape = base[index + 1]
+            index += 2
+            switch escape {
+            case UInt8(ascii: "b"): emit(0x08)
+            case UInt8(ascii: "f"): emit(0x0C)
+            case UInt8(ascii: "n"): emit(0x0A)
+            case UInt8(ascii: "r"): emit(0x0D)
+            case UInt8(ascii: "t"): emit(0x09)
+            case UInt8(ascii: "u"):
+                var scalar = hex4(index)
+                index += 4
+                if scalar & 0xFC00 == 0xD800, index + 6 <= token.end, base[index] == UInt8(ascii: "\\"),
+                   base[index + 1] == UInt8(ascii: "u") {
+                    let low = hex4(index + 2)
+                    if low & 0xFC00 == 0xDC00 {
+                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                        index += 6
+                    }
+                }
+                for unit in UTF8.encode(Unicode.Scalar(scalar) ?? "\u{FFFD}")! { emit(unit) }
+            default: emit(escape)  // " \ /
+            }
+        }
+    }
+}
+
+/// What the single pass collected, per field: presence, the first problem, the raw token.
+private struct FieldValues {
+    var present: UInt32 = 0
+    var problems = InlineArray<16, FieldProblem?>(repeating: nil)
+    var strings = InlineArray<16, StringToken?>(repeating: nil)
+    var integers = InlineArray<16, IntegerToken?>(repeating: nil)
+    var tickPeriod: Double?
+    var maxDeviation: Double?
+    var sampleCount = 0
+    var clippedSampleCount = 0
+
+    func isPresent(_ field: FieldName) -> Bool { present & (1 << UInt32(field.rawValue)) != 0 }
+    mutating func markPresent(_ field: FieldName) { present |= 1 << UInt32(field.rawValue) }
+
+    /// Keeps the first problem seen for a field.
+    mutating func report(_ field: FieldName, _ problem: FieldProblem) {
+        if problems[Int(field.rawValue)] == nil { problems[Int(field.rawValue)] = problem }
+    }
+
+    /// The first problem among the fields a message type defines, in the type's field order.
+    func firstProblem(among fields: [FieldName]) -> LineRejection? {
+        for field in fields {
+            if let problem = problems[Int(field.rawValue)] { return .invalidField(InvalidField(field, problem)) }
+        }
+        return nil
+    }
+}
+
+extension JSONReader {
+    /// The raw bytes of a string token.
+    func bytes(of token: StringToken) -> UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(start: base + token.start, count: token.count)
+    }
+}

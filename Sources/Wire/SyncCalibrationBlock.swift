@@ -1,0 +1,53 @@
+/// A `sync_calibration_block`: one instant read on the sender's CPU clock and on its GPU clock.
+public struct SyncCalibrationBlock: Hashable, Sendable {
+    /// The unit of both timestamps (and of `max_deviation`).
+    public enum Unit: Hashable, Sendable {
+        case nanoseconds, microseconds, milliseconds
+        /// GPU ticks of `periodNanoseconds` each (`timestamp_unit` `ticks` + `tick_period_ns`).
+        case ticks(periodNanoseconds: Double)
+    }
+
+    /// Which side read the pair (informational for the fit's weighting).
+    public enum Origin: String, CaseIterable, Hashable, Sendable {
+        case sender, receiver, midpoint
+    }
+
+    /// The protocol version the message declared (or `jamnet/1.0`).
+    public var version: ProtocolVersion
+    /// `timestamp_cpu`.
+    public var timestampCPU: Int64
+    /// `timestamp_gpu`, below 2^`timestampBits`.
+    public var timestampGPU: Int64
+    /// `timestamp_unit` (default nanoseconds).
+    public var unit: Unit
+    /// `timestamp_bits`, 1…64 (default 64): the GPU counter's width; narrower counters wrap.
+    public var timestampBits: Int
+    /// `max_deviation`, in `unit`: how far apart the two reads may be.
+    public var maxDeviation: Double?
+    /// `clock_base`, informational.
+    public var clockBase: String?
+    /// `session_id`, if given.
+    public var sessionID: String?
+    /// `origin` (default sender).
+    public var origin: Origin
+
+    /// Makes a block; defaults are the protocol's.
+    public init(
+        version: ProtocolVersion = .current, timestampCPU: Int64, timestampGPU: Int64, unit: Unit = .nanoseconds,
+        timestampBits: Int = 64, maxDeviation: Double? = nil, clockBase: String? = nil, sessionID: String? = nil,
+        origin: Origin = .sender
+    ) {
+        self.version = version
+        self.timestampCPU = timestampCPU
+        self.timestampGPU = timestampGPU
+        self.unit = unit
+        self.timestampBits = timestampBits
+        self.maxDeviation = maxDeviation
+        self.clockBase = clockBase
+        self.sessionID = sessionID
+        self.origin = origin
+    }
+
+    /// offset = gpu − cpu, the protocol's original single-block rule (in `unit`; wraps like the counter).
+    public var offset: Int64 { timestampGPU &- timestampCPU }
+}

@@ -1,0 +1,69 @@
+import ArgumentParser
+import Core
+import Wire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `jamplay lint`: classifies every line of a JSON Lines capture as a receiver would.
+struct LintCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lint",
+        abstract: "Check a jamnet JSON Lines capture: one report per line that is not ok, then a summary.",
+        discussion: """
+            Prints "line N: CLASS: detail" for each line that is not ok, then one summary line with \
+            the count of every class (ok, json-error, not-a-message, unsupported-version, \
+            invalid-field, unknown-type, line-too-long). Exit status: 0 when every line is ok, \
+            1 when any is not, 2 when the capture cannot be read.
+
+            Examples:
+              jamplay lint capture.jsonl
+              jamplay lint --quiet - < capture.jsonl
+            """
+    )
+
+    @Argument(help: "The capture to check; - reads standard input.")
+    var file: String = "-"
+
+    @Flag(name: .shortAndLong, help: "Print only the summary line.")
+    var quiet = false
+
+    @Option(name: .customLong("max-line-bytes"), help: "Longest line accepted, in bytes (the receiver's default).")
+    var maxLineBytes: Int = ByteCount.mebibytes(1).rawValue
+
+    func validate() throws {
+        guard maxLineBytes > 0 else { throw ValidationError("--max-line-bytes must be a positive number of bytes") }
+    }
+
+    func run() throws {
+        let descriptor: Int32 = file == "-" ? STDIN_FILENO : open(file, O_RDONLY)
+        guard descriptor >= 0 else {
+            printError("jamplay lint: cannot open \(file): \(String(cString: strerror(errno)))")
+            throw ExitCode(2)
+        }
+        defer { if descriptor != STDIN_FILENO { close(descriptor) } }
+
+        var linter = CaptureLinter(limit: ByteCount(maxLineBytes))
+        let report: (CaptureLinter.Finding) -> Void = { finding in if !quiet { print(finding) } }
+        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 1)
+        defer { chunk.deallocate() }
+        while true {
+            let count = read(descriptor, chunk.baseAddress, chunk.count)
+            if count < 0 && errno == EINTR { continue }
+            guard count >= 0 else {
+                printError("jamplay lint: cannot read \(file): \(String(cString: strerror(errno)))")
+                throw ExitCode(2)
+            }
+            if count == 0 { break }
+            linter.feed(UnsafeRawBufferPointer(rebasing: chunk[..<count]), report: report)
+        }
+        linter.finish(report: report)
+        print(linter.summary)
+        if !linter.allLinesOK { throw ExitCode(1) }
+    }
+
+    private func printError(_ message: String) {
+        let line = message + "\n"
+        _ = line.utf8CString.withUnsafeBufferPointer { write(STDERR_FILENO, $0.baseAddress, $0.count - 1) }
+    }
+}
