@@ -11,8 +11,9 @@ var targets: [Target] = [
         dependencies: ["Core", "Wire", .product(name: "ArgumentParser", package: "swift-argument-parser")]
     ),
     .executableTarget(name: "WireBenchmarks", dependencies: ["Core", "Wire"], path: "Benchmarks/WireBenchmarks"),
+    .target(name: "AllocationCounter", path: "Tests/Support/AllocationCounter"),
     .testTarget(name: "CoreTests", dependencies: ["Core"]),
-    .testTarget(name: "WireTests", dependencies: ["Core", "Wire"]),
+    .testTarget(name: "WireTests", dependencies: ["Core", "Wire", "AllocationCounter"]),
     .testTarget(name: "JamplayTests", dependencies: ["jamplay"]),
 ]
 

@@ -1,0 +1,29 @@
+#include "AllocationCounter.h"
+#include <stddef.h>
+
+// glibc's own entry points, which the wrappers below forward to.
+extern void *__libc_malloc(size_t size);
+extern void *__libc_calloc(size_t count, size_t size);
+extern void *__libc_realloc(void *pointer, size_t size);
+extern void *__libc_memalign(size_t alignment, size_t size);
+extern void __libc_free(void *pointer);
+
+static __thread int counting;
+static __thread long allocations;
+
+void allocation_counter_start(void) { allocations = 0; counting = 1; }
+long allocation_counter_stop(void) { counting = 0; return allocations; }
+
+void *malloc(size_t size) { if (counting) allocations++; return __libc_malloc(size); }
+void *calloc(size_t count, size_t size) { if (counting) allocations++; return __libc_calloc(count, size); }
+void *realloc(void *pointer, size_t size) { if (counting) allocations++; return __libc_realloc(pointer, size); }
+void free(void *pointer) { __libc_free(pointer); }
+void *memalign(size_t alignment, size_t size) { if (counting) allocations++; return __libc_memalign(alignment, size); }
+void *aligned_alloc(size_t alignment, size_t size) { if (counting) allocations++; return __libc_memalign(alignment, size); }
+int posix_memalign(void **result, size_t alignment, size_t size) {
+    if (counting) allocations++;
+    void *pointer = __libc_memalign(alignment, size);
+    if (!pointer) return 12;  // ENOMEM
+    *result = pointer;
+    return 0;
+}

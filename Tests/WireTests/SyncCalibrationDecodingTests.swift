@@ -1,0 +1,71 @@
+import Foundation
+import Testing
+import Wire
+
+/// `sync_calibration_block`: units, counter width, the reference example.
+@Suite struct SyncCalibrationDecodingTests {
+    @Test func theReferenceExampleLandsAtItsDocumentedCPUTime() {
+        // docs/PROTOCOL.md: the protocol's original single-block rule.
+        let (block, _) = decode(#"{"type":"sync_calibration_block","timestamp_cpu":1701234567890,"timestamp_gpu":1701234580056}"#)
+        let (frame, _) = decode(#"{"type":"jdat","timestamp_gpu":1701234600000,"payload":[]}"#)
+        guard case .syncCalibration(let calibration) = block, case .audioFrame(let header, _, _) = frame,
+              case .gpu(let gpuTime) = header.timestamp
+        else { Issue.record("\(block) \(frame)"); return }
+        #expect(calibration.offset == 12_166)
+        #expect(gpuTime - calibration.offset == 1_701_234_587_834)
+    }
+
+    @Test func theExampleCaptureInResourcesIsAllOK() throws {
+        let url = URLForResource("Resources/examples/reference.jsonl")
+        let text = try String(contentsOfFile: url, encoding: .utf8)
+        for line in text.split(separator: "\n") { #expect(lineClass(String(line)) == .ok) }
+    }
+
+    @Test func everyFieldDecodes() {
+        let line = #"{"type":"sync_calibration_block","timestamp_cpu":-5,"timestamp_gpu":4294967295,"timestamp_unit":"ticks","tick_period_ns":52.083333333333336,"timestamp_bits":32,"max_deviation":1.5,"clock_base":"CLOCK_MONOTONIC","session_id":"s","origin":"midpoint"}"#
+        let expected = SyncCalibrationBlock(
+            timestampCPU: -5, timestampGPU: 4_294_967_295, unit: .ticks(periodNanoseconds: 52.083333333333336), timestampBits: 32,
+            maxDeviation: 1.5, clockBase: "CLOCK_MONOTONIC", sessionID: "s", origin: .midpoint)
+        #expect(decode(line).0 == .syncCalibration(expected))
+    }
+
+    @Test(arguments: [("ns", SyncCalibrationBlock.Unit.nanoseconds), ("us", .microseconds), ("ms", .milliseconds)])
+    func unitsDecode(text: String, unit: SyncCalibrationBlock.Unit) {
+        guard case .syncCalibration(let block) = decode("{\"type\":\"sync_calibration_block\",\"timestamp_cpu\":1,\"timestamp_gpu\":2,\"timestamp_unit\":\"\(text)\"}").0 else {
+            Issue.record("not a block"); return
+        }
+        #expect(block.unit == unit && block.timestampBits == 64 && block.origin == .sender)
+    }
+
+    @Test(arguments: [
+        (#""timestamp_gpu":2"#, InvalidField(.timestampCPU, .missing)),
+        (#""timestamp_cpu":1"#, InvalidField(.timestampGPU, .missing)),
+        (#""timestamp_cpu":1.5,"timestamp_gpu":2"#, InvalidField(.timestampCPU, .notAnInteger)),
+        (#""timestamp_cpu":1,"timestamp_gpu":2,"timestamp_unit":"s""#, InvalidField(.timestampUnit, .unknownValue(allowed: "ns, us, ms, ticks"))),
+        (#""timestamp_cpu":1,"timestamp_gpu":2,"timestamp_unit":"ticks""#, InvalidField(.tickPeriodNanoseconds, .requiredForTicks)),
+        (#""timestamp_cpu":1,"timestamp_gpu":2,"timestamp_unit":"ticks","tick_period_ns":0"#, InvalidField(.tickPeriodNanoseconds, .outOfRange(allowed: "> 0"))),
+        (#""timestamp_cpu":1,"timestamp_gpu":2,"timestamp_unit":"ticks","tick_period_ns":"1""#, InvalidField(.tickPeriodNanoseconds, .notANumber)),
+        (#""timestamp_cpu":1,"timestamp_gpu":2,"tick_period_ns":1e400"#, InvalidField(.tickPeriodNanoseconds, .outOfRange(allowed: "finite numbers"))),
+        (#""timestamp_cpu":1,"timestamp_gpu":2,"timestamp_bits":0"#, InvalidField(.timestampBits, .outOfRange(allowed: "1...64"))),
+        (#""timestamp_cpu":1,"timestamp_gpu":2,"timestamp_bits":65"#, InvalidField(.timestampBits, .outOfRange(allowed: "1...64"))),
+        (#""timestamp_cpu":1,"timestamp_gpu":4294967296,"timestamp_bits":32"#, InvalidField(.timestampGPU, .exceedsCounterWidth(bits: 32))),
+        (#""timestamp_cpu":1,"timestamp_gpu":-1,"timestamp_bits":40"#, InvalidField(.timestampGPU, .exceedsCounterWidth(bits: 40))),
+        (#""timestamp_cpu":1,"timestamp_gpu":2,"max_deviation":-1"#, InvalidField(.maxDeviation, .outOfRange(allowed: ">= 0"))),
+        (#""timestamp_cpu":1,"timestamp_gpu":2,"origin":"elsewhere""#, InvalidField(.origin, .unknownValue(allowed: "sender, receiver, midpoint"))),
+        (#""timestamp_cpu":1,"timestamp_gpu":2,"clock_base":7"#, InvalidField(.clockBase, .notAString)),
+    ])
+    func badFieldsAreNamedWithTheirProblem(fields: String, expected: InvalidField) {
+        #expect(rejection("{\"type\":\"sync_calibration_block\",\(fields)}") == .invalidField(expected))
+    }
+
+    @Test func a64BitCounterTakesAnyInt64() {
+        #expect(lineClass(#"{"type":"sync_calibration_block","timestamp_cpu":-9223372036854775808,"timestamp_gpu":9223372036854775807}"#) == .ok)
+    }
+}
+
+/// A path inside the package, found from this source file.
+func URLForResource(_ relativePath: String) -> String {
+    var directory = #filePath
+    for _ in 0..<3 { directory = String(directory[..<directory.lastIndex(of: "/")!]) }
+    return directory + "/" + relativePath
+}

@@ -1,0 +1,43 @@
+@testable import Wire
+
+/// A seeded generator (SplitMix64), so every random test is repeatable.
+struct SeededRandom: RandomNumberGenerator {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var mixed = state
+        mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
+        return mixed ^ (mixed >> 31)
+    }
+}
+
+/// Decodes one line of text with a fresh decoder and a buffer of `capacity` samples.
+func decode(_ line: String, capacity: Int = 4096) -> (DecodedLine, [Float]) {
+    var decoder = JamnetDecoder()
+    var samples = [Float](repeating: .nan, count: capacity)
+    let result = decoder.decode(Array(line.utf8), samples: &samples)
+    if case .audioFrame(_, let count, _) = result { return (result, Array(samples[..<count])) }
+    return (result, [])
+}
+
+/// The class a line decodes to.
+func lineClass(_ line: String) -> LineClass { decode(line).0.lineClass }
+
+/// The rejection of a line, if any.
+func rejection(_ line: String) -> LineRejection? {
+    if case .rejected(let reason) = decode(line).0 { return reason }
+    return nil
+}
+
+/// The decoder's number reader on `text` alone: the nearest Float, nil when beyond the Float range.
+func parseFloat(_ text: String) throws -> Float? {
+    let bytes = Array(text.utf8)
+    return try bytes.withUnsafeBytes { (raw) throws -> Float? in
+        var reader = JSONReader(raw)
+        let value = try reader.readFloat()
+        guard reader.isAtEnd else { throw reader.error(.trailingCharacters) }
+        return value
+    }
+}
