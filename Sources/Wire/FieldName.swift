@@ -31,7 +31,10 @@ public enum FieldName: UInt8, CaseIterable, Hashable, Sendable, CustomStringConv
 
     /// The field named by `length` bytes at `bytes`, if it is one jamnet defines.
     static func matching(_ bytes: UnsafePointer<UInt8>, count length: Int) -> FieldName? {
-        nextCandidate: for field in allCases {
+        // Integer ranges only: `allCases` builds an array on every call, and unspecialized (debug)
+        // iteration of other sequences allocates, which the allocation test would see.
+        nextCandidate: for rawValue in 0..<Int(FieldName.origin.rawValue) + 1 {
+            let field = FieldName(rawValue: UInt8(rawValue))!
             let name = field.wireName
             guard name.utf8CodeUnitCount == length else { continue }
             for index in 0..<length where bytes[index] != name.utf8Start[index] { continue nextCandidate }

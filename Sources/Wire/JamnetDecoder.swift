@@ -418,8 +418,8 @@ private struct FieldValues {
 
     /// The first problem among the fields a message type defines, in the type's field order.
     func firstProblem(among fields: [FieldName]) -> LineRejection? {
-        for field in fields {
-            if let problem = problems[Int(field.rawValue)] { return .invalidField(InvalidField(field, problem)) }
+        for index in 0..<fields.count {
+            if let problem = problems[Int(fields[index].rawValue)] { return .invalidField(InvalidField(fields[index], problem)) }
         }
         return nil
     }

@@ -33,6 +33,9 @@ public struct LineFramer {
         self.limit = limit
     }
 
+    /// Bytes held for an unfinished line (never more than `limit` + 1).
+    var bufferedByteCount: Int { pending.capacity }
+
     /// Frames one read's bytes, calling `body` for each line completed by them.
     public mutating func feed(_ chunk: UnsafeRawBufferPointer, _ body: (Event) -> Void) {
         guard let base = chunk.baseAddress else { return }

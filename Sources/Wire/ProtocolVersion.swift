@@ -35,7 +35,8 @@ public struct ProtocolVersion: Hashable, Comparable, Sendable, CustomStringConve
         var part = 0
         var digits = 0
         var leadingZero = false
-        for byte in bytes[prefixLength...] {
+        for index in prefixLength..<bytes.count {
+            let byte = bytes[index]
             if byte == UInt8(ascii: "."), part == 0, digits > 0 {
                 part = 1
                 digits = 0

@@ -9,8 +9,8 @@ struct StringCache {
 
     /// The string whose UTF-8 is `bytes` (which must be valid UTF-8).
     mutating func string(for bytes: UnsafeBufferPointer<UInt8>) -> String {
-        for entry in entries where entry.bytes.count == bytes.count {
-            if entry.bytes.withUnsafeBufferPointer({ memoryEqual($0, bytes) }) { return entry.string }
+        for index in 0..<entries.count where entries[index].bytes.count == bytes.count {
+            if entries[index].bytes.withUnsafeBufferPointer({ memoryEqual($0, bytes) }) { return entries[index].string }
         }
         let string = String(decoding: bytes, as: UTF8.self)
         let entry = (bytes: Array(bytes), string: string)
