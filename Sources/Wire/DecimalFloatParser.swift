@@ -45,7 +45,9 @@ enum DecimalFloatParser {
         // x < 10^(exponent+19) ≤ 10^-46 < 2^-150: rounds to zero. x ≥ 10^39 > 2^128: overflow.
         if exponent + fastDigits <= -46 { return 0 }
         if exponent > maximumPower { return nil }
-        let approximate = Double(significand) * powersOfTen[exponent - minimumPower]
+        // A signed conversion is one instruction; only 19-digit significands need the unsigned one.
+        let exactSignificand = significand <= UInt64(Int64.max) ? Double(Int64(bitPattern: significand)) : Double(significand)
+        let approximate = exactSignificand * powersOfTen[exponent - minimumPower]
         let bits = approximate.bitPattern
         let binaryExponent = Int(bits >> 52) - 1023
         if binaryExponent >= -126 && binaryExponent <= 127 {

@@ -156,66 +156,164 @@ struct JSONReader {
     /// One pass: the grammar check and the digit accumulation of ``DecimalFloatParser`` together.
     @inline(__always)
     mutating func readFloat() throws(JSONSyntaxError) -> Float? {
+        if end &- position >= Self.shortNumberWindow, let value = readShortFloat() { return value.isNaN ? nil : value }
+        return try readAnyFloat()
+    }
+
+    /// Bytes the short-number path may read without bounds checks.
+    static let shortNumberWindow = 32
+
+    /// The common sample shape, `-?D(.D+)?([eE][+-]?D{1,3})?` with at most 19 digits, read
+    /// without per-byte bounds checks (the caller guarantees ``shortNumberWindow`` bytes). Returns
+    /// nil, consuming nothing, for anything else, which ``readAnyFloat()`` then reads or rejects;
+    /// NaN stands for "valid but beyond the Float range".
+    @inline(__always)
+    private mutating func readShortFloat() -> Float? {
+        let text = base + position
+        var index = 0
+        let negative = text[0] == UInt8(ascii: "-")
+        if negative { index = 1 }
+        var digit = text[index] &- UInt8(ascii: "0")
+        guard digit < 10 else { return nil }
+        var significand = UInt64(digit)
+        index &+= 1
+        var exponent = 0
+        digit = text[index] &- UInt8(ascii: "0")
+        if digit < 10 { return nil }  // several integer digits or a leading zero: the general path
+        if text[index] == UInt8(ascii: ".") {
+            index &+= 1
+            let fractionStart = index
+            if let eight = Self.eightDigits(at: text + index) {
+                significand = significand &* 100_000_000 &+ eight
+                index &+= 8
+            }
+            digit = text[index] &- UInt8(ascii: "0")
+            // At most 18 fraction digits (19 in all, below 2^64), and never past the window.
+            while digit < 10 && index &- fractionStart < 18 {
+                significand = significand &* 10 &+ UInt64(digit)
+                index &+= 1
+                digit = text[index] &- UInt8(ascii: "0")
+            }
+            let fractionDigits = index &- fractionStart
+            guard fractionDigits > 0 && digit >= 10 else { return nil }
+            exponent = -fractionDigits
+        }
+        if text[index] | 0x20 == UInt8(ascii: "e") {
+            index &+= 1
+            let negativeExponent = text[index] == UInt8(ascii: "-")
+            if negativeExponent || text[index] == UInt8(ascii: "+") { index &+= 1 }
+            var explicit = 0
+            var exponentDigits = 0
+            digit = text[index] &- UInt8(ascii: "0")
+            while digit < 10 && exponentDigits < 4 {
+                explicit = explicit &* 10 &+ Int(digit)
+                exponentDigits &+= 1
+                index &+= 1
+                digit = text[index] &- UInt8(ascii: "0")
+            }
+            guard exponentDigits > 0 && exponentDigits < 4 else { return nil }
+            exponent &+= negativeExponent ? -explicit : explicit
+        }
+        let digits = UnsafeRawBufferPointer(start: text, count: index)
+        position &+= index
+        guard let magnitude = DecimalFloatParser.magnitude(significand: significand, exponent: exponent, digits: digits) else { return .nan }
+        return negative ? -magnitude : magnitude
+    }
+
+    /// Any number token, with bounds checks on every byte.
+    private mutating func readAnyFloat() throws(JSONSyntaxError) -> Float? {
         let start = position
         var negative = false
-        if current == UInt8(ascii: "-") { negative = true; position += 1 }
+        if current == UInt8(ascii: "-") { negative = true; position &+= 1 }
         var significand: UInt64 = 0
         var significantDigits = 0
         var exponent = 0
         var digit = current &- UInt8(ascii: "0")
         if digit == 0 {
-            position += 1
+            position &+= 1
             if Self.isDigit(current) { throw error(.leadingZero) }
         } else if digit < 10 {
             repeat {
                 if significantDigits < DecimalFloatParser.fastDigits {
                     significand = significand &* 10 &+ UInt64(digit)
-                    significantDigits += 1
+                    significantDigits &+= 1
                 } else {
-                    exponent += 1
+                    exponent &+= 1
                 }
-                position += 1
+                position &+= 1
                 digit = current &- UInt8(ascii: "0")
             } while digit < 10
         } else {
             throw error(.expectedDigit)
         }
         if current == UInt8(ascii: ".") {
-            position += 1
+            position &+= 1
             digit = current &- UInt8(ascii: "0")
             guard digit < 10 else { throw error(.expectedDigit) }
-            repeat {
+            // Eight fraction digits at once where they fit: a sample's usual 7–9 digits.
+            if end - position >= 8 && significantDigits <= DecimalFloatParser.fastDigits - 8,
+               let eight = Self.eightDigits(at: base + position) {
+                let wasZero = significand == 0
+                significand = significand &* 100_000_000 &+ eight
+                exponent &-= 8
+                significantDigits = wasZero ? Self.decimalDigitCount(eight) : significantDigits &+ 8
+                position &+= 8
+                digit = current &- UInt8(ascii: "0")
+            }
+            while digit < 10 {
                 // Digits past the 19th only nudge the value by < 10^-18 relative: the fast path's
                 // error bound covers that, and the exact path re-reads them all.
                 if significantDigits < DecimalFloatParser.fastDigits {
                     significand = significand &* 10 &+ UInt64(digit)
-                    exponent -= 1
-                    if significand != 0 { significantDigits += 1 }
+                    exponent &-= 1
+                    if significand != 0 { significantDigits &+= 1 }
                 }
-                position += 1
+                position &+= 1
                 digit = current &- UInt8(ascii: "0")
-            } while digit < 10
+            }
         }
         if current | 0x20 == UInt8(ascii: "e") {
-            position += 1
+            position &+= 1
             var negativeExponent = false
-            if current == UInt8(ascii: "-") { negativeExponent = true; position += 1 } else if current == UInt8(ascii: "+") { position += 1 }
+            if current == UInt8(ascii: "-") { negativeExponent = true; position &+= 1 } else if current == UInt8(ascii: "+") { position &+= 1 }
             digit = current &- UInt8(ascii: "0")
             guard digit < 10 else { throw error(.expectedDigit) }
             var explicit = 0
             repeat {
                 // Saturate: any exponent this large already decides zero or overflow.
-                if explicit < 100_000_000 { explicit = explicit * 10 + Int(digit) }
-                position += 1
+                if explicit < 100_000_000 { explicit = explicit &* 10 &+ Int(digit) }
+                position &+= 1
                 digit = current &- UInt8(ascii: "0")
             } while digit < 10
-            exponent += negativeExponent ? -explicit : explicit
+            exponent &+= negativeExponent ? -explicit : explicit
         }
         let text = UnsafeRawBufferPointer(start: base + start, count: position - start)
         guard let magnitude = DecimalFloatParser.magnitude(
             significand: significand, exponent: exponent, digits: text)
         else { return nil }
         return negative ? -magnitude : magnitude
+    }
+
+    /// The value of eight ASCII digits at `pointer`, or nil if any byte is not a digit (SWAR).
+    @inline(__always)
+    static func eightDigits(at pointer: UnsafePointer<UInt8>) -> UInt64? {
+        let chunk = UInt64(littleEndian: UnsafeRawPointer(pointer).loadUnaligned(as: UInt64.self))
+        // Every byte 0x30…0x39: high nibble 3, and adding 6 does not carry into the high nibble.
+        guard (chunk & 0xF0F0_F0F0_F0F0_F0F0) | (((chunk &+ 0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0) >> 4)
+            == 0x3333_3333_3333_3333 else { return nil }
+        var value = chunk & 0x0F0F_0F0F_0F0F_0F0F
+        value = (value &* 2561) >> 8  // pairs of digits
+        value = ((value & 0x00FF_00FF_00FF_00FF) &* 6_553_601) >> 16  // groups of four
+        return ((value & 0x0000_FFFF_0000_FFFF) &* 42_949_672_960_001) >> 32
+    }
+
+    /// Digits in `value` (< 10^8), for counting significant digits after leading zeros.
+    @inline(__always)
+    static func decimalDigitCount(_ value: UInt64) -> Int {
+        var count = 0
+        var power: UInt64 = 1
+        while count < 8 && value >= power { count += 1; power &*= 10 }
+        return count
     }
 
     /// Reads a number token; returns its exact integer value if it is a plain integer token.

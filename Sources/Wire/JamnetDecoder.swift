@@ -146,7 +146,7 @@ public struct JamnetDecoder {
             let capacity = samples.count
             let destination = samples.baseAddress
             while true {
-                reader.skipWhitespace()
+                if reader.current <= 0x20 { reader.skipWhitespace() }
                 let byte = reader.current
                 if byte == UInt8(ascii: "-") || JSONReader.isDigit(byte) {
                     if let value = try reader.readFloat() {
@@ -165,7 +165,7 @@ public struct JamnetDecoder {
                     try reader.skipValue(depth: 2)
                 }
                 count += 1
-                reader.skipWhitespace()
+                if reader.current <= 0x20 { reader.skipWhitespace() }
                 let separator = reader.current
                 reader.position += 1
                 if separator == UInt8(ascii: ",") { continue }

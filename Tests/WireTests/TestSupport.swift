@@ -1,3 +1,4 @@
+import Testing
 @testable import Wire
 
 /// A seeded generator (SplitMix64), so every random test is repeatable.
@@ -31,13 +32,27 @@ func rejection(_ line: String) -> LineRejection? {
     return nil
 }
 
-/// The decoder's number reader on `text` alone: the nearest Float, nil when beyond the Float range.
+/// The decoder's number reader on `text`: the nearest Float, nil when beyond the Float range.
+///
+/// Read twice, at the end of a line (the bounds-checked path) and followed by padding (the short
+/// path that needs room after the number): both must agree, bit for bit.
 func parseFloat(_ text: String) throws -> Float? {
-    let bytes = Array(text.utf8)
+    let atEnd = Result { try readFloat(text, padding: 0) }
+    let padded = Result { try readFloat(text, padding: 40) }
+    switch (atEnd, padded) {
+    case (.success(let a), .success(let b)) where a?.bitPattern == b?.bitPattern: break
+    case (.failure(let a as JSONSyntaxError), .failure(let b as JSONSyntaxError)) where a == b: break
+    default: Issue.record("the two number paths disagree on \(text): \(atEnd) vs \(padded)")
+    }
+    return try atEnd.get()
+}
+
+private func readFloat(_ text: String, padding: Int) throws -> Float? {
+    let bytes = Array(text.utf8) + [UInt8](repeating: UInt8(ascii: " "), count: padding)
     return try bytes.withUnsafeBytes { (raw) throws -> Float? in
         var reader = JSONReader(raw)
         let value = try reader.readFloat()
-        guard reader.isAtEnd else { throw reader.error(.trailingCharacters) }
+        guard reader.position == text.utf8.count else { throw reader.error(.trailingCharacters) }
         return value
     }
 }
