@@ -220,7 +220,8 @@ struct JSONReader {
         return negative ? -magnitude : magnitude
     }
 
-    /// Any number token, with bounds checks on every byte.
+    /// Any number token, with bounds checks on every byte. Its positions and counts are bounded
+    /// by the line length, so the arithmetic wraps unchecked (overflow checks cost time here).
     private mutating func readAnyFloat() throws(JSONSyntaxError) -> Float? {
         let start = position
         var negative = false
@@ -250,16 +251,6 @@ struct JSONReader {
             position &+= 1
             digit = current &- UInt8(ascii: "0")
             guard digit < 10 else { throw error(.expectedDigit) }
-            // Eight fraction digits at once where they fit: a sample's usual 7–9 digits.
-            if end - position >= 8 && significantDigits <= DecimalFloatParser.fastDigits - 8,
-               let eight = Self.eightDigits(at: base + position) {
-                let wasZero = significand == 0
-                significand = significand &* 100_000_000 &+ eight
-                exponent &-= 8
-                significantDigits = wasZero ? Self.decimalDigitCount(eight) : significantDigits &+ 8
-                position &+= 8
-                digit = current &- UInt8(ascii: "0")
-            }
             while digit < 10 {
                 // Digits past the 19th only nudge the value by < 10^-18 relative: the fast path's
                 // error bound covers that, and the exact path re-reads them all.
@@ -305,15 +296,6 @@ struct JSONReader {
         value = (value &* 2561) >> 8  // pairs of digits
         value = ((value & 0x00FF_00FF_00FF_00FF) &* 6_553_601) >> 16  // groups of four
         return ((value & 0x0000_FFFF_0000_FFFF) &* 42_949_672_960_001) >> 32
-    }
-
-    /// Digits in `value` (< 10^8), for counting significant digits after leading zeros.
-    @inline(__always)
-    static func decimalDigitCount(_ value: UInt64) -> Int {
-        var count = 0
-        var power: UInt64 = 1
-        while count < 8 && value >= power { count += 1; power &*= 10 }
-        return count
     }
 
     /// Reads a number token; returns its exact integer value if it is a plain integer token.
