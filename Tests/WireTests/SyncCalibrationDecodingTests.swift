@@ -69,3 +69,32 @@ func URLForResource(_ relativePath: String) -> String {
     for _ in 0..<3 { directory = String(directory[..<directory.lastIndex(of: "/")!]) }
     return directory + "/" + relativePath
 }
+
+/// The examples in docs/PROTOCOL.md say what the decoder does.
+@Suite struct ProtocolDocumentTests {
+    @Test func theReferenceExampleInTheProtocolDocumentDecodes() throws {
+        let document = try String(contentsOfFile: URLForResource("docs/PROTOCOL.md"), encoding: .utf8)
+        let block = try #require(document.components(separatedBy: "```json\n").dropFirst().first?.components(separatedBy: "```").first)
+        let lines = block.split(separator: "\n").map(String.init)
+        #expect(lines.count == 2)
+        for line in lines { #expect(lineClass(line) == .ok, "\(line)") }
+        #expect(document.contains("**1701234587834**"))
+    }
+
+    @Test func theClassTableExamplesGetTheirClasses() throws {
+        let document = try String(contentsOfFile: URLForResource("docs/PROTOCOL.md"), encoding: .utf8)
+        var checked = 0
+        for row in document.split(separator: "\n") where row.hasPrefix("| `") && row.contains("` → `") {
+            checked += 1
+            let cells = row.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+            let expectedClass = cells[0].trimmingCharacters(in: CharacterSet(charactersIn: "`"))
+            let example = cells[2].components(separatedBy: "` → `")
+            let line = String(example[0].dropFirst())
+            let detail = String(example[1].dropLast())
+            let result = rejection(line)
+            #expect(result?.lineClass.rawValue == expectedClass, "\(line)")
+            #expect(result?.description == detail, "\(line)")
+        }
+        #expect(checked == 2)
+    }
+}
