@@ -8,6 +8,7 @@ SECONDS ?= 60
 # Debian packages each command needs (system libraries arrive with playback and the sender).
 RUN_PACKAGES :=
 TEST_PACKAGES := $(RUN_PACKAGES)
+BENCH_PACKAGES := g++ libsimdjson-dev
 
 FUZZ_BUILD := .build-fuzz
 FUZZ_FLAGS := -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld
@@ -39,10 +40,12 @@ fuzz:
 	$(FUZZ_BUILD)/release/WireFuzzer -max_total_time=$(SECONDS) -max_len=16384 -rss_limit_mb=2048 \
 		-dict=Fuzz/jamnet.dict -artifact_prefix=fuzz-corpus/ -print_final_stats=1 fuzz-corpus/queue
 
-# Decoder throughput beside Foundation's JSON parsers on the same bytes (see BENCHMARKS.md).
+# Decoder throughput beside Foundation's JSON parsers and simdjson on the same bytes (BENCHMARKS.md).
 bench:
+	@scripts/ensure-debian-packages.sh $(BENCH_PACKAGES)
 	$(SWIFT) build -c release --product WireBenchmarks
-	.build/release/WireBenchmarks
+	g++ -O3 -std=c++17 -o .build/release/simdjson_decode Benchmarks/simdjson/simdjson_decode.cpp -lsimdjson
+	.build/release/WireBenchmarks .build/release/simdjson_decode
 
 deps-run:
 	@scripts/ensure-debian-packages.sh $(RUN_PACKAGES)

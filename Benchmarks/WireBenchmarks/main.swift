@@ -3,8 +3,9 @@ import Foundation
 import Wire
 
 // `make bench`: jamnet decode throughput of realistic `jdat` lines through the project's decoder,
-// and in the same run through Foundation's JSONSerialization and JSONDecoder on the same bytes.
-// Each figure is the best of several timed passes (these machines are noisy; ratios hold).
+// and in the same run through Foundation's JSONSerialization and JSONDecoder on the same bytes,
+// and through simdjson (C++) when the path of the `simdjson_decode` helper is given as the first
+// argument. Each figure is the best of several timed passes (these machines are noisy; ratios hold).
 
 let framesPerLine = 480
 let channels = 2
@@ -86,24 +87,44 @@ func report(_ variant: String, _ lines: [[UInt8]]) {
             }
         }
     }
-    let data = lines.map { Data($0) }
     let serialization = measure(passes: 3, rounds: 1, lines: lines) { line in
         let object = try! JSONSerialization.jsonObject(with: Data(line)) as! [String: Any]
         return (object["payload"] as! [Any]).count == framesPerLine * channels
     }
-    _ = data
     let jsonDecoder = JSONDecoder()
     let codable = measure(passes: 3, rounds: 1, lines: lines) { line in
         (try! jsonDecoder.decode(CodableFrame.self, from: Data(line))).payload.count == framesPerLine * channels
     }
+    var results = [("jamnet (this)", jamnet), ("JSONSerialization", serialization), ("JSONDecoder", codable)]
+    if let simdjson = measureSimdjson(lines) { results.append(("simdjson (C++)", simdjson)) }
     let averageLine = lines.reduce(0) { $0 + $1.count } / lines.count
     print("\n\(variant): \(lines.count) lines of \(framesPerLine) frames × \(channels) channels, \(averageLine) bytes each")
     print("decoder              MB/s   frames/s  ns/sample  × JSONDecoder")
-    for (name, result) in [("jamnet (this)", jamnet), ("JSONSerialization", serialization), ("JSONDecoder", codable)] {
+    for (name, result) in results {
         print(name.padding(toLength: 18, withPad: " ", startingAt: 0)
               + String(format: "%8.1f %10.0f %10.2f %13.1f", result.megabytesPerSecond, result.framesPerSecond,
                        result.nanosecondsPerSample, result.megabytesPerSecond / codable.megabytesPerSecond))
     }
+}
+
+/// The same lines through the C++ helper, if its path was given: same passes and rounds as ours.
+func measureSimdjson(_ lines: [[UInt8]]) -> Measurement? {
+    guard CommandLine.arguments.count > 1 else { return nil }
+    let file = FileManager.default.temporaryDirectory.appendingPathComponent("jamnet-bench-\(getpid()).jsonl")
+    defer { try? FileManager.default.removeItem(at: file) }
+    try! Data(lines.flatMap { $0 + [UInt8(ascii: "\n")] }).write(to: file)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: CommandLine.arguments[1])
+    process.arguments = [file.path, "20", "7"]
+    let output = Pipe()
+    process.standardOutput = output
+    try! process.run()
+    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    let figures = text.split(separator: " ").compactMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    guard process.terminationStatus == 0, figures.count == 3 else { fatalError("simdjson_decode failed: \(text)") }
+    let bytes = lines.reduce(0) { $0 + $1.count } * 20
+    return Measurement(seconds: Double(bytes) / (figures[0] * 1e6), lines: 20 * lines.count, bytes: bytes)
 }
 
 print("jamnet decode benchmark (release build; best of several passes)")

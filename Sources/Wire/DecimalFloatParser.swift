@@ -34,20 +34,31 @@ enum DecimalFloatParser {
         return UnsafePointer(storage)
     }()
 
+    /// 10^0 … 10^8, for accumulating digits.
+    nonisolated(unsafe) static let integerPowersOfTen: UnsafePointer<UInt64> = {
+        let storage = UnsafeMutablePointer<UInt64>.allocate(capacity: 9)
+        var power: UInt64 = 1
+        for index in 0..<9 {
+            storage[index] = power
+            power *= 10
+        }
+        return UnsafePointer(storage)
+    }()
+
     /// The nearest `Float` to `significand × 10^exponent` (magnitude), or nil when it overflows.
     ///
     /// `significand` holds the first (up to 19) significant digits, `exponent` the power of ten of
     /// its last digit, and `digits` the whole number's text, which the exact path re-reads when
-    /// double precision cannot decide.
+    /// double precision cannot decide. `powers` is ``powersOfTen``.
     @inline(__always)
-    static func magnitude(significand: UInt64, exponent: Int, digits: UnsafeRawBufferPointer) -> Float? {
+    static func magnitude(significand: UInt64, exponent: Int, digits: UnsafeRawBufferPointer, powers: UnsafePointer<Double>) -> Float? {
         if significand == 0 { return 0 }
         // x < 10^(exponent+19) ≤ 10^-46 < 2^-150: rounds to zero. x ≥ 10^39 > 2^128: overflow.
         if exponent + fastDigits <= -46 { return 0 }
         if exponent > maximumPower { return nil }
         // A signed conversion is one instruction; only 19-digit significands need the unsigned one.
         let exactSignificand = significand <= UInt64(Int64.max) ? Double(Int64(bitPattern: significand)) : Double(significand)
-        let approximate = exactSignificand * powersOfTen[exponent - minimumPower]
+        let approximate = exactSignificand * powers[exponent - minimumPower]
         let bits = approximate.bitPattern
         let binaryExponent = Int(bits >> 52) - 1023
         if binaryExponent >= -126 && binaryExponent <= 127 {

@@ -10,6 +10,9 @@ struct JSONReader {
     let base: UnsafePointer<UInt8>
     let end: Int
     var position = 0
+    /// The number tables, fetched once per line rather than through a lazy global per number.
+    let decimalPowers = DecimalFloatParser.powersOfTen
+    let integerPowers = DecimalFloatParser.integerPowersOfTen
 
     init(_ bytes: UnsafeRawBufferPointer) {
         // A zero-length line still needs a valid pointer; it is never read.
@@ -151,13 +154,19 @@ struct JSONReader {
 
     @inline(__always) static func isDigit(_ byte: UInt8) -> Bool { byte &- UInt8(ascii: "0") < 10 }
 
-    /// Reads a number token as the nearest `Float` (nil: beyond the `Float` range).
+    /// Reads a number token as the nearest `Float`; NaN when it is beyond the `Float` range.
     ///
     /// One pass: the grammar check and the digit accumulation of ``DecimalFloatParser`` together.
     @inline(__always)
+    mutating func readSample() throws(JSONSyntaxError) -> Float {
+        if end &- position >= Self.shortNumberWindow, let value = readShortFloat() { return value }
+        return try readAnyFloat() ?? .nan
+    }
+
+    /// Reads a number token as the nearest `Float` (nil: beyond the `Float` range).
     mutating func readFloat() throws(JSONSyntaxError) -> Float? {
-        if end &- position >= Self.shortNumberWindow, let value = readShortFloat() { return value.isNaN ? nil : value }
-        return try readAnyFloat()
+        let value = try readSample()
+        return value.isNaN ? nil : value
     }
 
     /// Bytes the short-number path may read without bounds checks.
@@ -168,7 +177,7 @@ struct JSONReader {
     /// nil, consuming nothing, for anything else, which ``readAnyFloat()`` then reads or rejects;
     /// NaN stands for "valid but beyond the Float range".
     @inline(__always)
-    private mutating func readShortFloat() -> Float? {
+    mutating func readShortFloat() -> Float? {
         let text = base + position
         var index = 0
         let negative = text[0] == UInt8(ascii: "-")
@@ -181,21 +190,19 @@ struct JSONReader {
         digit = text[index] &- UInt8(ascii: "0")
         if digit < 10 { return nil }  // several integer digits or a leading zero: the general path
         if text[index] == UInt8(ascii: ".") {
+            // Fraction digits eight bytes at a time: up to 16 of them (17 digits in all, < 2^64).
             index &+= 1
             let fractionStart = index
-            if let eight = Self.eightDigits(at: text + index) {
-                significand = significand &* 100_000_000 &+ eight
-                index &+= 8
-            }
-            digit = text[index] &- UInt8(ascii: "0")
-            // At most 18 fraction digits (19 in all, below 2^64), and never past the window.
-            while digit < 10 && index &- fractionStart < 18 {
-                significand = significand &* 10 &+ UInt64(digit)
-                index &+= 1
-                digit = text[index] &- UInt8(ascii: "0")
+            var run = 8
+            while run == 8 && index &- fractionStart < 16 {
+                let chunk = UInt64(littleEndian: UnsafeRawPointer(text + index).loadUnaligned(as: UInt64.self))
+                run = Self.leadingDigitCount(chunk)
+                guard run > 0 else { break }
+                significand = significand &* integerPowers[run] &+ Self.digitsValue(chunk, count: run)
+                index &+= run
             }
             let fractionDigits = index &- fractionStart
-            guard fractionDigits > 0 && digit >= 10 else { return nil }
+            guard fractionDigits > 0 && !Self.isDigit(text[index]) else { return nil }
             exponent = -fractionDigits
         }
         if text[index] | 0x20 == UInt8(ascii: "e") {
@@ -216,7 +223,7 @@ struct JSONReader {
         }
         let digits = UnsafeRawBufferPointer(start: text, count: index)
         position &+= index
-        guard let magnitude = DecimalFloatParser.magnitude(significand: significand, exponent: exponent, digits: digits) else { return .nan }
+        guard let magnitude = DecimalFloatParser.magnitude(significand: significand, exponent: exponent, digits: digits, powers: decimalPowers) else { return .nan }
         return negative ? -magnitude : magnitude
     }
 
@@ -280,19 +287,27 @@ struct JSONReader {
         }
         let text = UnsafeRawBufferPointer(start: base + start, count: position - start)
         guard let magnitude = DecimalFloatParser.magnitude(
-            significand: significand, exponent: exponent, digits: text)
+            significand: significand, exponent: exponent, digits: text, powers: decimalPowers)
         else { return nil }
         return negative ? -magnitude : magnitude
     }
 
-    /// The value of eight ASCII digits at `pointer`, or nil if any byte is not a digit (SWAR).
+    /// How many of the eight bytes in `chunk` (first byte lowest) are ASCII digits before the first
+    /// that is not (SWAR: no loop over bytes).
     @inline(__always)
-    static func eightDigits(at pointer: UnsafePointer<UInt8>) -> UInt64? {
-        let chunk = UInt64(littleEndian: UnsafeRawPointer(pointer).loadUnaligned(as: UInt64.self))
-        // Every byte 0x30…0x39: high nibble 3, and adding 6 does not carry into the high nibble.
-        guard (chunk & 0xF0F0_F0F0_F0F0_F0F0) | (((chunk &+ 0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0) >> 4)
-            == 0x3333_3333_3333_3333 else { return nil }
-        var value = chunk & 0x0F0F_0F0F_0F0F_0F0F
+    static func leadingDigitCount(_ chunk: UInt64) -> Int {
+        let offsets = chunk ^ 0x3030_3030_3030_3030  // digits become 0…9
+        // Bit 7 of a byte ends up set when its offset is 10 or more (or the byte was ≥ 0x80);
+        // masking to 7 bits first keeps the addition from carrying into the next byte.
+        let notDigits = (((offsets & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x7676_7676_7676_7676) | offsets) & 0x8080_8080_8080_8080
+        return notDigits.trailingZeroBitCount >> 3
+    }
+
+    /// The decimal value of the first `count` (1…8) digit bytes of `chunk` (SWAR).
+    @inline(__always)
+    static func digitsValue(_ chunk: UInt64, count: Int) -> UInt64 {
+        // Shift the digits to the top so the bytes below read as leading zeros.
+        var value = (chunk << UInt64(64 &- 8 &* count)) & 0x0F0F_0F0F_0F0F_0F0F
         value = (value &* 2561) >> 8  // pairs of digits
         value = ((value & 0x00FF_00FF_00FF_00FF) &* 6_553_601) >> 16  // groups of four
         return ((value & 0x0000_FFFF_0000_FFFF) &* 42_949_672_960_001) >> 32

@@ -149,16 +149,14 @@ public struct JamnetDecoder {
                 if reader.current <= 0x20 { reader.skipWhitespace() }
                 let byte = reader.current
                 if byte == UInt8(ascii: "-") || JSONReader.isDigit(byte) {
-                    if let value = try reader.readFloat() {
-                        if count < capacity {
-                            var sample = value
-                            if sample > 1 { sample = 1; clipped += 1 } else if sample < -1 { sample = -1; clipped += 1 }
-                            destination![count] = sample
-                        } else {
-                            fields.report(.payload, .tooManySamples(limit: capacity))
-                        }
-                    } else {
+                    var sample = try reader.readSample()
+                    if sample.isNaN {
                         fields.report(.payload, .elementOutOfRange(index: count))
+                    } else if count < capacity {
+                        if sample > 1 { sample = 1; clipped += 1 } else if sample < -1 { sample = -1; clipped += 1 }
+                        destination![count] = sample
+                    } else {
+                        fields.report(.payload, .tooManySamples(limit: capacity))
                     }
                 } else {
                     fields.report(.payload, .elementNotANumber(index: count))

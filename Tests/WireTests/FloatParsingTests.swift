@@ -108,6 +108,24 @@ import Testing
         #expect(try parseFloat("1\(zeros)e-1000") == 1)
     }
 
+    @Test func digitRunsAreFoundForEveryByteValueAtEveryPosition() {
+        for position in 0..<8 {
+            for byte in 0...255 {
+                var bytes = [UInt8](repeating: UInt8(ascii: "7"), count: 8)
+                bytes[position] = UInt8(byte)
+                let chunk = bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+                let isDigit = (0x30...0x39).contains(byte)
+                #expect(JSONReader.leadingDigitCount(chunk) == (isDigit ? 8 : position), "byte \(byte) at \(position)")
+                if position > 0 {
+                    #expect(JSONReader.digitsValue(chunk, count: position) == UInt64(String(repeating: "7", count: position))!)
+                }
+            }
+        }
+        let chunk = Array("90817263".utf8).withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+        #expect(JSONReader.digitsValue(chunk, count: 8) == 90_817_263)
+        #expect(JSONReader.digitsValue(chunk, count: 3) == 908)
+    }
+
     private static func decrementLastDigit(_ mantissa: String) -> String {
         var characters = Array(mantissa)
         var index = characters.count - 1
