@@ -32,12 +32,13 @@ release:
 	$(SWIFT) build -c release --product jamplay
 
 # Coverage-guided fuzzing of the framer and decoder (libFuzzer + AddressSanitizer). The corpus
-# starts from the example captures; crashes are written to fuzz-corpus/ and fail the run.
+# starts from the example captures and every input that once failed (Fuzz/regressions/);
+# a failure is written to fuzz-corpus/ and fails the run.
 fuzz:
 	JAMPLAY_FUZZ=1 $(SWIFT) build --scratch-path $(FUZZ_BUILD) $(FUZZ_FLAGS) --product WireFuzzer
 	mkdir -p fuzz-corpus/queue
-	cp Resources/examples/*.jsonl fuzz-corpus/queue/
-	$(FUZZ_BUILD)/release/WireFuzzer -max_total_time=$(SECONDS) -max_len=16384 -rss_limit_mb=2048 \
+	cp Resources/examples/*.jsonl Fuzz/regressions/* fuzz-corpus/queue/
+	SWIFT_BACKTRACE=enable=no $(FUZZ_BUILD)/release/WireFuzzer -max_total_time=$(SECONDS) -max_len=16384 -rss_limit_mb=2048 \
 		-dict=Fuzz/jamnet.dict -artifact_prefix=fuzz-corpus/ -print_final_stats=1 fuzz-corpus/queue
 
 # Decoder throughput beside Foundation's JSON parsers and simdjson on the same bytes (BENCHMARKS.md).

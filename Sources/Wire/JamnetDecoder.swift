@@ -7,7 +7,7 @@ import Core
 /// traffic allocates nothing: ids come from a small cache, numbers are parsed in place.
 /// Thread: one ingest thread per decoder (it keeps the id cache). Not shared.
 public struct JamnetDecoder {
-    /// `session_id`, `stream_id` and `clock_base` longer than this are invalid.
+    /// `session_id`, `stream_id` and `clock_base` longer than this (in UTF-8, unescaped) are invalid.
     public static let maximumStringBytes = 256
 
     private var strings = StringCache()
@@ -345,8 +345,12 @@ public struct JamnetDecoder {
 
     private mutating func string(_ fields: FieldValues, _ field: FieldName, _ reader: JSONReader) -> StringField {
         guard let token = fields.strings[Int(field.rawValue)] else { return .valid(nil) }
+        // The limit is on the value: escapes make the token longer, never shorter.
+        if token.hasEscapes {
+            let value = Self.decodedString(token, in: reader)
+            return value.utf8.count <= Self.maximumStringBytes ? .valid(value) : .tooLong
+        }
         guard token.count <= Self.maximumStringBytes else { return .tooLong }
-        if token.hasEscapes { return .valid(Self.decodedString(token, in: reader)) }  // never longer than its escaped form
         return .valid(strings.string(for: reader.bytes(of: token)))
     }
 

@@ -95,6 +95,10 @@ import Wire
         #expect(rejection("{\"type\":\"jdat\",\"timestamp_cpu\":1,\"stream_id\":\"\(long)\",\"payload\":[]}")?.lineClass == .invalidField)
         let fits = String(repeating: "é", count: JamnetDecoder.maximumStringBytes / 2)
         #expect(lineClass("{\"type\":\"jdat\",\"timestamp_cpu\":1,\"stream_id\":\"\(fits)\",\"payload\":[]}") == .ok)
+        // The limit is on the unescaped value: 256 escaped characters fit, 257 do not.
+        let escaped = String(repeating: "\\u00e9", count: JamnetDecoder.maximumStringBytes / 2)
+        #expect(lineClass("{\"type\":\"jdat\",\"timestamp_cpu\":1,\"stream_id\":\"\(escaped)\",\"payload\":[]}") == .ok)
+        #expect(lineClass("{\"type\":\"jdat\",\"timestamp_cpu\":1,\"stream_id\":\"\(escaped)x\",\"payload\":[]}") == .invalidField)
     }
 
     @Test func morePayloadThanTheBufferIsAnInvalidFieldAndNothingIsWrittenPastIt() {

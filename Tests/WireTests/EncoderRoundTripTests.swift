@@ -60,6 +60,17 @@ import Wire
             == #"{"type":"sync_calibration_block","version":"jamnet/1.0","timestamp_cpu":1701234567890,"timestamp_gpu":1701234580056,"timestamp_unit":"ns","origin":"sender"}"#)
     }
 
+    @Test func idsOfTheFullLengthSurviveEvenWhenEscapingLengthensThem() throws {
+        // Found by the fuzzer: 200 control characters are 200 bytes, but 1200 once escaped.
+        let id = String(repeating: "\u{1}\u{C}", count: 100)
+        var line: [UInt8] = []
+        let header = AudioFrameHeader(timestamp: .cpu(0), sessionID: id, streamID: id)
+        try JamnetEncoder().encode(header, samples: [] as [Float], into: &line)
+        var decoder = JamnetDecoder()
+        var samples: [Float] = []
+        #expect(decoder.decode(line, samples: &samples) == .audioFrame(header, sampleCount: 0, clippedSampleCount: 0))
+    }
+
     @Test func controlCharactersInStringsAreEscaped() throws {
         var line: [UInt8] = []
         try JamnetEncoder().encode(AudioFrameHeader(timestamp: .cpu(0), sessionID: "a\u{1}\t\n\"\\é"), samples: [] as [Float], into: &line)
