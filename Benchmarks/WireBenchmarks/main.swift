@@ -24,9 +24,20 @@ struct CodableFrame: Decodable {
     var payload: [Float]
 }
 
+/// The same noise every run (SplitMix64), so runs compare like with like.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64 = 42
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var mixed = (state ^ (state >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
+        return mixed ^ (mixed >> 31)
+    }
+}
+
 /// A stereo test signal (two sines and a little noise), as a sender would stream it.
 func makeLines(sixDecimals: Bool) -> [[UInt8]] {
-    var generator = SystemRandomNumberGenerator()
+    var generator = SeededGenerator()
     var lines: [[UInt8]] = []
     for index in 0..<lineCount {
         var samples: [Float] = []
@@ -59,74 +70,96 @@ struct Measurement {
     var nanosecondsPerSample: Double { seconds * 1e9 / Double(lines * framesPerLine * channels) }
 }
 
-/// Best of `passes` passes, each decoding every line `rounds` times.
-func measure(passes: Int, rounds: Int, lines: [[UInt8]], _ decodeOne: ([UInt8]) -> Bool) -> Measurement {
-    let bytes = lines.reduce(0) { $0 + $1.count }
-    var best = Double.infinity
-    for _ in 0..<passes {
-        let start = ContinuousClock.now
-        var decoded = 0
-        for _ in 0..<rounds {
-            for line in lines where decodeOne(line) { decoded += 1 }
-        }
-        let elapsed = ContinuousClock.now - start
-        precondition(decoded == rounds * lines.count, "a benchmark line failed to decode")
-        best = min(best, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
-    }
-    return Measurement(seconds: best, lines: rounds * lines.count, bytes: rounds * bytes)
+/// One decoder under test: a timed pass decodes every line `rounds` times and returns the seconds.
+struct Contender {
+    var name: String
+    var rounds: Int
+    var pass: () -> Double
 }
 
-func report(_ variant: String, _ lines: [[UInt8]]) {
-    var decoder = JamnetDecoder()
-    var samples = [Float](repeating: 0, count: framesPerLine * channels)
-    let jamnet = measure(passes: 7, rounds: 20, lines: lines) { line in
-        samples.withUnsafeMutableBufferPointer { buffer in
-            line.withUnsafeBytes { raw in
-                if case .audioFrame(_, framesPerLine * channels, _) = decoder.decode(raw, samples: buffer) { return true }
-                return false
+func seconds(_ body: () -> Void) -> Double {
+    let start = ContinuousClock.now
+    body()
+    let elapsed = ContinuousClock.now - start
+    return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+}
+
+/// A contender decoding line by line in this process; `decodeOne` must succeed on every line.
+func inProcess(_ name: String, rounds: Int, _ lines: [[UInt8]], _ decodeOne: @escaping ([UInt8]) -> Bool) -> Contender {
+    Contender(name: name, rounds: rounds) {
+        seconds {
+            var decoded = 0
+            for _ in 0..<rounds {
+                for line in lines where decodeOne(line) { decoded += 1 }
             }
+            precondition(decoded == rounds * lines.count, "\(name) failed to decode a benchmark line")
         }
-    }
-    let serialization = measure(passes: 3, rounds: 1, lines: lines) { line in
-        let object = try! JSONSerialization.jsonObject(with: Data(line)) as! [String: Any]
-        return (object["payload"] as! [Any]).count == framesPerLine * channels
-    }
-    let jsonDecoder = JSONDecoder()
-    let codable = measure(passes: 3, rounds: 1, lines: lines) { line in
-        (try! jsonDecoder.decode(CodableFrame.self, from: Data(line))).payload.count == framesPerLine * channels
-    }
-    var results = [("jamnet (this)", jamnet), ("JSONSerialization", serialization), ("JSONDecoder", codable)]
-    if let simdjson = measureSimdjson(lines) { results.append(("simdjson (C++)", simdjson)) }
-    let averageLine = lines.reduce(0) { $0 + $1.count } / lines.count
-    print("\n\(variant): \(lines.count) lines of \(framesPerLine) frames × \(channels) channels, \(averageLine) bytes each")
-    print("decoder              MB/s   frames/s  ns/sample  × JSONDecoder")
-    for (name, result) in results {
-        print(name.padding(toLength: 18, withPad: " ", startingAt: 0)
-              + String(format: "%8.1f %10.0f %10.2f %13.1f", result.megabytesPerSecond, result.framesPerSecond,
-                       result.nanosecondsPerSample, result.megabytesPerSecond / codable.megabytesPerSecond))
     }
 }
 
-/// The same lines through the C++ helper, if its path was given: same passes and rounds as ours.
-func measureSimdjson(_ lines: [[UInt8]]) -> Measurement? {
+/// simdjson through the C++ helper (path given as the first argument), which times itself.
+func simdjson(rounds: Int, _ lines: [[UInt8]]) -> Contender? {
     guard CommandLine.arguments.count > 1 else { return nil }
     let file = FileManager.default.temporaryDirectory.appendingPathComponent("jamnet-bench-\(getpid()).jsonl")
-    defer { try? FileManager.default.removeItem(at: file) }
     try! Data(lines.flatMap { $0 + [UInt8(ascii: "\n")] }).write(to: file)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: CommandLine.arguments[1])
-    process.arguments = [file.path, "20", "7"]
-    let output = Pipe()
-    process.standardOutput = output
-    try! process.run()
-    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    let figures = text.split(separator: " ").compactMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-    guard process.terminationStatus == 0, figures.count == 3 else { fatalError("simdjson_decode failed: \(text)") }
-    let bytes = lines.reduce(0) { $0 + $1.count } * 20
-    return Measurement(seconds: Double(bytes) / (figures[0] * 1e6), lines: 20 * lines.count, bytes: bytes)
+    return Contender(name: "simdjson (C++)", rounds: rounds) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[1])
+        process.arguments = [file.path, String(rounds), "1"]
+        let output = Pipe()
+        process.standardOutput = output
+        try! process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let figures = text.split(separator: " ").compactMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        guard process.terminationStatus == 0, figures.count == 3 else { fatalError("simdjson_decode failed: \(text)") }
+        let bytes = lines.reduce(0) { $0 + $1.count } * rounds
+        return Double(bytes) / (figures[0] * 1e6)
+    }
 }
 
-print("jamnet decode benchmark (release build; best of several passes)")
+/// Runs the contenders' passes interleaved (so a burst of noise hits them alike) and keeps each
+/// one's best pass.
+func report(_ variant: String, _ lines: [[UInt8]], passes: Int = 9) {
+    var decoder = JamnetDecoder()
+    var samples = [Float](repeating: 0, count: framesPerLine * channels)
+    let jsonDecoder = JSONDecoder()
+    var contenders = [
+        inProcess("jamnet (this)", rounds: 20, lines) { line in
+            samples.withUnsafeMutableBufferPointer { buffer in
+                line.withUnsafeBytes { raw in
+                    if case .audioFrame(_, framesPerLine * channels, _) = decoder.decode(raw, samples: buffer) { return true }
+                    return false
+                }
+            }
+        },
+        inProcess("JSONSerialization", rounds: 1, lines) { line in
+            let object = try! JSONSerialization.jsonObject(with: Data(line)) as! [String: Any]
+            return (object["payload"] as! [Any]).count == framesPerLine * channels
+        },
+        inProcess("JSONDecoder", rounds: 1, lines) { line in
+            (try! jsonDecoder.decode(CodableFrame.self, from: Data(line))).payload.count == framesPerLine * channels
+        },
+    ]
+    if let simdjson = simdjson(rounds: 20, lines) { contenders.append(simdjson) }
+    var best = [Double](repeating: .infinity, count: contenders.count)
+    for _ in 0..<passes {
+        for (index, contender) in contenders.enumerated() { best[index] = min(best[index], contender.pass()) }
+    }
+    let lineBytes = lines.reduce(0) { $0 + $1.count }
+    let results = contenders.indices.map {
+        Measurement(seconds: best[$0], lines: contenders[$0].rounds * lines.count, bytes: contenders[$0].rounds * lineBytes)
+    }
+    let baseline = results[2].megabytesPerSecond
+    print("\n\(variant): \(lines.count) lines of \(framesPerLine) frames × \(channels) channels, \(lineBytes / lines.count) bytes each")
+    print("decoder              MB/s   frames/s  ns/sample  × JSONDecoder")
+    for (contender, result) in zip(contenders, results) {
+        print(contender.name.padding(toLength: 18, withPad: " ", startingAt: 0)
+              + String(format: "%8.1f %10.0f %10.2f %13.1f", result.megabytesPerSecond, result.framesPerSecond,
+                       result.nanosecondsPerSample, result.megabytesPerSecond / baseline))
+    }
+}
+
+print("jamnet decode benchmark (release build; best of 9 interleaved passes)")
 report("shortest-form floats", makeLines(sixDecimals: false))
 report("6-decimal floats", makeLines(sixDecimals: true))
