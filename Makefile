@@ -20,10 +20,11 @@ run: deps-run release
 	@echo "jamplay: running what exists: jamplay lint on the reference capture."
 	.build/release/jamplay lint Resources/examples/reference.jsonl
 
+# Fuzzing first, so that the test runner's summary is the last thing printed.
 test: deps-test
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
 	$(MAKE) fuzz SECONDS=$(SECONDS)
+	$(SWIFT) test --skip-build
 
 build:
 	$(SWIFT) build

@@ -51,7 +51,7 @@ import Wire
     @Test func outputIsCompactWithShortestFloats() throws {
         var line: [UInt8] = []
         let header = AudioFrameHeader(timestamp: .gpu(1_701_234_600_000), sessionID: "s", streamID: "m", sequence: 3, channelCount: ChannelCount(2))
-        try JamnetEncoder().encode(header, samples: [0.1, -0.5, 1e-45, 0.33333334] as [Float], into: &line)
+        try JamnetEncoder().encode(header, samples: [0.1, -0.5, .leastNonzeroMagnitude, 0.33333334] as [Float], into: &line)
         #expect(String(decoding: line, as: UTF8.self)
             == #"{"type":"jdat","version":"jamnet/1.0","timestamp_gpu":1701234600000,"session_id":"s","stream_id":"m","seq":3,"sample_rate":48000,"channels":2,"payload":[0.1,-0.5,1e-45,0.33333334]}"#)
         line = []
