@@ -25,8 +25,8 @@ public struct JamnetDecoder {
         }
     }
 
-    /// Convenience for tools and tests: decodes `line`, growing nothing (samples beyond
-    /// `samples.count` make the frame invalid).
+    /// Convenience for tools and tests (copies the line); the payload must fit in `samples` as it
+    /// is: the array is not grown.
     public mutating func decode(_ line: some Collection<UInt8>, samples: inout [Float]) -> DecodedLine {
         let bytes = Array(line)
         return bytes.withUnsafeBytes { raw in
@@ -200,19 +200,20 @@ public struct JamnetDecoder {
             return .rejected(.invalidField(InvalidField(.type, problem)))
         }
 
-        let type = reader.bytes(of: typeToken)
-        if !typeToken.hasEscapes && type.elementsEqual("jdat".utf8) {
-            return decodeAudioFrame(fields, version: version, reader: reader)
-        }
-        if !typeToken.hasEscapes && type.elementsEqual("sync_calibration_block".utf8) {
+        if Self.token(typeToken, in: reader, is: "jdat") { return decodeAudioFrame(fields, version: version, reader: reader) }
+        if Self.token(typeToken, in: reader, is: "sync_calibration_block") {
             return decodeSyncCalibration(fields, version: version, reader: reader)
         }
-        let name = Self.decodedString(typeToken, in: reader)
-        switch name {
-        case "jdat": return decodeAudioFrame(fields, version: version, reader: reader)
-        case "sync_calibration_block": return decodeSyncCalibration(fields, version: version, reader: reader)
-        default: return .rejected(.unknownType(name))
-        }
+        return .rejected(.unknownType(Self.decodedString(typeToken, in: reader)))
+    }
+
+    /// Whether a string token's value is `name`; without escapes, by its bytes (no allocation).
+    private static func token(_ token: StringToken, in reader: JSONReader, is name: StaticString) -> Bool {
+        if token.hasEscapes { return decodedString(token, in: reader) == name.description }
+        let bytes = reader.bytes(of: token)
+        guard bytes.count == name.utf8CodeUnitCount else { return false }
+        for index in 0..<bytes.count where bytes[index] != name.utf8Start[index] { return false }
+        return true
     }
 
     private static let audioFrameFields: [FieldName] = [.payload, .timestampGPU, .timestampCPU, .sessionID, .streamID, .seq, .sampleRate, .channels]
@@ -226,32 +227,29 @@ public struct JamnetDecoder {
         case (nil, nil): return invalid(.timestampGPU, .missing)
         case (.some, .some): return invalid(.timestampGPU, .conflictsWithTimestampCPU)
         case (let gpu?, nil):
-            guard let value = gpu.int64 else { return invalid(.timestampGPU, Self.timestampProblem(gpu)) }
+            guard let value = gpu.int64 else { return invalid(.timestampGPU, Self.integerProblem(gpu, allowed: Self.int64Range)) }
             timestamp = .gpu(value)
         case (nil, let cpu?):
-            guard let value = cpu.int64 else { return invalid(.timestampCPU, Self.timestampProblem(cpu)) }
+            guard let value = cpu.int64 else { return invalid(.timestampCPU, Self.integerProblem(cpu, allowed: Self.int64Range)) }
             timestamp = .cpu(value)
         }
 
         var sequence: UInt64?
         if let token = fields.integers[Int(FieldName.seq.rawValue)] {
-            switch token {
-            case .notAnInteger: return invalid(.seq, .notAnInteger)
-            case .outOfRange, .integer(negative: true, _): return invalid(.seq, .outOfRange(allowed: "0...18446744073709551615"))
-            case .integer(_, let magnitude): sequence = magnitude
-            }
+            guard let value = token.uint64 else { return invalid(.seq, Self.integerProblem(token, allowed: "0...18446744073709551615")) }
+            sequence = value
         }
         var sampleRate = SampleRate.standard
         if let token = fields.integers[Int(FieldName.sampleRate.rawValue)] {
             guard let value = Self.smallInteger(token, in: SampleRate.supported) else {
-                return invalid(.sampleRate, Self.smallIntegerProblem(token, allowed: "1...768000"))
+                return invalid(.sampleRate, Self.integerProblem(token, allowed: "1...768000"))
             }
             sampleRate = SampleRate(hertz: value)
         }
         var channels = ChannelCount.mono
         if let token = fields.integers[Int(FieldName.channels.rawValue)] {
             guard let value = Self.smallInteger(token, in: ChannelCount.supported) else {
-                return invalid(.channels, Self.smallIntegerProblem(token, allowed: "1...64"))
+                return invalid(.channels, Self.integerProblem(token, allowed: "1...64"))
             }
             channels = ChannelCount(value)
         }
@@ -274,14 +272,14 @@ public struct JamnetDecoder {
     private mutating func decodeSyncCalibration(_ fields: FieldValues, version: ProtocolVersion, reader: JSONReader) -> DecodedLine {
         if let rejection = fields.firstProblem(among: Self.syncCalibrationFields) { return .rejected(rejection) }
         guard let cpuToken = fields.integers[Int(FieldName.timestampCPU.rawValue)] else { return invalid(.timestampCPU, .missing) }
-        guard let cpu = cpuToken.int64 else { return invalid(.timestampCPU, Self.timestampProblem(cpuToken)) }
+        guard let cpu = cpuToken.int64 else { return invalid(.timestampCPU, Self.integerProblem(cpuToken, allowed: Self.int64Range)) }
         guard let gpuToken = fields.integers[Int(FieldName.timestampGPU.rawValue)] else { return invalid(.timestampGPU, .missing) }
-        guard let gpu = gpuToken.int64 else { return invalid(.timestampGPU, Self.timestampProblem(gpuToken)) }
+        guard let gpu = gpuToken.int64 else { return invalid(.timestampGPU, Self.integerProblem(gpuToken, allowed: Self.int64Range)) }
 
         var bits = 64
         if let token = fields.integers[Int(FieldName.timestampBits.rawValue)] {
             guard let value = Self.smallInteger(token, in: 1...64) else {
-                return invalid(.timestampBits, Self.smallIntegerProblem(token, allowed: "1...64"))
+                return invalid(.timestampBits, Self.integerProblem(token, allowed: "1...64"))
             }
             bits = value
         }
@@ -322,17 +320,15 @@ public struct JamnetDecoder {
         .rejected(.invalidField(InvalidField(field, problem)))
     }
 
-    private static func timestampProblem(_ token: IntegerToken) -> FieldProblem {
-        if case .notAnInteger = token { return .notAnInteger }
-        return .outOfRange(allowed: "-9223372036854775808...9223372036854775807")
-    }
+    private static let int64Range: AllowedValues = "-9223372036854775808...9223372036854775807"
 
     private static func smallInteger(_ token: IntegerToken, in range: ClosedRange<Int>) -> Int? {
         guard let value = token.int64, value >= range.lowerBound, value <= range.upperBound else { return nil }
         return Int(value)
     }
 
-    private static func smallIntegerProblem(_ token: IntegerToken, allowed: AllowedValues) -> FieldProblem {
+    /// Why an integer field's token was refused: not an integer token, or outside `allowed`.
+    private static func integerProblem(_ token: IntegerToken, allowed: AllowedValues) -> FieldProblem {
         if case .notAnInteger = token { return .notAnInteger }
         return .outOfRange(allowed: allowed)
     }
@@ -400,7 +396,9 @@ public struct JamnetDecoder {
 }
 
 /// What the single pass collected, per field: presence, the first problem, the raw token.
-private struct FieldValues {
+struct FieldValues {
+    /// One slot per ``FieldName`` (a test checks that they all fit).
+    static let capacity = 16
     var present: UInt32 = 0
     var problems = InlineArray<16, FieldProblem?>(repeating: nil)
     var strings = InlineArray<16, StringToken?>(repeating: nil)

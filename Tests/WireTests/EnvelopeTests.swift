@@ -1,5 +1,5 @@
 import Testing
-import Wire
+@testable import Wire
 
 /// The jamnet envelope: type, version, duplicates, unknown types and fields.
 @Suite struct EnvelopeTests {
@@ -87,6 +87,11 @@ import Wire
         #expect(lineClass(line) == .ok)
         // And a frame ignores `timestamp_unit`.
         #expect(lineClass("{\"type\":\"jdat\",\"timestamp_unit\":42,\(frame)}") == .ok)
+    }
+
+    @Test func everyFieldHasASlotInTheSinglePass() {
+        #expect(FieldName.allCases.count <= FieldValues.capacity)
+        #expect(FieldName.allCases.map(\.rawValue) == Array(0..<UInt8(FieldName.allCases.count)))
     }
 
     @Test func everyRejectionHasItsClass() {
