@@ -29,12 +29,14 @@ public enum FieldName: UInt8, CaseIterable, Hashable, Sendable, CustomStringConv
     /// The wire name.
     public var description: String { wireName.description }
 
+    /// Every field, built once: `allCases` builds a new array on every call.
+    static let all = allCases
+
     /// The field named by `length` bytes at `bytes`, if it is one jamnet defines.
     static func matching(_ bytes: UnsafePointer<UInt8>, count length: Int) -> FieldName? {
-        // Integer ranges only: `allCases` builds an array on every call, and unspecialized (debug)
-        // iteration of other sequences allocates, which the allocation test would see.
-        nextCandidate: for rawValue in 0..<Int(FieldName.origin.rawValue) + 1 {
-            let field = FieldName(rawValue: UInt8(rawValue))!
+        // By index: unspecialized (debug) iteration of an array allocates, which the allocation test would see.
+        nextCandidate: for index in 0..<all.count {
+            let field = all[index]
             let name = field.wireName
             guard name.utf8CodeUnitCount == length else { continue }
             for index in 0..<length where bytes[index] != name.utf8Start[index] { continue nextCandidate }

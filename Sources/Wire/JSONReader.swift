@@ -163,12 +163,6 @@ struct JSONReader {
         return try readAnyFloat() ?? .nan
     }
 
-    /// Reads a number token as the nearest `Float` (nil: beyond the `Float` range).
-    mutating func readFloat() throws(JSONSyntaxError) -> Float? {
-        let value = try readSample()
-        return value.isNaN ? nil : value
-    }
-
     /// Bytes the short-number path may read without bounds checks.
     static let shortNumberWindow = 32
 

@@ -51,8 +51,8 @@ private func readFloat(_ text: String, padding: Int) throws -> Float? {
     let bytes = Array(text.utf8) + [UInt8](repeating: UInt8(ascii: " "), count: padding)
     return try bytes.withUnsafeBytes { (raw) throws -> Float? in
         var reader = JSONReader(raw)
-        let value = try reader.readFloat()
+        let value = try reader.readSample()
         guard reader.position == text.utf8.count else { throw reader.error(.trailingCharacters) }
-        return value
+        return value.isNaN ? nil : value
     }
 }
