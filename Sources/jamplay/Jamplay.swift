@@ -12,7 +12,7 @@ struct Jamplay: ParsableCommand {
 
             Examples:
               jamplay lint capture.jsonl        check a sender's capture, line by line
-              jamsend --out - ... | jamplay lint -
+              jamplay lint --quiet - < capture.jsonl
             """,
         version: "0.1.0",
         subcommands: [LintCommand.self]
