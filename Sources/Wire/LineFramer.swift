@@ -33,7 +33,7 @@ public struct LineFramer {
         self.limit = limit
     }
 
-    /// Bytes held for an unfinished line (never more than `limit` + 1).
+    /// Bytes allocated for an unfinished line: `limit` + 1 at most (plus the allocator's rounding).
     var bufferedByteCount: Int { pending.capacity }
 
     /// Frames one read's bytes, calling `body` for each line completed by them.
@@ -58,7 +58,7 @@ public struct LineFramer {
                 body(.tooLong(length: ByteCount(pending.count + piece.count), number: lineNumber))
                 pending.removeAll(keepingCapacity: true)
             } else {
-                pending.append(contentsOf: piece)
+                append(piece)
                 pending.withUnsafeBytes { emit($0, body) }
                 pending.removeAll(keepingCapacity: true)
             }
@@ -95,8 +95,15 @@ public struct LineFramer {
             discarded = pending.count + rest.count
             pending.removeAll(keepingCapacity: true)
         } else {
-            pending.append(contentsOf: rest)
+            append(rest)
         }
+    }
+
+    /// Appends to the unfinished line, growing its buffer geometrically but never past the limit.
+    private mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        let needed = pending.count + bytes.count
+        if needed > pending.capacity { pending.reserveCapacity(min(limit.rawValue + 1, max(needed, 2 * pending.capacity))) }
+        pending.append(contentsOf: bytes)
     }
 
     private func emit(_ line: UnsafeRawBufferPointer, _ body: (Event) -> Void) {
