@@ -57,8 +57,8 @@ enum DecimalFloatParser {
         if exponent + fastDigits <= -46 { return 0 }
         if exponent > maximumPower { return nil }
         // A signed conversion is one instruction; only 19-digit significands need the unsigned one.
-        let exactSignificand = significand <= UInt64(Int64.max) ? Double(Int64(bitPattern: significand)) : Double(significand)
-        let approximate = exactSignificand * powers[exponent - minimumPower]
+        let significandValue = significand <= UInt64(Int64.max) ? Double(Int64(bitPattern: significand)) : Double(significand)
+        let approximate = significandValue * powers[exponent - minimumPower]
         let bits = approximate.bitPattern
         let binaryExponent = Int(bits >> 52) - 1023
         if binaryExponent >= -126 && binaryExponent <= 127 {
