@@ -50,6 +50,14 @@ private func check(_ event: LineFramer.Event) -> LineFramer.Event.Summary {
         try! JamnetEncoder().encode(block, into: &encoded)
         var again: [Float] = []
         precondition(decoder.decode(encoded, samples: &again) == decoded, "sync block round trip changed it")
+    case .clockProbe(let probe):
+        try! JamnetEncoder().encode(probe, into: &encoded)
+        var again: [Float] = []
+        precondition(decoder.decode(encoded, samples: &again) == decoded, "clock probe round trip changed it")
+    case .clockEcho(let echo):
+        try! JamnetEncoder().encode(echo, into: &encoded)
+        var again: [Float] = []
+        precondition(decoder.decode(encoded, samples: &again) == decoded, "clock echo round trip changed it")
     case .rejected:
         break
     }

@@ -5,6 +5,10 @@ public enum DecodedLine: Hashable, Sendable {
     case audioFrame(AudioFrameHeader, sampleCount: Int, clippedSampleCount: Int)
     /// A `sync_calibration_block`.
     case syncCalibration(SyncCalibrationBlock)
+    /// A `clock_probe` (jamnet/1.1).
+    case clockProbe(ClockProbe)
+    /// A `clock_echo` (jamnet/1.1).
+    case clockEcho(ClockEcho)
     /// Not a message this receiver uses; counted by class.
     case rejected(LineRejection)
 

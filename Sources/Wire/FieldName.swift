@@ -3,6 +3,7 @@ public enum FieldName: UInt8, CaseIterable, Hashable, Sendable, CustomStringConv
     case type, version
     case payload, timestampGPU, timestampCPU, sessionID, streamID, seq, sampleRate, channels
     case timestampUnit, tickPeriodNanoseconds, timestampBits, maxDeviation, clockBase, origin
+    case probeID, timestampProbeSent, timestampProbeReceived, timestampEchoSent
 
     /// The key as it appears on the wire.
     public var wireName: StaticString {
@@ -23,6 +24,10 @@ public enum FieldName: UInt8, CaseIterable, Hashable, Sendable, CustomStringConv
         case .maxDeviation: "max_deviation"
         case .clockBase: "clock_base"
         case .origin: "origin"
+        case .probeID: "probe_id"
+        case .timestampProbeSent: "timestamp_probe_sent"
+        case .timestampProbeReceived: "timestamp_probe_received"
+        case .timestampEchoSent: "timestamp_echo_sent"
         }
     }
 

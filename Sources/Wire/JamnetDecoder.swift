@@ -111,7 +111,8 @@ public struct JamnetDecoder {
                 return try reader.skipValue(depth: 1)
             }
             fields.strings[Int(field.rawValue)] = try reader.readString()
-        case .timestampGPU, .timestampCPU, .seq, .sampleRate, .channels, .timestampBits:
+        case .timestampGPU, .timestampCPU, .seq, .sampleRate, .channels, .timestampBits,
+             .probeID, .timestampProbeSent, .timestampProbeReceived, .timestampEchoSent:
             guard reader.current == UInt8(ascii: "-") || JSONReader.isDigit(reader.current) else {
                 fields.report(field, .notAnInteger)
                 return try reader.skipValue(depth: 1)
@@ -204,6 +205,8 @@ public struct JamnetDecoder {
         if Self.token(typeToken, in: reader, is: "sync_calibration_block") {
             return decodeSyncCalibration(fields, version: version, reader: reader)
         }
+        if Self.token(typeToken, in: reader, is: "clock_probe") { return decodeClockProbe(fields, version: version, reader: reader) }
+        if Self.token(typeToken, in: reader, is: "clock_echo") { return decodeClockEcho(fields, version: version, reader: reader) }
         return .rejected(.unknownType(Self.decodedString(typeToken, in: reader)))
     }
 
@@ -236,7 +239,7 @@ public struct JamnetDecoder {
 
         var sequence: UInt64?
         if let token = fields.integers[Int(FieldName.seq.rawValue)] {
-            guard let value = token.uint64 else { return invalid(.seq, Self.integerProblem(token, allowed: "0...18446744073709551615")) }
+            guard let value = token.uint64 else { return invalid(.seq, Self.integerProblem(token, allowed: Self.uint64Range)) }
             sequence = value
         }
         var sampleRate = SampleRate.standard
@@ -271,10 +274,11 @@ public struct JamnetDecoder {
 
     private mutating func decodeSyncCalibration(_ fields: FieldValues, version: ProtocolVersion, reader: JSONReader) -> DecodedLine {
         if let rejection = fields.firstProblem(among: Self.syncCalibrationFields) { return .rejected(rejection) }
-        guard let cpuToken = fields.integers[Int(FieldName.timestampCPU.rawValue)] else { return invalid(.timestampCPU, .missing) }
-        guard let cpu = cpuToken.int64 else { return invalid(.timestampCPU, Self.integerProblem(cpuToken, allowed: Self.int64Range)) }
-        guard let gpuToken = fields.integers[Int(FieldName.timestampGPU.rawValue)] else { return invalid(.timestampGPU, .missing) }
-        guard let gpu = gpuToken.int64 else { return invalid(.timestampGPU, Self.integerProblem(gpuToken, allowed: Self.int64Range)) }
+        let cpu: Int64, gpu: Int64
+        switch (requiredInt64(fields, .timestampCPU), requiredInt64(fields, .timestampGPU)) {
+        case (.failure(let rejection), _), (_, .failure(let rejection)): return .rejected(rejection)
+        case (.success(let cpuTime), .success(let gpuTime)): (cpu, gpu) = (cpuTime, gpuTime)
+        }
 
         var bits = 64
         if let token = fields.integers[Int(FieldName.timestampBits.rawValue)] {
@@ -285,7 +289,7 @@ public struct JamnetDecoder {
         }
         if bits < 64 && (gpu < 0 || gpu >> bits != 0) { return invalid(.timestampGPU, .exceedsCounterWidth(bits: bits)) }
 
-        var unit = SyncCalibrationBlock.Unit.nanoseconds
+        var unit = TimestampUnit.nanoseconds
         if let token = fields.strings[Int(FieldName.timestampUnit.rawValue)] {
             switch Self.decodedString(token, in: reader) {
             case "ns": unit = .nanoseconds
@@ -314,13 +318,60 @@ public struct JamnetDecoder {
             maxDeviation: fields.maxDeviation, clockBase: clockBase, sessionID: sessionID, origin: origin))
     }
 
+    private static let clockProbeFields: [FieldName] = [.probeID, .timestampProbeSent, .sessionID]
+
+    private mutating func decodeClockProbe(_ fields: FieldValues, version: ProtocolVersion, reader: JSONReader) -> DecodedLine {
+        if let rejection = fields.firstProblem(among: Self.clockProbeFields) { return .rejected(rejection) }
+        let probeID: UInt64, sent: Int64
+        switch (requiredUInt64(fields, .probeID), requiredInt64(fields, .timestampProbeSent)) {
+        case (.failure(let rejection), _), (_, .failure(let rejection)): return .rejected(rejection)
+        case (.success(let id), .success(let time)): (probeID, sent) = (id, time)
+        }
+        guard case .valid(let sessionID) = string(fields, .sessionID, reader) else { return invalid(.sessionID, .tooLong(limit: Self.maximumStringBytes)) }
+        return .clockProbe(ClockProbe(version: version, probeID: probeID, probeSent: Nanoseconds(sent), sessionID: sessionID))
+    }
+
+    private static let clockEchoFields: [FieldName] = [.probeID, .timestampProbeSent, .timestampProbeReceived, .timestampEchoSent, .sessionID]
+
+    private mutating func decodeClockEcho(_ fields: FieldValues, version: ProtocolVersion, reader: JSONReader) -> DecodedLine {
+        if let rejection = fields.firstProblem(among: Self.clockEchoFields) { return .rejected(rejection) }
+        let probeID: UInt64, sent: Int64, received: Int64, echoed: Int64
+        switch (requiredUInt64(fields, .probeID), requiredInt64(fields, .timestampProbeSent),
+                requiredInt64(fields, .timestampProbeReceived), requiredInt64(fields, .timestampEchoSent)) {
+        case (.failure(let rejection), _, _, _), (_, .failure(let rejection), _, _), (_, _, .failure(let rejection), _),
+             (_, _, _, .failure(let rejection)):
+            return .rejected(rejection)
+        case (.success(let id), .success(let t1), .success(let t2), .success(let t3)): (probeID, sent, received, echoed) = (id, t1, t2, t3)
+        }
+        guard echoed >= received else { return invalid(.timestampEchoSent, .outOfRange(allowed: ">= timestamp_probe_received")) }
+        guard case .valid(let sessionID) = string(fields, .sessionID, reader) else { return invalid(.sessionID, .tooLong(limit: Self.maximumStringBytes)) }
+        return .clockEcho(ClockEcho(
+            version: version, probeID: probeID, probeSent: Nanoseconds(sent), probeReceived: Nanoseconds(received),
+            echoSent: Nanoseconds(echoed), sessionID: sessionID))
+    }
+
     // MARK: - Field helpers
+
+    /// A required int64 field's value, or the rejection naming it.
+    private func requiredInt64(_ fields: FieldValues, _ field: FieldName) -> Result<Int64, LineRejection> {
+        guard let token = fields.integers[Int(field.rawValue)] else { return .failure(.invalidField(InvalidField(field, .missing))) }
+        guard let value = token.int64 else { return .failure(.invalidField(InvalidField(field, Self.integerProblem(token, allowed: Self.int64Range)))) }
+        return .success(value)
+    }
+
+    /// A required uint64 field's value, or the rejection naming it.
+    private func requiredUInt64(_ fields: FieldValues, _ field: FieldName) -> Result<UInt64, LineRejection> {
+        guard let token = fields.integers[Int(field.rawValue)] else { return .failure(.invalidField(InvalidField(field, .missing))) }
+        guard let value = token.uint64 else { return .failure(.invalidField(InvalidField(field, Self.integerProblem(token, allowed: Self.uint64Range)))) }
+        return .success(value)
+    }
 
     private func invalid(_ field: FieldName, _ problem: FieldProblem) -> DecodedLine {
         .rejected(.invalidField(InvalidField(field, problem)))
     }
 
     private static let int64Range: AllowedValues = "-9223372036854775808...9223372036854775807"
+    private static let uint64Range: AllowedValues = "0...18446744073709551615"
 
     private static func smallInteger(_ token: IntegerToken, in range: ClosedRange<Int>) -> Int? {
         guard let value = token.int64, value >= range.lowerBound, value <= range.upperBound else { return nil }
@@ -398,11 +449,11 @@ public struct JamnetDecoder {
 /// What the single pass collected, per field: presence, the first problem, the raw token.
 struct FieldValues {
     /// One slot per ``FieldName`` (a test checks that they all fit).
-    static let capacity = 16
+    static let capacity = 32
     var present: UInt32 = 0
-    var problems = InlineArray<16, FieldProblem?>(repeating: nil)
-    var strings = InlineArray<16, StringToken?>(repeating: nil)
-    var integers = InlineArray<16, IntegerToken?>(repeating: nil)
+    var problems = InlineArray<32, FieldProblem?>(repeating: nil)
+    var strings = InlineArray<32, StringToken?>(repeating: nil)
+    var integers = InlineArray<32, IntegerToken?>(repeating: nil)
     var tickPeriod: Double?
     var maxDeviation: Double?
     var sampleCount = 0

@@ -83,6 +83,33 @@ public struct JamnetEncoder: Sendable {
         output.append(UInt8(ascii: "}"))
     }
 
+    /// Appends a `clock_probe` (jamnet/1.1).
+    public func encode(_ probe: ClockProbe, into output: inout [UInt8]) throws(JamnetEncodingError) {
+        try check(probe.version)
+        try checkLength(probe.sessionID, .sessionID)
+        appendRaw("{\"type\":\"clock_probe\"", to: &output)
+        appendVersion(probe.version, to: &output)
+        appendKey(.probeID, to: &output); appendInteger(probe.probeID, negative: false, to: &output)
+        appendKey(.timestampProbeSent, to: &output); appendInteger(probe.probeSent.rawValue, to: &output)
+        appendString(probe.sessionID, .sessionID, to: &output)
+        output.append(UInt8(ascii: "}"))
+    }
+
+    /// Appends a `clock_echo` (jamnet/1.1).
+    public func encode(_ echo: ClockEcho, into output: inout [UInt8]) throws(JamnetEncodingError) {
+        try check(echo.version)
+        try checkLength(echo.sessionID, .sessionID)
+        guard echo.echoSent >= echo.probeReceived else { throw .outOfRange(.timestampEchoSent) }
+        appendRaw("{\"type\":\"clock_echo\"", to: &output)
+        appendVersion(echo.version, to: &output)
+        appendKey(.probeID, to: &output); appendInteger(echo.probeID, negative: false, to: &output)
+        appendKey(.timestampProbeSent, to: &output); appendInteger(echo.probeSent.rawValue, to: &output)
+        appendKey(.timestampProbeReceived, to: &output); appendInteger(echo.probeReceived.rawValue, to: &output)
+        appendKey(.timestampEchoSent, to: &output); appendInteger(echo.echoSent.rawValue, to: &output)
+        appendString(echo.sessionID, .sessionID, to: &output)
+        output.append(UInt8(ascii: "}"))
+    }
+
     // MARK: - Pieces
 
     private func check(_ version: ProtocolVersion) throws(JamnetEncodingError) {

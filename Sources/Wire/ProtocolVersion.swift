@@ -13,8 +13,10 @@ public struct ProtocolVersion: Hashable, Comparable, Sendable, CustomStringConve
 
     /// A message without `version` is `jamnet/1.0`.
     public static let assumed = ProtocolVersion(major: 1, minor: 0)
-    /// What this implementation speaks and its encoder writes.
+    /// What the encoder writes on frames and calibration blocks (they need nothing newer).
     public static let current = ProtocolVersion(major: 1, minor: 0)
+    /// The minor version that added `clock_probe` and `clock_echo`.
+    public static let clockExchange = ProtocolVersion(major: 1, minor: 1)
     /// The one major version accepted: any `jamnet/1.x`.
     public static let supportedMajor = 1
 

@@ -1,12 +1,7 @@
+import Core
+
 /// A `sync_calibration_block`: one instant read on the sender's CPU clock and on its GPU clock.
 public struct SyncCalibrationBlock: Hashable, Sendable {
-    /// The unit of both timestamps (and of `max_deviation`).
-    public enum Unit: Hashable, Sendable {
-        case nanoseconds, microseconds, milliseconds
-        /// GPU ticks of `periodNanoseconds` each (`timestamp_unit` `ticks` + `tick_period_ns`).
-        case ticks(periodNanoseconds: Double)
-    }
-
     /// Which side read the pair (informational for the fit's weighting).
     public enum Origin: String, CaseIterable, Hashable, Sendable {
         case sender, receiver, midpoint
@@ -18,8 +13,9 @@ public struct SyncCalibrationBlock: Hashable, Sendable {
     public var timestampCPU: Int64
     /// `timestamp_gpu`, below 2^`timestampBits`.
     public var timestampGPU: Int64
-    /// `timestamp_unit` (default nanoseconds).
-    public var unit: Unit
+    /// `timestamp_unit` (default nanoseconds): with `ticks`, only the GPU timestamps count ticks;
+    /// CPU timestamps and `max_deviation` are then nanoseconds.
+    public var unit: TimestampUnit
     /// `timestamp_bits`, 1…64 (default 64): the GPU counter's width; narrower counters wrap.
     public var timestampBits: Int
     /// `max_deviation`, in `unit`: how far apart the two reads may be.
@@ -33,7 +29,7 @@ public struct SyncCalibrationBlock: Hashable, Sendable {
 
     /// Makes a block; defaults are the protocol's.
     public init(
-        version: ProtocolVersion = .current, timestampCPU: Int64, timestampGPU: Int64, unit: Unit = .nanoseconds,
+        version: ProtocolVersion = .current, timestampCPU: Int64, timestampGPU: Int64, unit: TimestampUnit = .nanoseconds,
         timestampBits: Int = 64, maxDeviation: Double? = nil, clockBase: String? = nil, sessionID: String? = nil,
         origin: Origin = .sender
     ) {

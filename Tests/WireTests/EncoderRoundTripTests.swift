@@ -33,7 +33,7 @@ import Wire
         for _ in 0..<3000 {
             let bits = Bool.random(using: &random) ? 64 : Int.random(in: 1...63, using: &random)
             let gpu = bits == 64 ? Int64.random(in: .min ... .max, using: &random) : Int64.random(in: 0...(Int64.max >> (63 - bits)), using: &random)
-            let units: [SyncCalibrationBlock.Unit] = [.nanoseconds, .microseconds, .milliseconds, .ticks(periodNanoseconds: Double.random(in: 0.001...1000, using: &random))]
+            let units: [TimestampUnit] = [.nanoseconds, .microseconds, .milliseconds, .ticks(periodNanoseconds: Double.random(in: 0.001...1000, using: &random))]
             let block = SyncCalibrationBlock(
                 version: ProtocolVersion(major: 1, minor: Int.random(in: 0...3, using: &random)),
                 timestampCPU: Int64.random(in: .min ... .max, using: &random), timestampGPU: gpu,

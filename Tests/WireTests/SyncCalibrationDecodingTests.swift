@@ -1,3 +1,4 @@
+import Core
 import Foundation
 import Testing
 import Wire
@@ -29,8 +30,8 @@ import Wire
         #expect(decode(line).0 == .syncCalibration(expected))
     }
 
-    @Test(arguments: [("ns", SyncCalibrationBlock.Unit.nanoseconds), ("us", .microseconds), ("ms", .milliseconds)])
-    func unitsDecode(text: String, unit: SyncCalibrationBlock.Unit) {
+    @Test(arguments: [("ns", TimestampUnit.nanoseconds), ("us", .microseconds), ("ms", .milliseconds)])
+    func unitsDecode(text: String, unit: TimestampUnit) {
         guard case .syncCalibration(let block) = decode("{\"type\":\"sync_calibration_block\",\"timestamp_cpu\":1,\"timestamp_gpu\":2,\"timestamp_unit\":\"\(text)\"}").0 else {
             Issue.record("not a block"); return
         }
