@@ -6,6 +6,7 @@ import PackageDescription
 var targets: [Target] = [
     .target(name: "Core"),
     .target(name: "Wire", dependencies: ["Core"]),
+    .target(name: "Clock", dependencies: ["Core"]),
     .executableTarget(
         name: "jamplay",
         dependencies: ["Core", "Wire", .product(name: "ArgumentParser", package: "swift-argument-parser")]
@@ -14,6 +15,7 @@ var targets: [Target] = [
     .target(name: "AllocationCounter", path: "Tests/Support/AllocationCounter"),
     .testTarget(name: "CoreTests", dependencies: ["Core"]),
     .testTarget(name: "WireTests", dependencies: ["Core", "Wire", "AllocationCounter"]),
+    .testTarget(name: "ClockTests", dependencies: ["Core", "Clock"]),
     .testTarget(name: "JamplayTests", dependencies: ["jamplay"]),
 ]
 

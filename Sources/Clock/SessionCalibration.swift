@@ -1,0 +1,295 @@
+import Core
+
+/// Converts a session's GPU timestamps to its CPU clock, from its calibration blocks.
+///
+/// One block gives the protocol's original rule, CPU time = GPU time − (gpu − cpu), exactly. More
+/// blocks are fitted, offset and drift, by weighted least squares over a sliding window (weights
+/// from `max_deviation`), with outliers rejected against a robust scale. A block far from the
+/// fit's prediction (a GPU reset, a sender restart) re-locks at once on that block alone; if the
+/// next block agrees with the old fit instead, the jump was an outlier and the old fit returns.
+/// Counters narrower than 64 bits are unwrapped on blocks and frames alike.
+/// Thread: the session's ingest thread; others read ``status`` copies. Pure logic: time is passed in.
+public struct SessionCalibration: Sendable {
+    /// Tuning; the defaults suit senders that calibrate about once a second.
+    public struct Configuration: Sendable {
+        /// Blocks kept for the fit.
+        public var windowBlocks = 64
+        /// Blocks older than this (GPU time before the newest) leave the fit.
+        public var windowSpan = Nanoseconds.seconds(300)
+        /// A block this far from the prediction re-locks the session.
+        public var relockThreshold = Nanoseconds.milliseconds(1)
+        /// Largest drift assumed when only the offset is known (widens the re-lock test).
+        public var maximumSkewPPM = 1_000.0
+        /// The deviation assumed for blocks without `max_deviation`.
+        public var defaultDeviation = Nanoseconds(1_000)
+        /// Residuals beyond this many robust standard deviations are outliers.
+        public var outlierSigmas = 4.0
+
+        /// The defaults.
+        public init() {}
+    }
+
+    /// How far the calibration has got.
+    public enum Mode: String, Sendable {
+        /// No block yet: GPU-stamped frames cannot be aligned.
+        case uncalibrated
+        /// One usable block: the offset alone.
+        case offsetOnly = "offset-only"
+        /// Offset and drift fitted over several blocks.
+        case drift
+    }
+
+    /// What happened to a block.
+    public enum BlockOutcome: Hashable, Sendable {
+        case accepted
+        /// Rejected by the robust fit; it stays out.
+        case outlier
+        /// Far from the prediction: the session re-locked on it.
+        case relocked
+        /// Not usable: a timestamp out of range for its unit, or a non-positive tick period.
+        case invalid
+    }
+
+    /// A snapshot for status pages and metrics.
+    public struct Status: Hashable, Sendable {
+        public var mode: Mode
+        /// GPU − CPU at the newest block (the protocol's offset), in nanoseconds.
+        public var offset: Nanoseconds
+        /// How much faster the GPU clock runs than the CPU clock, in parts per million.
+        public var skewPPM: Double
+        /// Weighted RMS of the fit's residuals over the blocks in use.
+        public var residual: Nanoseconds
+        /// Blocks in the fit (outliers excluded).
+        public var blocksUsed: Int
+        /// Blocks rejected as outliers so far.
+        public var outliersRejected: Int
+        /// Times the session re-locked.
+        public var relocks: Int
+        /// When the newest block arrived (receiver's clock).
+        public var lastBlockReceivedAt: Nanoseconds?
+
+        /// Time since the newest block, nil before the first.
+        public func age(now: Nanoseconds) -> Nanoseconds? { lastBlockReceivedAt.map { now - $0 } }
+    }
+
+    /// One block in the fit: times in nanoseconds, GPU time relative to the session's epoch.
+    private struct Point: Sendable {
+        var gpu: Int64
+        var cpu: Int64
+        var weight: Double
+        var isOutlier = false
+    }
+
+    /// y(x) = offsetAtMean + slope × (x − meanX), where x = GPU ns − reference, y = (CPU − GPU) − referenceY.
+    private struct Fit: Sendable {
+        var referenceGPU: Int64
+        var referenceY: Int64
+        var meanX: Double
+        var offsetAtMean: Double
+        var slope: Double
+        var residual: Double
+        var pointsUsed: Int
+
+        func y(atGPU gpu: Int64) -> Double { offsetAtMean + slope * (Double(gpu &- referenceGPU) - meanX) }
+        /// CPU − GPU at `gpu`, in whole nanoseconds.
+        func difference(atGPU gpu: Int64) -> Int64 { referenceY &+ Int64(y(atGPU: gpu).rounded()) }
+    }
+
+    public let configuration: Configuration
+    private var unit: TimestampUnit?
+    private var unwrapper = CounterUnwrapper(bits: 64)
+    /// The first unwrapped GPU reading: GPU nanoseconds count from here, so tick conversions stay exact.
+    private var epoch: Int64 = 0
+    private var points: [Point] = []
+    private var fit: Fit?
+    /// The window and fit before a re-lock, kept for one block in case the jump was an outlier.
+    private var beforeRelock: (points: [Point], fit: Fit)?
+    private var outliersRejected = 0
+    private var relocks = 0
+    private var lastBlockReceivedAt: Nanoseconds?
+
+    /// Makes an uncalibrated session.
+    public init(configuration: Configuration = Configuration()) {
+        self.configuration = configuration
+    }
+
+    /// The current state, for others to read.
+    public var status: Status {
+        let newest = points.last
+        return Status(
+            mode: fit == nil ? .uncalibrated : ((fit?.pointsUsed ?? 0) >= 2 && fit?.slope != 0 ? .drift : .offsetOnly),
+            offset: Nanoseconds(newest.flatMap { point in fit.map { protocolOffset(atGPU: point.gpu, fit: $0) } } ?? 0),
+            skewPPM: fit.map { -$0.slope / (1 + $0.slope) * 1e6 } ?? 0,
+            residual: Nanoseconds(Int64((fit?.residual ?? 0).rounded())),
+            blocksUsed: fit?.pointsUsed ?? 0, outliersRejected: outliersRejected, relocks: relocks,
+            lastBlockReceivedAt: lastBlockReceivedAt)
+    }
+
+    /// GPU − CPU as the sender's counter reads it (the epoch added back), rounded to nanoseconds.
+    private func protocolOffset(atGPU gpu: Int64, fit: Fit) -> Int64 {
+        let difference = fit.difference(atGPU: gpu)  // CPU − GPU since the epoch
+        if let scale = unit?.integerNanoseconds, case (let epochNanoseconds, false) = epoch.multipliedReportingOverflow(by: scale) {
+            return epochNanoseconds &- difference
+        }
+        guard case .ticks(let period)? = unit else { return 0 }
+        return Int64((Double(epoch) * period - Double(difference)).rounded())
+    }
+
+    /// Takes a calibration block that arrived at `receivedAt` (receiver's clock).
+    @discardableResult
+    public mutating func add(_ block: CalibrationBlock, receivedAt: Nanoseconds) -> BlockOutcome {
+        if case .ticks(let period) = block.unit, !(period.isFinite && period > 0) { return .invalid }
+        if unit != block.unit || unwrapper.bits != block.counterBits { restart(unit: block.unit, bits: block.counterBits, at: block.gpuTimestamp) }
+        guard let gpu = gpuNanoseconds(unwrapper.unwrap(block.gpuTimestamp)), let cpu = cpuNanoseconds(block.cpuTimestamp),
+              cpu.subtractingReportingOverflow(gpu).overflow == false
+        else { return .invalid }
+        lastBlockReceivedAt = receivedAt
+        let deviation = block.maxDeviation.map { deviationNanoseconds($0) } ?? Double(configuration.defaultDeviation.rawValue)
+        let point = Point(gpu: gpu, cpu: cpu, weight: 1 / max(deviation, 1) / max(deviation, 1))
+
+        if let previous = beforeRelock {
+            beforeRelock = nil
+            // One block after a re-lock: if it agrees with the old fit and not the new, the jump was an outlier.
+            if !isJump(point, from: previous.fit, window: previous.points), let current = fit, isJump(point, from: current, window: points) {
+                outliersRejected += 1
+                relocks -= 1
+                points = previous.points
+                return insert(point)
+            }
+        } else if let current = fit, isJump(point, from: current, window: points) {
+            beforeRelock = (points, current)
+            relocks += 1
+            points = []
+            _ = insert(point)
+            return .relocked
+        }
+        return insert(point)
+    }
+
+    /// The CPU time of a frame's `timestamp_gpu`, nil before the first block (or out of range).
+    public mutating func cpuTime(forGPUTimestamp reading: Int64) -> Nanoseconds? {
+        guard let fit, let gpu = gpuNanoseconds(unwrapper.unwrap(reading)) else { return nil }
+        let (time, overflow) = gpu.addingReportingOverflow(fit.difference(atGPU: gpu))
+        return overflow ? nil : Nanoseconds(time)
+    }
+
+    /// A frame's `timestamp_cpu` in nanoseconds (in the session's unit; nanoseconds before any block).
+    public func cpuTime(forCPUTimestamp reading: Int64) -> Nanoseconds? {
+        cpuNanoseconds(reading).map { Nanoseconds($0) }
+    }
+
+    // MARK: - Fitting
+
+    private mutating func insert(_ point: Point) -> BlockOutcome {
+        points.append(point)
+        let newest = point.gpu
+        points.removeAll { newest &- $0.gpu > configuration.windowSpan.rawValue }
+        if points.count > configuration.windowBlocks { points.removeFirst(points.count - configuration.windowBlocks) }
+        refit()
+        if points.last?.isOutlier == true {
+            outliersRejected += 1
+            return .outlier
+        }
+        return .accepted
+    }
+
+    /// Weighted least squares, then up to two rounds of rejecting residuals beyond the robust scale.
+    private mutating func refit() {
+        for index in points.indices { points[index].isOutlier = false }
+        guard let reference = points.last else { fit = nil; return }
+        var current = solve(reference: reference)
+        guard points.count >= 4 else { fit = current; return }
+        for _ in 0..<2 {
+            let residuals = points.map { abs(Double($0.cpu &- $0.gpu &- current.referenceY) - current.y(atGPU: $0.gpu)) }
+            let scale = 1.4826 * Self.median(residuals)
+            var changed = false
+            for index in points.indices {
+                let deviation = 1 / points[index].weight.squareRoot()
+                let isOutlier = residuals[index] > max(configuration.outlierSigmas * scale, 3 * deviation)
+                if isOutlier != points[index].isOutlier { points[index].isOutlier = isOutlier; changed = true }
+            }
+            guard changed, points.contains(where: { !$0.isOutlier }) else { break }
+            current = solve(reference: reference)
+        }
+        fit = current
+    }
+
+    private func solve(reference: Point) -> Fit {
+        let referenceY = reference.cpu &- reference.gpu
+        var weights = 0.0, sumX = 0.0, sumY = 0.0, used = 0
+        for point in points where !point.isOutlier {
+            weights += point.weight
+            sumX += point.weight * Double(point.gpu &- reference.gpu)
+            sumY += point.weight * Double(point.cpu &- point.gpu &- referenceY)
+            used += 1
+        }
+        let meanX = sumX / weights, meanY = sumY / weights
+        var sxx = 0.0, sxy = 0.0, syy = 0.0
+        for point in points where !point.isOutlier {
+            let dx = Double(point.gpu &- reference.gpu) - meanX
+            let dy = Double(point.cpu &- point.gpu &- referenceY) - meanY
+            sxx += point.weight * dx * dx
+            sxy += point.weight * dx * dy
+            syy += point.weight * dy * dy
+        }
+        // Two blocks a whisker apart say nothing about drift; below a millisecond of span, offset only.
+        let slope = sxx > 0 && sxx / weights > 1e12 ? sxy / sxx : 0
+        let residual = used > 1 ? (max(0, syy - slope * sxy) / weights).squareRoot() : 0
+        return Fit(referenceGPU: reference.gpu, referenceY: referenceY, meanX: meanX, offsetAtMean: meanY, slope: slope,
+                   residual: residual, pointsUsed: used)
+    }
+
+    /// Whether `point` lies beyond the re-lock threshold from what `fit` predicts.
+    private func isJump(_ point: Point, from fit: Fit, window: [Point]) -> Bool {
+        let predicted = fit.y(atGPU: point.gpu)
+        let actual = Double(point.cpu &- point.gpu &- fit.referenceY)
+        var tolerance = Double(configuration.relockThreshold.rawValue)
+        if fit.slope == 0, let newest = window.last {
+            // Drift unknown: allow the largest plausible skew over the time since the fit's newest block.
+            tolerance += configuration.maximumSkewPPM * 1e-6 * abs(Double(point.gpu &- newest.gpu))
+        }
+        return abs(actual - predicted) > tolerance
+    }
+
+    private static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    }
+
+    // MARK: - Units
+
+    private mutating func restart(unit: TimestampUnit, bits: Int, at reading: Int64) {
+        self.unit = unit
+        unwrapper = CounterUnwrapper(bits: bits)
+        epoch = unwrapper.unwrap(reading)
+        points = []
+        fit = nil
+        beforeRelock = nil
+    }
+
+    /// GPU nanoseconds since the epoch of an unwrapped reading; nil on overflow.
+    private func gpuNanoseconds(_ unwrapped: Int64) -> Int64? {
+        let (ticks, overflow) = unwrapped.subtractingReportingOverflow(epoch)
+        guard !overflow else { return nil }
+        switch unit {
+        case .ticks(let period)?:
+            let value = (Double(ticks) * period).rounded()
+            return abs(value) < 9.2e18 ? Int64(value) : nil
+        case let decimal?:
+            let (value, overflowed) = ticks.multipliedReportingOverflow(by: decimal.integerNanoseconds!)
+            return overflowed ? nil : value
+        case nil:
+            return nil
+        }
+    }
+
+    /// CPU nanoseconds of a CPU reading in the session's unit (ticks mean nanoseconds there).
+    private func cpuNanoseconds(_ reading: Int64) -> Int64? {
+        let (value, overflow) = reading.multipliedReportingOverflow(by: unit?.integerNanoseconds ?? 1)
+        return overflow ? nil : value
+    }
+
+    private func deviationNanoseconds(_ deviation: Double) -> Double {
+        deviation * Double(unit?.integerNanoseconds ?? 1)
+    }
+}
