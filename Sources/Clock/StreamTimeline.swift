@@ -1,0 +1,208 @@
+import Core
+
+/// A stream's smoothed mapping from sample index to time, from its frames' noisy timestamps.
+///
+/// A stream is a continuous run of samples: frame *k* starts where frame *k − 1* ended, lost
+/// frames included (by `seq`, or by snapping the stamp to a whole number of frames). The stamps
+/// are observations of a straight line, time = anchor + index × period; the line is the middle of
+/// the thinnest band that holds the recent observations (a minimax fit), which for bounded stamp
+/// jitter converges like 1/N rather than the 1/√N of least squares. A stamp further than the
+/// discontinuity threshold from the line re-anchors the stream there. The fitted period is the
+/// stream's real sample rate against the stamps' clock, which playback resamples to.
+/// Thread: the stream's ingest thread; playback reads copies of ``line``. Pure logic.
+public struct StreamTimeline: Sendable {
+    /// Tuning; the defaults suit frames of 1–20 ms.
+    public struct Configuration: Sendable {
+        /// A stamp this far from the line is a real discontinuity: the stream re-anchors there.
+        public var discontinuityThreshold = Nanoseconds.milliseconds(5)
+        /// Observations older than this (stamp time) leave the fit.
+        public var window = Nanoseconds.seconds(30)
+        /// At most this many observations are kept (the oldest leave first).
+        public var maximumObservations = 4_096
+        /// The fitted rate stays within this of the nominal one.
+        public var maximumDriftPPM = 1_000.0
+        /// Below this span of observations only the offset is fitted; the rate stays nominal.
+        public var minimumSpanForRate = Nanoseconds.seconds(2)
+        /// The line is refitted when the stamps have moved on by this much.
+        public var refitInterval = Nanoseconds.milliseconds(100)
+
+        /// The defaults.
+        public init() {}
+    }
+
+    /// The fitted line: time(index) = anchorTime + (index − anchorIndex) × period.
+    public struct Line: Hashable, Sendable {
+        public var anchorIndex: Int64
+        public var anchorTime: Nanoseconds
+        /// Nanoseconds per sample frame.
+        public var period: Double
+
+        /// Makes a line through `anchorTime` at `anchorIndex`.
+        public init(anchorIndex: Int64, anchorTime: Nanoseconds, period: Double) {
+            self.anchorIndex = anchorIndex
+            self.anchorTime = anchorTime
+            self.period = period
+        }
+
+        /// The time of sample frame `index`.
+        public func time(ofSample index: Int64) -> Nanoseconds {
+            anchorTime + Nanoseconds(Int64((Double(index - anchorIndex) * period).rounded()))
+        }
+
+        /// The (fractional) sample index at `time`.
+        public func sampleIndex(at time: Nanoseconds) -> Double {
+            Double(anchorIndex) + Double((time - anchorTime).rawValue) / period
+        }
+    }
+
+    /// Where a frame went.
+    public enum Placement: Hashable, Sendable {
+        /// On the line; its first sample frame has this index.
+        case placed(firstSample: Int64)
+        /// Off the line by more than the threshold: the line now starts at this frame.
+        case reanchored(firstSample: Int64)
+
+        /// The frame's first sample index either way.
+        public var firstSample: Int64 {
+            switch self {
+            case .placed(let index), .reanchored(let index): index
+            }
+        }
+    }
+
+    private struct Observation: Sendable {
+        var index: Int64
+        var stamp: Int64
+    }
+
+    public let configuration: Configuration
+    /// The sender's declared rate.
+    public let nominalRate: SampleRate
+    /// The current line (before the first frame: anchored at zero, nominal rate).
+    public private(set) var line: Line
+    /// Times the stream re-anchored.
+    public private(set) var reanchors = 0
+    private var observations: [Observation] = []
+    private var oldest = 0
+    private var nextIndex: Int64?
+    private var lastSequence: UInt64?
+    private var lastFrameLength = 0
+    private var lastFitStamp: Int64?
+    /// Scratch space for the fit, kept so refits do not allocate.
+    private var fitIndices: [Double] = []
+    private var fitStamps: [Double] = []
+
+    /// Makes an empty timeline for a stream at `nominalRate`.
+    public init(nominalRate: SampleRate, configuration: Configuration = Configuration()) {
+        self.nominalRate = nominalRate
+        self.configuration = configuration
+        line = Line(anchorIndex: 0, anchorTime: .zero, period: 1e9 / Double(nominalRate.hertz))
+        observations.reserveCapacity(configuration.maximumObservations)
+        fitIndices.reserveCapacity(configuration.maximumObservations)
+        fitStamps.reserveCapacity(configuration.maximumObservations)
+    }
+
+    /// The stream's sample rate measured against the stamps' clock, in hertz.
+    public var measuredRate: Double { 1e9 / line.period }
+
+    /// How much faster than nominal the sender's sample clock runs, in parts per million.
+    public var driftPPM: Double { (nominalPeriod / line.period - 1) * 1e6 }
+
+    private var nominalPeriod: Double { 1e9 / Double(nominalRate.hertz) }
+
+    /// Places a frame of `sampleCount` sample frames stamped at `stamp` (already on this clock).
+    public mutating func observe(stamp: Nanoseconds, sampleCount: Int, sequence: UInt64?) -> Placement {
+        guard let expected = nextIndex else {
+            line = Line(anchorIndex: 0, anchorTime: stamp, period: line.period)
+            record(Observation(index: 0, stamp: stamp.rawValue), count: sampleCount, sequence: sequence)
+            return .placed(firstSample: 0)
+        }
+        let index = place(stamp: stamp, sampleCount: sampleCount, sequence: sequence, expected: expected)
+        let error = (stamp - line.time(ofSample: index)).rawValue
+        if abs(error) > configuration.discontinuityThreshold.rawValue {
+            reanchors += 1
+            observations.removeAll(keepingCapacity: true)
+            oldest = 0
+            line = Line(anchorIndex: index, anchorTime: stamp, period: line.period)
+            lastFitStamp = stamp.rawValue
+            record(Observation(index: index, stamp: stamp.rawValue), count: sampleCount, sequence: sequence)
+            return .reanchored(firstSample: index)
+        }
+        record(Observation(index: index, stamp: stamp.rawValue), count: sampleCount, sequence: sequence)
+        if stamp.rawValue - (lastFitStamp ?? .min / 2) >= configuration.refitInterval.rawValue { refit() }
+        return .placed(firstSample: index)
+    }
+
+    /// The first sample index of a frame: after the previous one, lost frames counted by `seq`;
+    /// without `seq` (or out of order), the stamp's position snapped to whole frames.
+    private func place(stamp: Nanoseconds, sampleCount: Int, sequence: UInt64?, expected: Int64) -> Int64 {
+        if let sequence, let last = lastSequence, sequence > last, sequence - last < 1_000_000 {
+            return expected + Int64(sequence - last - 1) * Int64(lastFrameLength)
+        }
+        let predicted = line.sampleIndex(at: stamp)
+        guard sampleCount == lastFrameLength, sampleCount > 0 else { return Int64(predicted.rounded()) }
+        let frames = ((predicted - Double(expected)) / Double(sampleCount)).rounded()
+        return expected + Int64(frames) * Int64(sampleCount)
+    }
+
+    private mutating func record(_ observation: Observation, count: Int, sequence: UInt64?) {
+        if observations.count < configuration.maximumObservations {
+            observations.append(observation)
+        } else {
+            observations[oldest] = observation
+            oldest = (oldest + 1) % observations.count
+        }
+        if observation.index + Int64(count) > (nextIndex ?? .min) {
+            nextIndex = observation.index + Int64(count)
+            lastFrameLength = count
+            if let sequence { lastSequence = sequence }
+        }
+    }
+
+    /// The minimax line through the observations in the window (rate fitted once they span enough).
+    private mutating func refit() {
+        guard !observations.isEmpty else { return }
+        var newest = Int64.min
+        for index in observations.indices { newest = max(newest, observations[index].stamp) }
+        lastFitStamp = newest
+        let cutoff = newest - configuration.window.rawValue
+        let reference = line.anchorIndex
+        // Moved out (not copied) so that the buffers stay uniquely owned and are reused.
+        var indices: [Double] = [], stamps: [Double] = []
+        swap(&indices, &fitIndices)
+        swap(&stamps, &fitStamps)
+        indices.removeAll(keepingCapacity: true)
+        stamps.removeAll(keepingCapacity: true)
+        defer { fitIndices = indices; fitStamps = stamps }
+        var earliest = Int64.max
+        for observation in observations where observation.stamp >= cutoff {
+            indices.append(Double(observation.index - reference))
+            stamps.append(Double(observation.stamp - newest))
+            earliest = min(earliest, observation.stamp)
+        }
+        func band(_ period: Double) -> (low: Double, high: Double) {
+            var low = Double.infinity, high = -Double.infinity
+            for index in indices.indices {
+                let residual = stamps[index] - period * indices[index]
+                low = min(low, residual)
+                high = max(high, residual)
+            }
+            return (low, high)
+        }
+        var period = line.period
+        if newest - earliest >= configuration.minimumSpanForRate.rawValue {
+            // The band's width is convex in the period: ternary search within the allowed drift.
+            var lower = nominalPeriod * (1 - configuration.maximumDriftPPM * 1e-6)
+            var upper = nominalPeriod * (1 + configuration.maximumDriftPPM * 1e-6)
+            for _ in 0..<60 {
+                let left = lower + (upper - lower) / 3, right = upper - (upper - lower) / 3
+                let leftBand = band(left), rightBand = band(right)
+                if leftBand.high - leftBand.low <= rightBand.high - rightBand.low { upper = right } else { lower = left }
+            }
+            period = (lower + upper) / 2
+        }
+        let (low, high) = band(period)
+        let anchorTime = Nanoseconds(newest + Int64(((low + high) / 2).rounded()))
+        line = Line(anchorIndex: reference, anchorTime: anchorTime, period: period)
+    }
+}
