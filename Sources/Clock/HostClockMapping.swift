@@ -1,0 +1,165 @@
+import Core
+
+/// Maps a sender's CPU clock onto this host's `CLOCK_MONOTONIC`.
+///
+/// A sender on this host shares the clock: the identity. A remote sender that answers
+/// `clock_probe`s is measured two-way (NTP): each exchange gives an offset whose error is at most
+/// half its round trip, so the exchanges with the smallest round trips are kept and a line is
+/// fitted through them (offset and drift). A sender that never answers gets a one-way estimate:
+/// the smallest (arrival − sender time) per second, its lower envelope fitted for drift; the
+/// unknown path delay stays in the mapping and so becomes part of the latency.
+/// Thread: the session's ingest thread; others read ``status``. Pure logic: times are passed in.
+public struct HostClockMapping: Sendable {
+    /// Which estimate is in use.
+    public enum Mode: String, Sendable {
+        case sameHost = "same-host"
+        case twoWay = "two-way"
+        case oneWay = "one-way"
+        /// Remote, and nothing measured yet.
+        case unknown
+    }
+
+    /// Tuning.
+    public struct Configuration: Sendable {
+        /// Samples kept (exchanges, or one-way per-second minima).
+        public var window = 128
+        /// Exchanges whose round trip exceeds the smallest by more than this fraction of it (or
+        /// ``roundTripSlack``, whichever is larger) are left out of the fit: queueing made them one-sided.
+        public var roundTripTolerance = 0.5
+        /// The least slack allowed above the smallest round trip.
+        public var roundTripSlack = Nanoseconds.microseconds(50)
+        /// Below this span of samples only the offset is fitted, not the drift.
+        public var minimumSpanForDrift = Nanoseconds.seconds(10)
+        /// One-way observations are reduced to their minimum per bucket of this length.
+        public var oneWayBucket = Nanoseconds.seconds(1)
+
+        /// The defaults.
+        public init() {}
+    }
+
+    /// A snapshot for status pages and metrics.
+    public struct Status: Hashable, Sendable {
+        public var mode: Mode
+        /// Local time − sender time now (one-way: includes the smallest path delay).
+        public var offset: Nanoseconds
+        /// How much faster the sender's clock runs than ours, in parts per million.
+        public var skewPPM: Double
+        /// The smallest round trip seen (two-way only).
+        public var bestRoundTrip: Nanoseconds?
+        /// Samples behind the estimate.
+        public var samples: Int
+    }
+
+    /// A measured difference (local − sender) at a local time.
+    private struct Sample: Sendable {
+        var local: Int64
+        var difference: Int64
+        /// Round trip (two-way) or 0 (one-way minima).
+        var roundTrip: Int64
+    }
+
+    /// difference(local) = atReference + slope × (local − reference).
+    private struct Fit: Sendable {
+        var reference: Int64
+        var atReference: Double
+        var slope: Double
+
+        func difference(at local: Int64) -> Int64 { Int64((atReference + slope * Double(local &- reference)).rounded()) }
+    }
+
+    public let configuration: Configuration
+    private let isSameHost: Bool
+    private var exchanges: [Sample] = []
+    private var oneWayMinima: [Sample] = []
+    private var fit: Fit?
+
+    /// Makes the mapping for a sender on this host (identity) or elsewhere (to be measured).
+    public init(sameHost: Bool, configuration: Configuration = Configuration()) {
+        isSameHost = sameHost
+        self.configuration = configuration
+    }
+
+    /// The mode in use.
+    public var mode: Mode {
+        if isSameHost { return .sameHost }
+        if !exchanges.isEmpty { return .twoWay }
+        return oneWayMinima.isEmpty ? .unknown : .oneWay
+    }
+
+    /// The local time of a sender CPU time; nil while a remote sender is unmeasured.
+    public func localTime(forSenderTime time: Nanoseconds) -> Nanoseconds? {
+        if isSameHost { return time }
+        guard let fit else { return nil }
+        // The difference is a function of local time, which is what we look for: start from the
+        // newest sample's difference and refine; each step shrinks the error by the drift (ppm).
+        var local = time.rawValue &+ fit.difference(at: fit.reference)
+        for _ in 0..<2 { local = time.rawValue &+ fit.difference(at: local) }
+        return Nanoseconds(local)
+    }
+
+    /// A snapshot of the estimate.
+    public var status: Status {
+        let newest = (mode == .twoWay ? exchanges.last : oneWayMinima.last)?.local ?? 0
+        return Status(
+            mode: mode, offset: Nanoseconds(isSameHost ? 0 : fit?.difference(at: newest) ?? 0),
+            skewPPM: -(fit?.slope ?? 0) * 1e6,
+            bestRoundTrip: exchanges.map(\.roundTrip).min().map { Nanoseconds($0) },
+            samples: mode == .twoWay ? exchanges.count : oneWayMinima.count)
+    }
+
+    /// Takes one probe/echo exchange: t1 probe sent and t4 echo received (local), t2 probe
+    /// received and t3 echo sent (sender). Exchanges with a negative round trip are dropped.
+    public mutating func addExchange(probeSent t1: Nanoseconds, probeReceived t2: Nanoseconds, echoSent t3: Nanoseconds, echoReceived t4: Nanoseconds) {
+        guard !isSameHost else { return }
+        let roundTrip = (t4 - t1).rawValue &- (t3 - t2).rawValue
+        guard roundTrip >= 0 else { return }
+        // NTP: sender − local = ((t2 − t1) + (t3 − t4)) / 2; we keep local − sender.
+        let difference = -(((t2 - t1).rawValue &+ (t3 - t4).rawValue) / 2)
+        Self.append(Sample(local: t4.rawValue, difference: difference, roundTrip: roundTrip), to: &exchanges, limit: configuration.window)
+        refit()
+    }
+
+    /// Takes one frame's sender CPU time and its local arrival time (used until exchanges exist).
+    public mutating func addOneWay(senderTime: Nanoseconds, arrival: Nanoseconds) {
+        guard !isSameHost else { return }
+        let difference = (arrival - senderTime).rawValue
+        let bucket = configuration.oneWayBucket.rawValue
+        if let last = oneWayMinima.last, last.local / bucket == arrival.rawValue / bucket {
+            guard difference < last.difference else { return }
+            oneWayMinima[oneWayMinima.count - 1] = Sample(local: arrival.rawValue, difference: difference, roundTrip: 0)
+        } else {
+            Self.append(Sample(local: arrival.rawValue, difference: difference, roundTrip: 0), to: &oneWayMinima, limit: configuration.window)
+        }
+        if exchanges.isEmpty { refit() }
+    }
+
+    private static func append(_ sample: Sample, to samples: inout [Sample], limit: Int) {
+        samples.append(sample)
+        if samples.count > limit { samples.removeFirst(samples.count - limit) }
+    }
+
+    /// Least squares through the samples that matter: the best round trips, or every one-way minimum.
+    private mutating func refit() {
+        var chosen: [Sample]
+        if exchanges.isEmpty {
+            chosen = oneWayMinima
+        } else {
+            let best = exchanges.map(\.roundTrip).min()!
+            let limit = best + max(Int64(Double(best) * configuration.roundTripTolerance), configuration.roundTripSlack.rawValue)
+            chosen = exchanges.filter { $0.roundTrip <= limit }
+        }
+        guard let reference = chosen.max(by: { $0.local < $1.local })?.local else { fit = nil; return }
+        let count = Double(chosen.count)
+        let meanX = chosen.reduce(0) { $0 + Double($1.local &- reference) } / count
+        let meanY = chosen.reduce(0) { $0 + Double($1.difference) } / count
+        var sxx = 0.0, sxy = 0.0
+        for sample in chosen {
+            let dx = Double(sample.local &- reference) - meanX
+            sxx += dx * dx
+            sxy += dx * (Double(sample.difference) - meanY)
+        }
+        let span = Double((chosen.map(\.local).max() ?? 0) &- (chosen.map(\.local).min() ?? 0))
+        let slope = span >= Double(configuration.minimumSpanForDrift.rawValue) && sxx > 0 ? sxy / sxx : 0
+        fit = Fit(reference: reference, atReference: meanY - slope * meanX, slope: slope)
+    }
+}
