@@ -12,6 +12,7 @@ var targets: [Target] = [
         dependencies: ["Core", "Wire", .product(name: "ArgumentParser", package: "swift-argument-parser")]
     ),
     .executableTarget(name: "WireBenchmarks", dependencies: ["Core", "Wire"], path: "Benchmarks/WireBenchmarks"),
+    .executableTarget(name: "ClockBenchmarks", dependencies: ["Core", "Clock"], path: "Benchmarks/ClockBenchmarks"),
     .target(name: "AllocationCounter", path: "Tests/Support/AllocationCounter"),
     .testTarget(name: "CoreTests", dependencies: ["Core"]),
     .testTarget(name: "WireTests", dependencies: ["Core", "Wire", "AllocationCounter"]),

@@ -5,8 +5,10 @@ import Core
 /// One block gives the protocol's original rule, CPU time = GPU time − (gpu − cpu), exactly. More
 /// blocks are fitted, offset and drift, by weighted least squares over a sliding window (weights
 /// from `max_deviation`), with outliers rejected against a robust scale. A block far from the
-/// fit's prediction (a GPU reset, a sender restart) re-locks at once on that block alone; if the
-/// next block agrees with the old fit instead, the jump was an outlier and the old fit returns.
+/// fit's prediction (a GPU reset, a sender restart) re-locks at once: it starts a new segment
+/// whose offset is its own, while the drift stays fitted over all segments (the oscillator did not
+/// change) until the new one has enough blocks to stand alone. If the next block agrees with the
+/// old fit instead, the jump was an outlier and the old fit returns.
 /// Counters narrower than 64 bits are unwrapped on blocks and frames alike.
 /// Thread: the session's ingest thread; others read ``status`` copies. Pure logic: time is passed in.
 public struct SessionCalibration: Sendable {
@@ -24,6 +26,8 @@ public struct SessionCalibration: Sendable {
         public var defaultDeviation = Nanoseconds(1_000)
         /// Residuals beyond this many robust standard deviations are outliers.
         public var outlierSigmas = 4.0
+        /// Once the segment after a re-lock has this many blocks, older segments leave the fit.
+        public var segmentHandover = 8
 
         /// The defaults.
         public init() {}
@@ -77,21 +81,33 @@ public struct SessionCalibration: Sendable {
         var gpu: Int64
         var cpu: Int64
         var weight: Double
+        /// Blocks between two re-locks share a segment: an offset of their own, the drift in common.
+        var segment: Int
         var isOutlier = false
     }
 
-    /// y(x) = offsetAtMean + slope × (x − meanX), where x = GPU ns − reference, y = (CPU − GPU) − referenceY.
+    /// Per segment: y(x) = meanY + slope × (x − meanX), where x = GPU ns − referenceGPU and
+    /// y = (CPU − GPU) − referenceY. Predictions use the newest segment.
     private struct Fit: Sendable {
+        struct Segment: Sendable {
+            var id: Int
+            var meanX: Double
+            var meanY: Double
+        }
+
         var referenceGPU: Int64
         var referenceY: Int64
-        var meanX: Double
-        var offsetAtMean: Double
+        var segments: [Segment]
         var slope: Double
         var residual: Double
         var pointsUsed: Int
 
-        func y(atGPU gpu: Int64) -> Double { offsetAtMean + slope * (Double(gpu &- referenceGPU) - meanX) }
-        /// CPU − GPU at `gpu`, in whole nanoseconds.
+        func y(atGPU gpu: Int64, segment: Int? = nil) -> Double {
+            let line = segments.last { $0.id == (segment ?? segments.last!.id) } ?? segments.last!
+            return line.meanY + slope * (Double(gpu &- referenceGPU) - line.meanX)
+        }
+
+        /// CPU − GPU at `gpu` on the newest segment, in whole nanoseconds.
         func difference(atGPU gpu: Int64) -> Int64 { referenceY &+ Int64(y(atGPU: gpu).rounded()) }
     }
 
@@ -104,6 +120,7 @@ public struct SessionCalibration: Sendable {
     private var fit: Fit?
     /// The window and fit before a re-lock, kept for one block in case the jump was an outlier.
     private var beforeRelock: (points: [Point], fit: Fit)?
+    private var segment = 0
     private var outliersRejected = 0
     private var relocks = 0
     private var lastBlockReceivedAt: Nanoseconds?
@@ -145,21 +162,24 @@ public struct SessionCalibration: Sendable {
         else { return .invalid }
         lastBlockReceivedAt = receivedAt
         let deviation = block.maxDeviation.map { deviationNanoseconds($0) } ?? Double(configuration.defaultDeviation.rawValue)
-        let point = Point(gpu: gpu, cpu: cpu, weight: 1 / max(deviation, 1) / max(deviation, 1))
+        var point = Point(gpu: gpu, cpu: cpu, weight: 1 / max(deviation, 1) / max(deviation, 1), segment: segment)
 
         if let previous = beforeRelock {
             beforeRelock = nil
             // One block after a re-lock: if it agrees with the old fit and not the new, the jump was an outlier.
-            if !isJump(point, from: previous.fit, window: previous.points), let current = fit, isJump(point, from: current, window: points) {
+            if !isJump(point, from: previous.fit), let current = fit, isJump(point, from: current) {
                 outliersRejected += 1
                 relocks -= 1
                 points = previous.points
+                segment -= 1
+                point.segment = segment
                 return insert(point)
             }
-        } else if let current = fit, isJump(point, from: current, window: points) {
+        } else if let current = fit, isJump(point, from: current) {
             beforeRelock = (points, current)
             relocks += 1
-            points = []
+            segment += 1
+            point.segment = segment
             _ = insert(point)
             return .relocked
         }
@@ -168,10 +188,27 @@ public struct SessionCalibration: Sendable {
 
     /// The CPU time of a frame's `timestamp_gpu`, nil before the first block (or out of range).
     public mutating func cpuTime(forGPUTimestamp reading: Int64) -> Nanoseconds? {
-        guard let fit, let gpu = gpuNanoseconds(unwrapper.unwrap(reading)) else { return nil }
-        let (time, overflow) = gpu.addingReportingOverflow(fit.difference(atGPU: gpu))
-        return overflow ? nil : Nanoseconds(time)
+        gpuTime(forGPUTimestamp: reading).flatMap { cpuTime(forGPUTime: $0) }
     }
+
+    /// A frame's `timestamp_gpu` as GPU nanoseconds since the session's epoch: unwrapped and in
+    /// nanoseconds, but not yet mapped to the CPU clock. Stream timelines are fitted here, so that a
+    /// better calibration later moves every sample at once. Nil before the first block.
+    public mutating func gpuTime(forGPUTimestamp reading: Int64) -> Nanoseconds? {
+        guard fit != nil else { return nil }
+        return gpuNanoseconds(unwrapper.unwrap(reading)).map { Nanoseconds($0) }
+    }
+
+    /// The CPU time of a GPU time from ``gpuTime(forGPUTimestamp:)``, by the current fit.
+    public func cpuTime(forGPUTime time: Nanoseconds) -> Nanoseconds? {
+        guard let fit else { return nil }
+        let (cpu, overflow) = time.rawValue.addingReportingOverflow(fit.difference(atGPU: time.rawValue))
+        return overflow ? nil : Nanoseconds(cpu)
+    }
+
+    /// How many CPU nanoseconds pass per GPU nanosecond (1 + the fitted slope): scales a rate
+    /// measured on the GPU clock to the CPU clock.
+    public var cpuNanosecondsPerGPUNanosecond: Double { 1 + (fit?.slope ?? 0) }
 
     /// A frame's `timestamp_cpu` in nanoseconds (in the session's unit; nanoseconds before any block).
     public func cpuTime(forCPUTimestamp reading: Int64) -> Nanoseconds? {
@@ -185,6 +222,7 @@ public struct SessionCalibration: Sendable {
         let newest = point.gpu
         points.removeAll { newest &- $0.gpu > configuration.windowSpan.rawValue }
         if points.count > configuration.windowBlocks { points.removeFirst(points.count - configuration.windowBlocks) }
+        if points.count(where: { $0.segment == segment }) >= configuration.segmentHandover { points.removeAll { $0.segment != segment } }
         refit()
         if points.last?.isOutlier == true {
             outliersRejected += 1
@@ -200,7 +238,7 @@ public struct SessionCalibration: Sendable {
         var current = solve(reference: reference)
         guard points.count >= 4 else { fit = current; return }
         for _ in 0..<2 {
-            let residuals = points.map { abs(Double($0.cpu &- $0.gpu &- current.referenceY) - current.y(atGPU: $0.gpu)) }
+            let residuals = points.map { abs(Double($0.cpu &- $0.gpu &- current.referenceY) - current.y(atGPU: $0.gpu, segment: $0.segment)) }
             let scale = 1.4826 * Self.median(residuals)
             var changed = false
             for index in points.indices {
@@ -214,39 +252,46 @@ public struct SessionCalibration: Sendable {
         fit = current
     }
 
+    /// Weighted least squares with one offset per segment and one slope for all.
     private func solve(reference: Point) -> Fit {
         let referenceY = reference.cpu &- reference.gpu
-        var weights = 0.0, sumX = 0.0, sumY = 0.0, used = 0
-        for point in points where !point.isOutlier {
-            weights += point.weight
-            sumX += point.weight * Double(point.gpu &- reference.gpu)
-            sumY += point.weight * Double(point.cpu &- point.gpu &- referenceY)
-            used += 1
+        func x(_ point: Point) -> Double { Double(point.gpu &- reference.gpu) }
+        func y(_ point: Point) -> Double { Double(point.cpu &- point.gpu &- referenceY) }
+        var segments: [Fit.Segment] = []
+        var totalWeight = 0.0, sxx = 0.0, sxy = 0.0, syy = 0.0, used = 0
+        for id in Set(points.map(\.segment)).sorted() {
+            var weights = 0.0, sumX = 0.0, sumY = 0.0
+            for point in points where point.segment == id && !point.isOutlier {
+                weights += point.weight
+                sumX += point.weight * x(point)
+                sumY += point.weight * y(point)
+                used += 1
+            }
+            guard weights > 0 else { continue }
+            let segment = Fit.Segment(id: id, meanX: sumX / weights, meanY: sumY / weights)
+            for point in points where point.segment == id && !point.isOutlier {
+                let dx = x(point) - segment.meanX, dy = y(point) - segment.meanY
+                sxx += point.weight * dx * dx
+                sxy += point.weight * dx * dy
+                syy += point.weight * dy * dy
+            }
+            totalWeight += weights
+            segments.append(segment)
         }
-        let meanX = sumX / weights, meanY = sumY / weights
-        var sxx = 0.0, sxy = 0.0, syy = 0.0
-        for point in points where !point.isOutlier {
-            let dx = Double(point.gpu &- reference.gpu) - meanX
-            let dy = Double(point.cpu &- point.gpu &- referenceY) - meanY
-            sxx += point.weight * dx * dx
-            sxy += point.weight * dx * dy
-            syy += point.weight * dy * dy
-        }
-        // Two blocks a whisker apart say nothing about drift; below a millisecond of span, offset only.
-        let slope = sxx > 0 && sxx / weights > 1e12 ? sxy / sxx : 0
-        let residual = used > 1 ? (max(0, syy - slope * sxy) / weights).squareRoot() : 0
-        return Fit(referenceGPU: reference.gpu, referenceY: referenceY, meanX: meanX, offsetAtMean: meanY, slope: slope,
-                   residual: residual, pointsUsed: used)
+        // Blocks less than a millisecond apart (in weighted spread) say nothing about drift.
+        let slope = sxx > 0 && sxx / totalWeight > 1e12 ? sxy / sxx : 0
+        let residual = used > segments.count ? (max(0, syy - slope * sxy) / totalWeight).squareRoot() : 0
+        return Fit(referenceGPU: reference.gpu, referenceY: referenceY, segments: segments, slope: slope, residual: residual, pointsUsed: used)
     }
 
-    /// Whether `point` lies beyond the re-lock threshold from what `fit` predicts.
-    private func isJump(_ point: Point, from fit: Fit, window: [Point]) -> Bool {
+    /// Whether `point` lies beyond the re-lock threshold from what `fit` predicts on its newest segment.
+    private func isJump(_ point: Point, from fit: Fit) -> Bool {
         let predicted = fit.y(atGPU: point.gpu)
         let actual = Double(point.cpu &- point.gpu &- fit.referenceY)
         var tolerance = Double(configuration.relockThreshold.rawValue)
-        if fit.slope == 0, let newest = window.last {
+        if fit.slope == 0 {
             // Drift unknown: allow the largest plausible skew over the time since the fit's newest block.
-            tolerance += configuration.maximumSkewPPM * 1e-6 * abs(Double(point.gpu &- newest.gpu))
+            tolerance += configuration.maximumSkewPPM * 1e-6 * abs(Double(point.gpu &- fit.referenceGPU))
         }
         return abs(actual - predicted) > tolerance
     }

@@ -58,11 +58,13 @@ import Testing
         for block in 0..<10 { calibration.add(clock.block(atCPU: start + Int64(block) * second), receivedAt: .zero) }
         clock.offset += 3 * second  // GPU reset
         #expect(calibration.add(clock.block(atCPU: start + 10 * second), receivedAt: .zero) == .relocked)
-        // Right after the jump only the offset is known: off by the skew over the time since the block.
-        #expect(calibration.worstError(clock, atCPU: stride(from: start + 10 * second, to: start + 11 * second, by: 10_000_000)) <= 100_001)
+        // Right after the jump: the new offset, and the drift fitted before it still holds.
+        #expect(calibration.worstError(clock, atCPU: stride(from: start + 10 * second, to: start + 11 * second, by: 10_000_000)) <= 5)
+        #expect(calibration.status.mode == .drift && abs(calibration.status.skewPPM - 100) < 0.01)
         #expect(calibration.add(clock.block(atCPU: start + 11 * second), receivedAt: .zero) == .accepted)
         for block in 12..<20 { calibration.add(clock.block(atCPU: start + Int64(block) * second), receivedAt: .zero) }
         #expect(calibration.worstError(clock, atCPU: stride(from: start + 19 * second, to: start + 20 * second, by: 10_000_000)) <= 5)
+        // Eight blocks after the jump, the old segment has left the fit.
         #expect(calibration.status.relocks == 1 && calibration.status.blocksUsed == 10)
     }
 
