@@ -11,20 +11,27 @@ TEST_PACKAGES := $(RUN_PACKAGES)
 BENCH_PACKAGES := g++ libsimdjson-dev
 
 FUZZ_BUILD := .build-fuzz
+TSAN_BUILD := .build-tsan
 FUZZ_FLAGS := -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld
 
-.PHONY: run test build release fuzz bench deps-run deps-test clean
+.PHONY: run test test-tsan build release fuzz bench deps-run deps-test clean
 
 run: deps-run release
 	@echo "jamplay: network playback (jamplay --listen :9000) is not in this build yet;"
 	@echo "jamplay: running what exists: jamplay lint on the reference capture."
 	.build/release/jamplay lint Resources/examples/reference.jsonl
 
-# Fuzzing first, so that the test runner's summary is the last thing printed.
+# Fuzzing and ThreadSanitizer first, so that the test runner's summary is the last thing printed.
 test: deps-test
 	$(SWIFT) build --build-tests
 	$(MAKE) fuzz SECONDS=$(SECONDS)
+	$(MAKE) test-tsan
 	$(SWIFT) test --skip-build
+
+# The lock-free ring under two threads with ThreadSanitizer; any race fails the run.
+test-tsan:
+	$(SWIFT) build --build-tests --sanitize=thread --scratch-path $(TSAN_BUILD)
+	TSAN_OPTIONS=halt_on_error=1 $(SWIFT) test --skip-build --sanitize=thread --scratch-path $(TSAN_BUILD) --filter FrameRingConcurrencyTests
 
 build:
 	$(SWIFT) build
@@ -59,4 +66,4 @@ deps-test:
 	@scripts/ensure-debian-packages.sh $(TEST_PACKAGES)
 
 clean:
-	rm -rf .build $(FUZZ_BUILD) fuzz-corpus
+	rm -rf .build $(FUZZ_BUILD) $(TSAN_BUILD) fuzz-corpus

@@ -7,6 +7,7 @@ var targets: [Target] = [
     .target(name: "Core"),
     .target(name: "Wire", dependencies: ["Core"]),
     .target(name: "Clock", dependencies: ["Core"]),
+    .target(name: "Buffer", dependencies: ["Core"]),
     .executableTarget(
         name: "jamplay",
         dependencies: ["Core", "Wire", .product(name: "ArgumentParser", package: "swift-argument-parser")]
@@ -17,6 +18,7 @@ var targets: [Target] = [
     .testTarget(name: "CoreTests", dependencies: ["Core"]),
     .testTarget(name: "WireTests", dependencies: ["Core", "Wire", "AllocationCounter"]),
     .testTarget(name: "ClockTests", dependencies: ["Core", "Clock"]),
+    .testTarget(name: "BufferTests", dependencies: ["Core", "Buffer", "AllocationCounter"]),
     .testTarget(name: "JamplayTests", dependencies: ["jamplay"]),
 ]
 

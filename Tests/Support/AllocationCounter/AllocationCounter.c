@@ -1,6 +1,18 @@
 #include "AllocationCounter.h"
 #include <stddef.h>
 
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
+#define ALLOCATION_COUNTER_DISABLED 1
+#endif
+#endif
+
+#ifdef ALLOCATION_COUNTER_DISABLED
+int allocation_counter_available(void) { return 0; }
+void allocation_counter_start(void) {}
+long allocation_counter_stop(void) { return -1; }
+#else
+
 // glibc's own entry points, which the wrappers below forward to.
 extern void *__libc_malloc(size_t size);
 extern void *__libc_calloc(size_t count, size_t size);
@@ -11,6 +23,7 @@ extern void __libc_free(void *pointer);
 static __thread int counting;
 static __thread long allocations;
 
+int allocation_counter_available(void) { return 1; }
 void allocation_counter_start(void) { allocations = 0; counting = 1; }
 long allocation_counter_stop(void) { counting = 0; return allocations; }
 
@@ -27,3 +40,4 @@ int posix_memalign(void **result, size_t alignment, size_t size) {
     *result = pointer;
     return 0;
 }
+#endif
