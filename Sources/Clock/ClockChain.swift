@@ -17,6 +17,17 @@ public enum ClockChain {
         return host.localTime(forSenderTime: senderTime)
     }
 
+    /// The (fractional) sample index due at local time `time`: the inverse of
+    /// ``localTime(ofSample:on:calibration:host:)``, which playback uses to find what to play.
+    public static func sampleIndex(
+        atLocalTime time: Nanoseconds, on line: StreamTimeline.Line, calibration: SessionCalibration?, host: HostClockMapping
+    ) -> Double? {
+        guard let senderTime = host.senderTime(forLocalTime: time),
+              let stampTime = calibration.map({ $0.gpuTime(forCPUTime: senderTime) }) ?? senderTime
+        else { return nil }
+        return line.sampleIndex(at: stampTime)
+    }
+
     /// The stream's sample rate against the local clock, in hertz: what playback resamples from.
     /// Measured over one nominal second of samples after `index`, so every drift in the chain counts.
     public static func localRate(

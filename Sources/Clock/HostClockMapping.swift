@@ -97,6 +97,13 @@ public struct HostClockMapping: Sendable {
         return Nanoseconds(local)
     }
 
+    /// The sender CPU time at a local time: the inverse of ``localTime(forSenderTime:)``.
+    public func senderTime(forLocalTime time: Nanoseconds) -> Nanoseconds? {
+        if isSameHost { return time }
+        guard let fit else { return nil }
+        return Nanoseconds(time.rawValue &- fit.difference(at: time.rawValue))
+    }
+
     /// A snapshot of the estimate.
     public var status: Status {
         let newest = (mode == .twoWay ? exchanges.last : oneWayMinima.last)?.local ?? 0

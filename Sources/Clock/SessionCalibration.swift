@@ -206,6 +206,17 @@ public struct SessionCalibration: Sendable {
         return overflow ? nil : Nanoseconds(cpu)
     }
 
+    /// The GPU time (as from ``gpuTime(forGPUTimestamp:)``) at a CPU time: the inverse of
+    /// ``cpuTime(forGPUTime:)``.
+    public func gpuTime(forCPUTime time: Nanoseconds) -> Nanoseconds? {
+        guard let fit else { return nil }
+        // cpu = gpu + difference(gpu): start from the newest block's difference and refine; each
+        // step shrinks the error by the drift (ppm).
+        var gpu = time.rawValue &- fit.difference(atGPU: fit.referenceGPU)
+        for _ in 0..<2 { gpu = time.rawValue &- fit.difference(atGPU: gpu) }
+        return Nanoseconds(gpu)
+    }
+
     /// How many CPU nanoseconds pass per GPU nanosecond (1 + the fitted slope): scales a rate
     /// measured on the GPU clock to the CPU clock.
     public var cpuNanosecondsPerGPUNanosecond: Double { 1 + (fit?.slope ?? 0) }

@@ -34,6 +34,9 @@ import Testing
         let expected = local(atSenderCPU: trueSenderCPU)
         let computed = ClockChain.localTime(ofSample: 48_000, on: timeline.line, calibration: calibration, host: host)!
         #expect(abs(computed.rawValue - expected) <= 100)
+        // And back: the sample due at that local time is the one we asked about.
+        let index = ClockChain.sampleIndex(atLocalTime: computed, on: timeline.line, calibration: calibration, host: host)!
+        #expect(abs(index - 48_000) < 0.01)
         // 48 kHz on a GPU clock 150 ppm fast is 48000 × (1 + 150 ppm) per sender-CPU second, and
         // × (1 − 40 ppm) per local second.
         let rate = ClockChain.localRate(at: 48_000, on: timeline.line, nominalRate: .standard, calibration: calibration, host: host)!
