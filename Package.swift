@@ -8,6 +8,13 @@ var targets: [Target] = [
     .target(name: "Wire", dependencies: ["Core"]),
     .target(name: "Clock", dependencies: ["Core"]),
     .target(name: "Buffer", dependencies: ["Core"]),
+    .target(
+        name: "Ingest",
+        dependencies: [
+            "Core", "Wire", "Clock", "Buffer",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+        ]
+    ),
     .executableTarget(
         name: "jamplay",
         dependencies: ["Core", "Wire", .product(name: "ArgumentParser", package: "swift-argument-parser")]
@@ -19,6 +26,7 @@ var targets: [Target] = [
     .testTarget(name: "WireTests", dependencies: ["Core", "Wire", "AllocationCounter"]),
     .testTarget(name: "ClockTests", dependencies: ["Core", "Clock"]),
     .testTarget(name: "BufferTests", dependencies: ["Core", "Buffer", "AllocationCounter"]),
+    .testTarget(name: "IngestTests", dependencies: ["Core", "Wire", "Clock", "Buffer", "Ingest"]),
     .testTarget(name: "JamplayTests", dependencies: ["jamplay"]),
 ]
 
@@ -43,6 +51,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: targets,
     swiftLanguageModes: [.v6]
