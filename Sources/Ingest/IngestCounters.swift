@@ -1,0 +1,51 @@
+import Core
+import Wire
+
+/// What ingest has seen, counted with atomics.
+///
+/// Thread: written on the ingest event loop; read from anywhere (status, metrics, tests).
+public final class IngestCounters: Sendable {
+    /// One transport's traffic.
+    public struct Transport: Sendable {
+        /// Lines received (every class).
+        public let messages = AtomicCounter()
+        /// Bytes received.
+        public let bytes = AtomicCounter()
+    }
+
+    /// TCP traffic.
+    public let tcp = Transport()
+    /// UDP traffic.
+    public let udp = Transport()
+    private let rejections: [AtomicCounter] = LineClass.allCases.map { _ in AtomicCounter() }
+    /// Frames dropped because their time had passed on arrival.
+    public let late = AtomicCounter()
+    /// Frames dropped as duplicates.
+    public let duplicates = AtomicCounter()
+    /// Frames that arrived behind a later one (put back in order).
+    public let reordered = AtomicCounter()
+    /// GPU-stamped frames dropped because their session had no calibration yet.
+    public let uncalibrated = AtomicCounter()
+    /// Samples outside [−1, 1], clipped.
+    public let clippedSamples = AtomicCounter()
+    /// Frames dropped for want of room in their ring, or larger than its slots.
+    public let overflows = AtomicCounter()
+    /// Sessions now active.
+    public let sessionsActive = AtomicCounter()
+    /// Streams now active.
+    public let streamsActive = AtomicCounter()
+    /// Messages dropped because the session limit was reached.
+    public let refusedSessions = AtomicCounter()
+    /// Frames dropped because the stream limit was reached.
+    public let refusedStreams = AtomicCounter()
+    /// TCP connections refused over the connection limit.
+    public let refusedConnections = AtomicCounter()
+
+    /// Makes zeroed counters.
+    public init() {}
+
+    /// Lines rejected as `lineClass` (`ok` lines are not rejections: always 0).
+    public func rejected(_ lineClass: LineClass) -> AtomicCounter {
+        rejections[LineClass.allCases.firstIndex(of: lineClass)!]
+    }
+}

@@ -1,0 +1,174 @@
+import Buffer
+import Clock
+import Core
+import Wire
+
+/// The receiver's sessions and streams: every decoded line goes through here.
+///
+/// A session is (source, `session_id`); a new `session_id` from the same source is a restart:
+/// the old session plays out and ends. A stream's rate, channel count and stamp clock are fixed
+/// by its first frame; a change starts a new stream. Calibration blocks and clock echoes feed the
+/// session's clocks; frames go through the stream's timeline into its ring. Everything bad is
+/// counted and dropped; limits bound what any sender can make the receiver hold.
+/// Thread: the ingest event loop only (it is the rings' producer).
+public final class SessionTable {
+    private struct Key: Hashable {
+        var source: SourceKey
+        var sessionID: String?
+    }
+
+    public let configuration: IngestConfiguration
+    public let counters: IngestCounters
+    /// Whether an address is one of this host's: its senders share our clock.
+    private let isLocalAddress: @Sendable (String) -> Bool
+    private var decoder = JamnetDecoder()
+    private let samples: UnsafeMutableBufferPointer<Float>
+    private var sessions: [Key: IngestSession] = [:]
+    /// The newest `session_id` each source has used.
+    private var currentSession: [SourceKey: String?] = [:]
+    private var streamCount = 0
+
+    /// Makes an empty table. `isLocalAddress` tells this host's own addresses (loopback is always local).
+    public init(configuration: IngestConfiguration = IngestConfiguration(), counters: IngestCounters = IngestCounters(),
+                isLocalAddress: @escaping @Sendable (String) -> Bool = { _ in false }) {
+        self.configuration = configuration
+        self.counters = counters
+        self.isLocalAddress = isLocalAddress
+        // Each payload element takes at least two bytes ("0,"): a line cannot overflow this.
+        samples = .allocate(capacity: configuration.maximumLineBytes.rawValue / 2 + 1)
+    }
+
+    deinit { samples.deallocate() }
+
+    /// The sessions now active (ending ones included until they expire).
+    public var activeSessions: [IngestSession] { Array(sessions.values) }
+
+    /// The session `sessionID` of `source`, if active.
+    public func session(_ source: SourceKey, _ sessionID: String?) -> IngestSession? { sessions[Key(source: source, sessionID: sessionID)] }
+
+    /// Takes one line (without its line ending) from `source`, which arrived at `arrival` (local clock).
+    public func receive(_ line: UnsafeRawBufferPointer, from source: SourceKey, at arrival: Nanoseconds) {
+        let transport = source.transport == .tcp ? counters.tcp : counters.udp
+        transport.messages.add()
+        transport.bytes.add(line.count)
+        switch decoder.decode(line, samples: samples) {
+        case .rejected(let rejection):
+            counters.rejected(rejection.lineClass).add()
+        case .syncCalibration(let block):
+            guard let session = session(for: source, block.sessionID, at: arrival) else { return }
+            session.calibration.add(
+                CalibrationBlock(cpuTimestamp: block.timestampCPU, gpuTimestamp: block.timestampGPU, unit: block.unit,
+                                 counterBits: block.timestampBits, maxDeviation: block.maxDeviation),
+                receivedAt: arrival)
+        case .clockEcho(let echo):
+            guard let session = session(for: source, echo.sessionID, at: arrival) else { return }
+            session.host.addExchange(probeSent: echo.probeSent, probeReceived: echo.probeReceived, echoSent: echo.echoSent, echoReceived: arrival)
+        case .clockProbe:
+            break  // probes go from receivers to senders; one sent to us asks nothing we answer
+        case .audioFrame(let header, let sampleCount, let clipped):
+            if clipped > 0 { counters.clippedSamples.add(clipped) }
+            receiveFrame(header, sampleCount: sampleCount, from: source, at: arrival)
+        }
+    }
+
+    /// Counts a line the framer discarded as over the limit.
+    public func receiveTooLong(from source: SourceKey, length: ByteCount) {
+        let transport = source.transport == .tcp ? counters.tcp : counters.udp
+        transport.messages.add()
+        transport.bytes.add(length.rawValue)
+        counters.rejected(.lineTooLong).add()
+    }
+
+    /// Ends the sessions silent for longer than the session timeout, freeing their streams.
+    public func expire(now: Nanoseconds) {
+        for (key, session) in sessions where now - session.lastActivity > configuration.sessionTimeout {
+            end(key, session)
+        }
+    }
+
+    // MARK: - Frames
+
+    private func receiveFrame(_ header: AudioFrameHeader, sampleCount: Int, from source: SourceKey, at arrival: Nanoseconds) {
+        guard let session = session(for: source, header.sessionID, at: arrival), sampleCount > 0 else { return }
+        let stamp: Nanoseconds, senderTime: Nanoseconds?
+        switch header.timestamp {
+        case .gpu(let reading):
+            guard let gpuTime = session.calibration.gpuTime(forGPUTimestamp: reading) else { counters.uncalibrated.add(); return }
+            stamp = gpuTime
+            senderTime = session.calibration.cpuTime(forGPUTime: gpuTime)
+        case .cpu(let reading):
+            guard let cpuTime = session.calibration.cpuTime(forCPUTimestamp: reading) else { counters.rejected(.invalidField).add(); return }
+            stamp = cpuTime
+            senderTime = cpuTime
+        }
+        if let senderTime { session.host.addOneWay(senderTime: senderTime, arrival: arrival) }
+
+        let frameCount = sampleCount / header.channelCount.rawValue
+        guard let stream = stream(in: session, header, stampsOnGPU: header.timestamp.isGPU, frameCount: frameCount) else { return }
+        let placement = stream.timeline.observe(stamp: stamp, sampleCount: frameCount, sequence: header.sequence)
+        let reorderedBefore = stream.ring.reordered
+        let outcome = stream.ring.write(
+            firstSample: placement.firstSample, frameCount: frameCount, samples: UnsafeBufferPointer(rebasing: samples[..<sampleCount]))
+        switch outcome {
+        case .stored: if stream.ring.reordered > reorderedBefore { counters.reordered.add() }
+        case .late: counters.late.add()
+        case .duplicate: counters.duplicates.add()
+        case .full, .tooLarge: counters.overflows.add()
+        }
+    }
+
+    private func stream(in session: IngestSession, _ header: AudioFrameHeader, stampsOnGPU: Bool, frameCount: Int) -> IngestStream? {
+        if let existing = session.streams[header.streamID] {
+            if existing.sampleRate == header.sampleRate && existing.channels == header.channelCount && existing.stampsOnGPU == stampsOnGPU {
+                return existing
+            }
+            // A new format is a new stream: the old one ends here.
+            session.streams[header.streamID] = nil
+            streamCount -= 1
+            counters.streamsActive.subtract()
+        }
+        guard streamCount < configuration.maximumStreams else { counters.refusedStreams.add(); return nil }
+        let stream = IngestStream(
+            streamID: header.streamID, sampleRate: header.sampleRate, channels: header.channelCount, stampsOnGPU: stampsOnGPU,
+            firstFrameLength: frameCount, ringDuration: configuration.ringDuration)
+        session.streams[header.streamID] = stream
+        streamCount += 1
+        counters.streamsActive.add()
+        return stream
+    }
+
+    // MARK: - Sessions
+
+    private func session(for source: SourceKey, _ sessionID: String?, at now: Nanoseconds) -> IngestSession? {
+        let key = Key(source: source, sessionID: sessionID)
+        if let session = sessions[key] {
+            session.lastActivity = now
+            return session
+        }
+        if let previous = currentSession[source], previous != sessionID {
+            // A restart: the previous session keeps what it has queued and ends.
+            sessions[Key(source: source, sessionID: previous)]?.isEnding = true
+        }
+        guard sessions.count < configuration.maximumSessions else { counters.refusedSessions.add(); return nil }
+        let session = IngestSession(source: source, sessionID: sessionID, sameHost: source.isLoopback || isLocalAddress(source.address), now: now)
+        sessions[key] = session
+        currentSession[source] = sessionID
+        counters.sessionsActive.add()
+        return session
+    }
+
+    private func end(_ key: Key, _ session: IngestSession) {
+        sessions[key] = nil
+        if currentSession[key.source] == key.sessionID { currentSession[key.source] = nil }
+        counters.sessionsActive.subtract()
+        streamCount -= session.streams.count
+        counters.streamsActive.subtract(session.streams.count)
+    }
+}
+
+extension AudioFrameHeader.Timestamp {
+    var isGPU: Bool {
+        if case .gpu = self { return true }
+        return false
+    }
+}
