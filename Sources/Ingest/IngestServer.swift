@@ -1,0 +1,190 @@
+import Core
+import NIOCore
+import NIOPosix
+import Synchronization
+import Wire
+
+/// The network side of the receiver: TCP and UDP listeners on one port feeding a ``SessionTable``.
+///
+/// Everything runs on one event loop — the ingest thread — which is therefore the single producer
+/// of every stream's ring. TCP connections get their own line framer; UDP datagrams (read whole, up
+/// to 64 KiB) are framed one by one. Connections over the limit are refused and idle ones closed;
+/// silent sessions are expired every second.
+/// Thread: `start`/`stop` from any task; the table only on the event loop (``withTable(_:)``).
+public final class IngestServer: Sendable {
+    public let configuration: IngestConfiguration
+    public let counters: IngestCounters
+    private let listen: ListenAddress
+    private let useTCP: Bool
+    private let useUDP: Bool
+    private let clock: any MonotonicClock
+    private let group: MultiThreadedEventLoopGroup
+    private let loop: any EventLoop
+    private let table: NIOLoopBoundBox<SessionTable>
+    private let connections: NIOLoopBoundBox<Int>
+    private let channels = Mutex<[any Channel]>([])
+
+    /// Makes a server (nothing is bound until ``start()``). `isLocalAddress` tells this host's
+    /// own addresses, whose senders share our clock.
+    public init(
+        listen: ListenAddress, tcp: Bool = true, udp: Bool = true, configuration: IngestConfiguration = IngestConfiguration(),
+        clock: any MonotonicClock = SystemMonotonicClock(), isLocalAddress: @escaping @Sendable (String) -> Bool = { _ in false }
+    ) {
+        self.listen = listen
+        self.useTCP = tcp
+        self.useUDP = udp
+        self.configuration = configuration
+        self.clock = clock
+        let counters = IngestCounters()
+        self.counters = counters
+        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        loop = group.next()
+        // Made here, used only on the loop from now on.
+        table = .makeBoxSendingValue(SessionTable(configuration: configuration, counters: counters, isLocalAddress: isLocalAddress), eventLoop: loop)
+        connections = .makeBoxSendingValue(0, eventLoop: loop)
+    }
+
+    /// Binds the listeners; returns the ports bound (useful with port 0 in tests).
+    @discardableResult
+    public func start() async throws -> (tcp: Int?, udp: Int?) {
+        // `:PORT` binds the IPv6 wildcard, which on Linux also takes IPv4 (dual stack).
+        let host = listen.isMulticast ? (listen.host!.contains(":") ? "::" : "0.0.0.0") : (listen.host ?? "::")
+        var port = listen.port
+        var tcpPort: Int?, udpPort: Int?
+        if useTCP && !listen.isMulticast {
+            let channel = try await tcpBootstrap().bind(host: host, port: port).get()
+            channels.withLock { $0.append(channel) }
+            tcpPort = channel.localAddress?.port
+            port = tcpPort ?? port
+        }
+        if useUDP {
+            let channel = try await udpBootstrap().bind(host: host, port: port).get()
+            channels.withLock { $0.append(channel) }
+            if listen.isMulticast, let group = listen.host, let multicast = channel as? any MulticastChannel {
+                try await multicast.joinGroup(try SocketAddress(ipAddress: group, port: listen.port)).get()
+            }
+            udpPort = channel.localAddress?.port
+        }
+        let table = self.table, clock = self.clock
+        loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in table.value.expire(now: clock.now()) }
+        return (tcpPort, udpPort)
+    }
+
+    /// Closes the listeners and stops the event loop.
+    public func stop() async throws {
+        for channel in channels.withLock({ $0 }) { try? await channel.close().get() }
+        try await group.shutdownGracefully()
+    }
+
+    /// Runs `body` with the session table on the ingest event loop.
+    public func withTable<Result: Sendable>(_ body: @escaping @Sendable (SessionTable) -> Result) async throws -> Result {
+        let table = self.table
+        return try await loop.submit { body(table.value) }.get()
+    }
+
+    private func tcpBootstrap() -> ServerBootstrap {
+        let table = self.table, connections = self.connections, counters = self.counters, clock = self.clock
+        let configuration = self.configuration
+        return ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    guard connections.value < configuration.maximumConnections else {
+                        counters.refusedConnections.add()
+                        channel.close(promise: nil)
+                        return
+                    }
+                    connections.value += 1
+                    channel.closeFuture.whenComplete { _ in connections.value -= 1 }
+                    let source = SourceKey(transport: .tcp, address: channel.remoteAddress?.ipAddress ?? "?", port: channel.remoteAddress?.port ?? 0)
+                    let idle = TimeAmount.nanoseconds(configuration.idleConnectionTimeout.rawValue)
+                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idle))
+                    try channel.pipeline.syncOperations.addHandler(TCPLineHandler(table: table.value, source: source, clock: clock, limit: configuration.maximumLineBytes))
+                }
+            }
+    }
+
+    private func udpBootstrap() -> DatagramBootstrap {
+        let table = self.table, clock = self.clock, limit = configuration.maximumLineBytes
+        return DatagramBootstrap(group: group)
+            .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            // The default allocator reads at most 2 KiB of a datagram; jamnet datagrams go to 64 KiB.
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65_536))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(UDPLineHandler(table: table.value, clock: clock, limit: limit))
+                }
+            }
+    }
+}
+
+/// Frames one TCP connection's bytes into lines for the table. Thread: the ingest event loop.
+final class TCPLineHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+
+    private let table: SessionTable
+    private let source: SourceKey
+    private let clock: any MonotonicClock
+    private var framer: LineFramer
+
+    init(table: SessionTable, source: SourceKey, clock: any MonotonicClock, limit: ByteCount) {
+        self.table = table
+        self.source = source
+        self.clock = clock
+        framer = LineFramer(limit: limit)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        let arrival = clock.now()
+        buffer.withUnsafeReadableBytes { bytes in framer.feed(bytes) { deliver($0, at: arrival) } }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        let arrival = clock.now()
+        framer.finish { deliver($0, at: arrival) }
+        context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent { context.close(promise: nil) } else { context.fireUserInboundEventTriggered(event) }
+    }
+
+    private func deliver(_ event: LineFramer.Event, at arrival: Nanoseconds) {
+        switch event {
+        case .line(let line, _): table.receive(line, from: source, at: arrival)
+        case .tooLong(let length, _): table.receiveTooLong(from: source, length: length)
+        }
+    }
+}
+
+/// Frames each UDP datagram into lines for the table. Thread: the ingest event loop.
+final class UDPLineHandler: ChannelInboundHandler {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+
+    private let table: SessionTable
+    private let clock: any MonotonicClock
+    private let limit: ByteCount
+
+    init(table: SessionTable, clock: any MonotonicClock, limit: ByteCount) {
+        self.table = table
+        self.clock = clock
+        self.limit = limit
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let envelope = unwrapInboundIn(data)
+        let source = SourceKey(transport: .udp, address: envelope.remoteAddress.ipAddress ?? "?", port: envelope.remoteAddress.port ?? 0)
+        let arrival = clock.now()
+        envelope.data.withUnsafeReadableBytes { bytes in
+            LineFramer.forEachLine(inDatagram: bytes, limit: limit) { event in
+                switch event {
+                case .line(let line, _): table.receive(line, from: source, at: arrival)
+                case .tooLong(let length, _): table.receiveTooLong(from: source, length: length)
+                }
+            }
+        }
+    }
+}

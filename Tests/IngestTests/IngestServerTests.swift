@@ -1,0 +1,125 @@
+import Core
+import Foundation
+import Ingest
+import Testing
+import Wire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The listeners over real loopback sockets.
+@Suite struct IngestServerTests {
+    static func frameLine(_ number: Int, session: String = "s", samples: Int = 32, channels: Int = 1) -> [UInt8] {
+        var bytes: [UInt8] = []
+        let header = AudioFrameHeader(
+            timestamp: .cpu(1_000_000_000_000 + Int64(number) * Int64(samples) * 1_000_000_000 / 48_000), sessionID: session, streamID: "main",
+            sequence: UInt64(number), channelCount: ChannelCount(channels))
+        let payload = (0..<samples * channels).map { Float(($0 + number) % 97) / 97 - 0.5 }
+        try! JamnetEncoder().encode(header, samples: payload, into: &bytes)
+        return bytes + [UInt8(ascii: "\n")]
+    }
+
+    static func startServer(_ configure: (inout IngestConfiguration) -> Void = { _ in }) async throws -> (IngestServer, tcp: Int, udp: Int) {
+        var configuration = IngestConfiguration()
+        configure(&configuration)
+        let server = IngestServer(listen: ListenAddress(host: "127.0.0.1", port: 0), configuration: configuration)
+        let ports = try await server.start()
+        return (server, ports.tcp!, ports.udp!)
+    }
+
+    static func stored(_ server: IngestServer, session: String = "s") async throws -> Int {
+        try await server.withTable { table in
+            table.activeSessions.filter { $0.sessionID == session }.reduce(0) { $0 + ($1.streams["main"]?.ring.stored ?? 0) }
+        }
+    }
+
+    @Test func tcpLinesSplitAcrossWritesAtEveryByteBoundaryArriveWhole() async throws {
+        let (server, tcp, udp) = try await Self.startServer()
+        #expect(tcp == udp)  // one port for both
+        let lines = (0..<400).map { Self.frameLine($0) }
+        let socket = LoopbackSockets.connectTCP(port: tcp)
+        for (number, line) in lines.enumerated() {
+            let cut = number % (line.count + 1)  // every boundary of a line, over the frames
+            LoopbackSockets.sendAll(socket, line[..<cut])
+            usleep(200)
+            LoopbackSockets.sendAll(socket, line[cut...])
+        }
+        close(socket)
+        #expect(try await eventually { try await Self.stored(server) == 400 })
+        #expect(server.counters.tcp.messages.value == 400 && server.counters.rejected(.jsonError).value == 0)
+        try await server.stop()
+    }
+
+    @Test func manyConnectionsAtOnceEachLandInTheirOwnSession() async throws {
+        let (server, tcp, _) = try await Self.startServer()
+        let sockets = (0..<20).map { _ in LoopbackSockets.connectTCP(port: tcp) }
+        for number in 0..<30 {
+            for (index, socket) in sockets.enumerated() { LoopbackSockets.sendAll(socket, Self.frameLine(number, session: "c\(index)")) }
+        }
+        sockets.forEach { close($0) }
+        #expect(try await eventually {
+            try await server.withTable { $0.activeSessions.map { $0.streams["main"]?.ring.stored ?? 0 } } == [Int](repeating: 30, count: 20)
+        })
+        #expect(server.counters.sessionsActive.value == 20)
+        try await server.stop()
+    }
+
+    @Test func udpDatagramsOfSeveralLinesAndOf60KilobytesAreReadWhole() async throws {
+        let (server, _, udp) = try await Self.startServer()
+        let socket = LoopbackSockets.udpSocket()
+        defer { close(socket) }
+        // Five lines to a datagram, the last without its newline.
+        var datagram = (0..<5).flatMap { Self.frameLine($0) }
+        datagram.removeLast()
+        LoopbackSockets.sendDatagram(port: udp, datagram, from: socket)
+        // ~60 KB: stereo frames of 480 samples, as many as fit.
+        var big: [UInt8] = []
+        var number = 5
+        while true {
+            let line = Self.frameLine(number, samples: 480, channels: 2)
+            guard big.count + line.count <= 60_000 else { break }
+            big += line
+            number += 1
+        }
+        LoopbackSockets.sendDatagram(port: udp, big, from: socket)
+        #expect(big.count > 50_000)
+        let expected = number
+        #expect(try await eventually { try await server.withTable { $0.activeSessions.count } == 1 })
+        // The two formats (mono, then stereo) are two streams in turn: count every line.
+        #expect(await eventually { server.counters.udp.messages.value == expected })
+        #expect(server.counters.rejected(.jsonError).value == 0 && server.counters.rejected(.lineTooLong).value == 0)
+        try await server.stop()
+    }
+
+    @Test func connectionsThatNeverSendAreClosedAndTheLimitRefusesMore() async throws {
+        let (server, tcp, udp) = try await Self.startServer { configuration in
+            configuration.maximumConnections = 4
+            configuration.idleConnectionTimeout = .milliseconds(300)
+        }
+        let idle = (0..<6).map { _ in LoopbackSockets.connectTCP(port: tcp) }
+        #expect(await eventually { server.counters.refusedConnections.value == 2 })
+        // Meanwhile UDP senders are served.
+        for number in 0..<10 { LoopbackSockets.sendDatagram(port: udp, Self.frameLine(number)) }
+        // Every idle connection is closed: two at once (over the limit), four after the timeout.
+        for socket in idle { #expect(LoopbackSockets.isClosedByPeer(socket, timeout: 5)) }
+        idle.forEach { close($0) }
+        #expect(server.counters.udp.messages.value == 10)
+        try await server.stop()
+    }
+
+    @Test func aFloodWithoutNewlinesIsDiscardedWithMemoryBounded() async throws {
+        let (server, tcp, _) = try await Self.startServer()
+        let before = LoopbackSockets.residentBytes()
+        let socket = LoopbackSockets.connectTCP(port: tcp)
+        let chunk = [UInt8](repeating: UInt8(ascii: "x"), count: 1 << 20)
+        for _ in 0..<512 { LoopbackSockets.sendAll(socket, chunk) }  // one 512 MiB line
+        LoopbackSockets.sendAll(socket, [UInt8(ascii: "\n")] + Self.frameLine(0))
+        close(socket)
+        #expect(try await eventually { try await Self.stored(server) == 1 })
+        #expect(server.counters.rejected(.lineTooLong).value == 1)
+        // Had the line been kept, the process would have grown by 512 MiB; other tests running
+        // beside this one account for the allowance.
+        #expect(LoopbackSockets.residentBytes() - before < 192 << 20)
+        try await server.stop()
+    }
+}

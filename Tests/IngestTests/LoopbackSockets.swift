@@ -1,0 +1,74 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Plain blocking sockets on 127.0.0.1, for driving the server the way a sender would.
+enum LoopbackSockets {
+    static func address(port: Int) -> sockaddr_in {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return address
+    }
+
+    /// A connected TCP socket (no Nagle delay, so separate writes tend to arrive separately).
+    static func connectTCP(port: Int) -> Int32 {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var yes: Int32 = 1
+        setsockopt(socket, Int32(IPPROTO_TCP), TCP_NODELAY, &yes, socklen_t(MemoryLayout<Int32>.size))
+        var address = address(port: port)
+        let result = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        precondition(result == 0, "connect failed: \(errno)")
+        return socket
+    }
+
+    static func sendAll(_ socket: Int32, _ bytes: some Collection<UInt8>) {
+        var remaining = Array(bytes)[...]
+        while !remaining.isEmpty {
+            let sent = remaining.withUnsafeBytes { send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if sent <= 0 { return }  // closed by the server
+            remaining = remaining.dropFirst(sent)
+        }
+    }
+
+    /// One UDP datagram from a fresh socket (a new source port each call) or from `socket`.
+    static func sendDatagram(port: Int, _ bytes: [UInt8], from socket: Int32? = nil) {
+        let udp = socket ?? Glibc.socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { if socket == nil { close(udp) } }
+        var address = address(port: port)
+        let sent = bytes.withUnsafeBytes { buffer in
+            withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(udp, buffer.baseAddress, buffer.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+        }
+        precondition(sent == bytes.count, "sendto failed: \(errno)")
+    }
+
+    static func udpSocket() -> Int32 { Glibc.socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0) }
+
+    /// Whether the peer has closed `socket` (waits up to `timeout` seconds for it).
+    static func isClosedByPeer(_ socket: Int32, timeout: Double) -> Bool {
+        var poll = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+        guard Glibc.poll(&poll, 1, Int32(timeout * 1000)) > 0 else { return false }
+        var byte: UInt8 = 0
+        return recv(socket, &byte, 1, 0) <= 0
+    }
+
+    /// This process's resident memory, in bytes.
+    static func residentBytes() -> Int {
+        let fields = (try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8))?.split(separator: " ") ?? []
+        return (fields.count > 1 ? Int(fields[1]) ?? 0 : 0) * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+}
+
+/// Polls `condition` every 10 ms until it holds or `seconds` pass; returns whether it held.
+func eventually(within seconds: Double = 10, _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(nanoseconds: 10_000_000)
+    }
+    return try await condition()
+}
