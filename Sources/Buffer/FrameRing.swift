@@ -70,6 +70,7 @@ public final class FrameRing: @unchecked Sendable {
     private let fullCount = Atomic<Int>(0)
     private let tooLargeCount = Atomic<Int>(0)
     private let gapFrameCount = Atomic<Int>(0)
+    private let expiredCount = Atomic<Int>(0)
 
     /// Makes a ring of `slotCount` slots of up to `slotFrames` sample frames of `channels` each.
     public init(channels: ChannelCount, slotCount: Int = 256, slotFrames: Int = 4_096) {
@@ -158,8 +159,8 @@ public final class FrameRing: @unchecked Sendable {
                 covered += Int(to - from)
             }
             if last <= index && !finished[ring] {
-                // Stored just before this read passed it: late after all.
-                lateCount.add(1, ordering: .relaxed)
+                // Stored just before a read passed it: never played.
+                expiredCount.add(1, ordering: .relaxed)
             }
             if last <= end { finished[ring] = true }
             slot += 1
@@ -178,8 +179,10 @@ public final class FrameRing: @unchecked Sendable {
 
     /// Frames stored.
     public var stored: Int { storedCount.load(ordering: .relaxed) }
-    /// Frames dropped because their time had passed.
+    /// Frames dropped on arrival because their time had passed.
     public var late: Int { lateCount.load(ordering: .relaxed) }
+    /// Frames stored, but passed by a read before any of them was read (counted in ``stored`` too).
+    public var expired: Int { expiredCount.load(ordering: .relaxed) }
     /// Frames dropped as duplicates.
     public var duplicates: Int { duplicateCount.load(ordering: .relaxed) }
     /// Frames stored behind a later one (put back in order by the reads).
