@@ -112,6 +112,8 @@ public final class IngestServer: Sendable {
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             // The default allocator reads at most 2 KiB of a datagram; jamnet datagrams go to 64 KiB.
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65_536))
+            // Room for bursts (a sender catching up after a stall) while the loop is busy.
+            .channelOption(.socketOption(.so_rcvbuf), value: 4 << 20)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(UDPLineHandler(table: table.value, clock: clock, limit: limit))

@@ -123,3 +123,54 @@ import Glibc
         try await server.stop()
     }
 }
+
+/// The ingest path behind a lossy, reordering, duplicating network.
+@Suite struct IngestFaultTests {
+    @Test func lossReorderingAndDuplicatesLeaveEveryFrameThatArrivedInItsPlace() async throws {
+        let (server, _, udp) = try await IngestServerTests.startServer()
+        let proxy = FaultProxy(forwardingTo: udp, faults: .init(drop: 0.02, duplicate: 0.02, reorder: 0.05, jitterMicroseconds: 200), seed: 11)
+        let socket = LoopbackSockets.udpSocket()
+        let frames = 600
+        for number in 0..<frames {
+            LoopbackSockets.sendDatagram(port: proxy.port, IngestServerTests.frameLine(number, samples: 48), from: socket)
+            if number % 10 == 9 { usleep(5_000) }  // let the proxy keep up: no losses but its own
+        }
+        usleep(100_000)
+        proxy.stop()
+        close(socket)
+        #expect(proxy.received == frames)
+        let dropped = Set(proxy.dropped)
+        // Frame 0 is the stream's first (index 0) unless the proxy dropped it.
+        #expect(!dropped.contains(0))
+        let arrived = frames - dropped.count
+        #expect(try await eventually { try await IngestServerTests.stored(server) == arrived })
+        #expect(server.counters.duplicates.value == proxy.duplicated.filter { !dropped.contains($0) }.count)
+        #expect(server.counters.reordered.value > 0)
+        // Read back in order: each frame's samples where it arrived, silence where it was lost.
+        let samples = try await server.withTable { table -> [Float] in
+            let ring = table.activeSessions[0].streams["main"]!.ring
+            var output = [Float](repeating: .nan, count: frames * 48)
+            _ = output.withUnsafeMutableBufferPointer { ring.read(from: 0, frameCount: frames * 48, into: $0) }
+            return output
+        }
+        var misplaced = 0
+        for number in 0..<frames {
+            let expected = dropped.contains(number) ? [Float](repeating: 0, count: 48) : (0..<48).map { Float(($0 + number) % 97) / 97 - 0.5 }
+            if Array(samples[number * 48 ..< (number + 1) * 48]) != expected { misplaced += 1 }
+        }
+        #expect(misplaced == 0)
+        try await server.stop()
+    }
+
+    @Test func aSenderRestartingWithANewSessionIDEndsTheOldSession() async throws {
+        let (server, _, udp) = try await IngestServerTests.startServer()
+        let socket = LoopbackSockets.udpSocket()
+        defer { close(socket) }
+        for number in 0..<10 { LoopbackSockets.sendDatagram(port: udp, IngestServerTests.frameLine(number, session: "before"), from: socket) }
+        for number in 0..<10 { LoopbackSockets.sendDatagram(port: udp, IngestServerTests.frameLine(number, session: "after"), from: socket) }
+        #expect(try await eventually { try await IngestServerTests.stored(server, session: "after") == 10 })
+        let ending = try await server.withTable { table in table.activeSessions.map { ($0.sessionID ?? "", $0.isEnding) }.sorted { $0.0 < $1.0 } }
+        #expect(ending.map(\.0) == ["after", "before"] && ending.map(\.1) == [false, true])
+        try await server.stop()
+    }
+}
