@@ -109,7 +109,9 @@ public final class IngestServer: Sendable {
     private func udpBootstrap() -> DatagramBootstrap {
         let table = self.table, clock = self.clock, limit = configuration.maximumLineBytes
         return DatagramBootstrap(group: group)
-            .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            // Shared only for a multicast group (several receivers on one host); a unicast port
+            // shared by accident would split the datagrams between the sockets.
+            .channelOption(.socketOption(.so_reuseaddr), value: listen.isMulticast ? 1 : 0)
             // The default allocator reads at most 2 KiB of a datagram; jamnet datagrams go to 64 KiB.
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65_536))
             // Room for bursts (a sender catching up after a stall) while the loop is busy.

@@ -24,9 +24,10 @@ public final class IngestStream {
         self.channels = channels
         self.stampsOnGPU = stampsOnGPU
         timeline = StreamTimeline(nominalRate: sampleRate)
-        // Slots twice the first frame (frames may vary a little); enough of them for the duration.
-        var slotFrames = 256
-        while slotFrames < 2 * firstFrameLength && slotFrames < 16_384 { slotFrames *= 2 }
+        // Slots of the first frame's length rounded up to a power of two, with room to spare
+        // (frames may vary a little); enough of them for the duration.
+        var slotFrames = 64
+        while slotFrames < firstFrameLength + firstFrameLength / 4 && slotFrames < 16_384 { slotFrames *= 2 }
         let frames = Int(ringDuration.seconds * Double(sampleRate.hertz))
         ring = FrameRing(channels: channels, slotCount: max(16, frames / max(1, firstFrameLength)), slotFrames: slotFrames)
     }

@@ -57,9 +57,11 @@ import Glibc
             for (index, socket) in sockets.enumerated() { LoopbackSockets.sendAll(socket, Self.frameLine(number, session: "c\(index)")) }
         }
         sockets.forEach { close($0) }
-        #expect(try await eventually {
+        let landed = try await eventually {
             try await server.withTable { $0.activeSessions.map { $0.streams["main"]?.ring.stored ?? 0 } } == [Int](repeating: 30, count: 20)
-        })
+        }
+        let counters = server.counters
+        #expect(landed, "sessions \(counters.sessionsActive.value), lines \(counters.tcp.messages.value), late \(counters.late.value), duplicates \(counters.duplicates.value), overflows \(counters.overflows.value), refused \(counters.refusedConnections.value)")
         #expect(server.counters.sessionsActive.value == 20)
         try await server.stop()
     }
@@ -103,7 +105,8 @@ import Glibc
         // Every idle connection is closed: two at once (over the limit), four after the timeout.
         for socket in idle { #expect(LoopbackSockets.isClosedByPeer(socket, timeout: 5)) }
         idle.forEach { close($0) }
-        #expect(server.counters.udp.messages.value == 10)
+        let early = server.counters.udp.messages.value
+        #expect(await eventually { server.counters.udp.messages.value == 10 }, "\(early) then \(server.counters.udp.messages.value)")
         try await server.stop()
     }
 
