@@ -49,15 +49,18 @@ fuzz:
 	SWIFT_BACKTRACE=enable=no $(FUZZ_BUILD)/release/WireFuzzer -max_total_time=$(SECONDS) -max_len=16384 -rss_limit_mb=2048 \
 		-dict=Fuzz/jamnet.dict -artifact_prefix=fuzz-corpus/ -print_final_stats=1 fuzz-corpus/queue
 
-# Decoder throughput beside Foundation's JSON parsers and simdjson on the same bytes, and the
-# clock engine's accuracy beside the naive method on the same simulated clocks (BENCHMARKS.md).
+# Decoder throughput beside Foundation's JSON parsers and simdjson on the same bytes, the clock
+# engine's accuracy beside the naive method on the same simulated clocks, and ingest over
+# loopback beside decoding alone (BENCHMARKS.md).
 bench:
 	@scripts/ensure-debian-packages.sh $(BENCH_PACKAGES)
 	$(SWIFT) build -c release --product WireBenchmarks
 	$(SWIFT) build -c release --product ClockBenchmarks
+	$(SWIFT) build -c release --product IngestBenchmarks
 	g++ -O3 -std=c++17 -o .build/release/simdjson_decode Benchmarks/simdjson/simdjson_decode.cpp -lsimdjson
 	.build/release/WireBenchmarks .build/release/simdjson_decode
 	.build/release/ClockBenchmarks
+	.build/release/IngestBenchmarks
 
 deps-run:
 	@scripts/ensure-debian-packages.sh $(RUN_PACKAGES)
