@@ -14,6 +14,8 @@ public struct IngestConfiguration: Sendable {
     public var sessionTimeout = Nanoseconds.seconds(5)
     /// A TCP connection that sends nothing for this long is closed.
     public var idleConnectionTimeout = Nanoseconds.seconds(30)
+    /// How often remote senders are sent a `clock_probe`.
+    public var probeInterval = Nanoseconds.seconds(1)
     /// How much audio each stream's ring holds.
     public var ringDuration = Nanoseconds.seconds(2)
 

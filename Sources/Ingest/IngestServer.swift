@@ -22,13 +22,15 @@ public final class IngestServer: Sendable {
     private let loop: any EventLoop
     private let table: NIOLoopBoundBox<SessionTable>
     private let connections: NIOLoopBoundBox<Int>
+    /// Where to send a source's probes: its TCP connection, or the UDP socket (key: transport only).
+    private let replyChannels: NIOLoopBoundBox<[SourceKey: any Channel]>
     private let channels = Mutex<[any Channel]>([])
 
-    /// Makes a server (nothing is bound until ``start()``). `isLocalAddress` tells this host's
-    /// own addresses, whose senders share our clock.
+    /// Makes a server (nothing is bound until ``start()``). `isSameHost` tells the senders that
+    /// share our clock: by default loopback and this host's interface addresses.
     public init(
         listen: ListenAddress, tcp: Bool = true, udp: Bool = true, configuration: IngestConfiguration = IngestConfiguration(),
-        clock: any MonotonicClock = SystemMonotonicClock(), isLocalAddress: @escaping @Sendable (String) -> Bool = { _ in false }
+        clock: any MonotonicClock = SystemMonotonicClock(), isSameHost: (@Sendable (SourceKey) -> Bool)? = nil
     ) {
         self.listen = listen
         self.useTCP = tcp
@@ -40,8 +42,10 @@ public final class IngestServer: Sendable {
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         loop = group.next()
         // Made here, used only on the loop from now on.
-        table = .makeBoxSendingValue(SessionTable(configuration: configuration, counters: counters, isLocalAddress: isLocalAddress), eventLoop: loop)
+        let isSameHost = isSameHost ?? Self.isOnThisHost(addresses: Self.interfaceAddresses())
+        table = .makeBoxSendingValue(SessionTable(configuration: configuration, counters: counters, isSameHost: isSameHost), eventLoop: loop)
         connections = .makeBoxSendingValue(0, eventLoop: loop)
+        replyChannels = .makeBoxSendingValue([:], eventLoop: loop)
     }
 
     /// Binds the listeners; returns the ports bound (useful with port 0 in tests).
@@ -64,10 +68,39 @@ public final class IngestServer: Sendable {
                 try await multicast.joinGroup(try SocketAddress(ipAddress: group, port: listen.port)).get()
             }
             udpPort = channel.localAddress?.port
+            let replies = replyChannels
+            try await loop.submit { replies.value[Self.udpReplyKey] = channel }.get()
         }
-        let table = self.table, clock = self.clock
+        let table = self.table, clock = self.clock, replies = self.replyChannels
         loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in table.value.expire(now: clock.now()) }
+        let interval = TimeAmount.nanoseconds(configuration.probeInterval.rawValue)
+        loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+            for (source, line) in table.value.probes(now: clock.now()) { Self.send(line, to: source, replies: replies.value) }
+        }
         return (tcpPort, udpPort)
+    }
+
+    private static let udpReplyKey = SourceKey(transport: .udp, address: "", port: 0)
+
+    /// Sends a line to a source: down its TCP connection, or as a datagram to its address.
+    private static func send(_ line: [UInt8], to source: SourceKey, replies: [SourceKey: any Channel]) {
+        switch source.transport {
+        case .tcp:
+            guard let channel = replies[source] else { return }
+            channel.writeAndFlush(ByteBuffer(bytes: line), promise: nil)
+        case .udp:
+            guard let channel = replies[udpReplyKey], let address = try? SocketAddress(ipAddress: source.address, port: source.port) else { return }
+            channel.writeAndFlush(AddressedEnvelope(remoteAddress: address, data: ByteBuffer(bytes: line)), promise: nil)
+        }
+    }
+
+    /// This host's interface addresses (its senders share our clock).
+    private static func interfaceAddresses() -> Set<String> {
+        Set(((try? System.enumerateDevices()) ?? []).compactMap { $0.address?.ipAddress })
+    }
+
+    private static func isOnThisHost(addresses: Set<String>) -> @Sendable (SourceKey) -> Bool {
+        { source in source.isLoopback || addresses.contains(source.address) }
     }
 
     /// Closes the listeners and stops the event loop.
@@ -84,7 +117,7 @@ public final class IngestServer: Sendable {
 
     private func tcpBootstrap() -> ServerBootstrap {
         let table = self.table, connections = self.connections, counters = self.counters, clock = self.clock
-        let configuration = self.configuration
+        let configuration = self.configuration, replies = self.replyChannels
         return ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -96,9 +129,13 @@ public final class IngestServer: Sendable {
                         channel.close(promise: nil)
                         return
                     }
-                    connections.value += 1
-                    channel.closeFuture.whenComplete { _ in connections.value -= 1 }
                     let source = SourceKey(transport: .tcp, address: channel.remoteAddress?.ipAddress ?? "?", port: channel.remoteAddress?.port ?? 0)
+                    connections.value += 1
+                    replies.value[source] = channel
+                    channel.closeFuture.whenComplete { _ in
+                        connections.value -= 1
+                        replies.value[source] = nil
+                    }
                     let idle = TimeAmount.nanoseconds(configuration.idleConnectionTimeout.rawValue)
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idle))
                     try channel.pipeline.syncOperations.addHandler(TCPLineHandler(table: table.value, source: source, clock: clock, limit: configuration.maximumLineBytes))

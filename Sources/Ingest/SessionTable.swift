@@ -19,21 +19,22 @@ public final class SessionTable {
 
     public let configuration: IngestConfiguration
     public let counters: IngestCounters
-    /// Whether an address is one of this host's: its senders share our clock.
-    private let isLocalAddress: @Sendable (String) -> Bool
+    /// Whether a source is on this host: it shares our clock (no probes, no one-way estimate).
+    private let isSameHost: @Sendable (SourceKey) -> Bool
     private var decoder = JamnetDecoder()
     private let samples: UnsafeMutableBufferPointer<Float>
     private var sessions: [Key: IngestSession] = [:]
     /// The newest `session_id` each source has used.
     private var currentSession: [SourceKey: String?] = [:]
     private var streamCount = 0
+    private var nextProbeID: UInt64 = 0
 
-    /// Makes an empty table. `isLocalAddress` tells this host's own addresses (loopback is always local).
+    /// Makes an empty table. `isSameHost` tells the sources on this host (by default: loopback).
     public init(configuration: IngestConfiguration = IngestConfiguration(), counters: IngestCounters = IngestCounters(),
-                isLocalAddress: @escaping @Sendable (String) -> Bool = { _ in false }) {
+                isSameHost: @escaping @Sendable (SourceKey) -> Bool = { $0.isLoopback }) {
         self.configuration = configuration
         self.counters = counters
-        self.isLocalAddress = isLocalAddress
+        self.isSameHost = isSameHost
         // Each payload element takes at least two bytes ("0,"): a line cannot overflow this.
         samples = .allocate(capacity: configuration.maximumLineBytes.rawValue / 2 + 1)
     }
@@ -77,6 +78,18 @@ public final class SessionTable {
         transport.messages.add()
         transport.bytes.add(length.rawValue)
         counters.rejected(.lineTooLong).add()
+    }
+
+    /// A `clock_probe` line (with its newline) for each live session of a remote sender, stamped
+    /// `now`: the server sends each to its source, and the echoes come back through ``receive``.
+    public func probes(now: Nanoseconds) -> [(source: SourceKey, line: [UInt8])] {
+        sessions.values.filter { $0.host.mode != .sameHost && !$0.isEnding }.map { session in
+            nextProbeID &+= 1
+            var line: [UInt8] = []
+            // Cannot fail: ids come from the wire, where they were checked against the same limits.
+            try? JamnetEncoder().encode(ClockProbe(probeID: nextProbeID, probeSent: now, sessionID: session.sessionID), into: &line)
+            return (session.source, line + [UInt8(ascii: "\n")])
+        }
     }
 
     /// Ends the sessions silent for longer than the session timeout, freeing their streams.
@@ -150,7 +163,7 @@ public final class SessionTable {
             sessions[Key(source: source, sessionID: previous)]?.isEnding = true
         }
         guard sessions.count < configuration.maximumSessions else { counters.refusedSessions.add(); return nil }
-        let session = IngestSession(source: source, sessionID: sessionID, sameHost: source.isLoopback || isLocalAddress(source.address), now: now)
+        let session = IngestSession(source: source, sessionID: sessionID, sameHost: isSameHost(source), now: now)
         sessions[key] = session
         currentSession[source] = sessionID
         counters.sessionsActive.add()

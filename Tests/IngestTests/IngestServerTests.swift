@@ -177,3 +177,44 @@ import Glibc
         try await server.stop()
     }
 }
+
+/// Remote senders' clocks, measured with `clock_probe` / `clock_echo` (jamnet/1.1).
+@Suite struct ClockProbeTests {
+    @Test func aRemoteSenderIsProbedAndItsEchoesMeasureItsClock() async throws {
+        var configuration = IngestConfiguration()
+        configuration.probeInterval = .milliseconds(50)
+        // Treat loopback as remote, so the exchange runs here.
+        let server = IngestServer(listen: ListenAddress(host: "127.0.0.1", port: 0), configuration: configuration, isSameHost: { _ in false })
+        let udp = try await server.start().udp!
+        let socket = LoopbackSockets.udpSocket()
+        defer { close(socket) }
+        var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
+        setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        LoopbackSockets.sendDatagram(port: udp, IngestServerTests.frameLine(0), from: socket)
+
+        // The sender's clock reads 3 s ahead of ours; answer five probes at once, as jamsend does.
+        let senderAhead: Int64 = 3_000_000_000
+        var decoder = JamnetDecoder()
+        var none: [Float] = []
+        var answered = 0
+        var buffer = [UInt8](repeating: 0, count: 2_048)
+        while answered < 5 {
+            let count = buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
+            guard count > 0 else { Issue.record("no probe arrived"); break }
+            guard case .clockProbe(let probe) = decoder.decode(buffer[..<count].dropLast(), samples: &none) else { continue }
+            let now = SystemMonotonicClock().now() + Nanoseconds(senderAhead)
+            var echo: [UInt8] = []
+            try JamnetEncoder().encode(ClockEcho(probeID: probe.probeID, probeSent: probe.probeSent, probeReceived: now, echoSent: now, sessionID: probe.sessionID), into: &echo)
+            LoopbackSockets.sendDatagram(port: udp, echo, from: socket)
+            answered += 1
+        }
+        #expect(try await eventually {
+            try await server.withTable { $0.activeSessions.first?.host.status.samples ?? 0 } >= 5
+        })
+        let status = try await server.withTable { $0.activeSessions[0].host.status }
+        #expect(status.mode == .twoWay)
+        // Local − sender = −3 s, to within the round trip on loopback (well under a millisecond).
+        #expect(abs(status.offset.rawValue + senderAhead) < 5_000_000)
+        try await server.stop()
+    }
+}

@@ -129,7 +129,7 @@ import Wire
     }
 
     @Test func loopbackAndLocalSendersShareOurClockRemoteOnesAreMeasured() {
-        let table = SessionTable(isLocalAddress: { $0 == "192.0.2.99" })
+        let table = SessionTable(isSameHost: { $0.isLoopback || $0.address == "192.0.2.99" })
         send(table, frame(0, gpu: false))
         let local = SourceKey(transport: .tcp, address: "192.0.2.99", port: 1)
         send(table, frame(0, session: "l", gpu: false), from: local)
