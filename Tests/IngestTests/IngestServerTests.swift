@@ -218,3 +218,32 @@ import Glibc
         try await server.stop()
     }
 }
+
+/// `--listen :PORT` listens on every interface, IPv4 and IPv6 alike.
+@Suite struct DualStackTests {
+    @Test func theWildcardListenerTakesIPv4AndIPv6Senders() async throws {
+        let server = IngestServer(listen: ListenAddress(host: nil, port: 0))
+        let ports = try await server.start()
+        // IPv4 over TCP and UDP to the IPv6 wildcard socket.
+        let tcp = LoopbackSockets.connectTCP(port: ports.tcp!)
+        LoopbackSockets.sendAll(tcp, IngestServerTests.frameLine(0, session: "v4-tcp"))
+        close(tcp)
+        LoopbackSockets.sendDatagram(port: ports.udp!, IngestServerTests.frameLine(0, session: "v4-udp"))
+        // IPv6 (::1) over UDP.
+        let socket6 = socket(AF_INET6, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { close(socket6) }
+        var address = sockaddr_in6()
+        address.sin6_family = sa_family_t(AF_INET6)
+        address.sin6_port = in_port_t(UInt16(ports.udp!).bigEndian)
+        address.sin6_addr = in6addr_loopback
+        let line = IngestServerTests.frameLine(0, session: "v6-udp")
+        let sent = line.withUnsafeBytes { bytes in
+            withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(socket6, bytes.baseAddress, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) } }
+        }
+        #expect(sent == line.count)
+        #expect(try await eventually { Set(try await server.withTable { $0.activeSessions.compactMap(\.sessionID) }) == ["v4-tcp", "v4-udp", "v6-udp"] })
+        // Loopback in either family is this host.
+        #expect(try await server.withTable { $0.activeSessions.allSatisfy { $0.host.mode == .sameHost } })
+        try await server.stop()
+    }
+}
