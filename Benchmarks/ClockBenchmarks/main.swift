@@ -36,16 +36,6 @@ let scenarios = [
     Scenario(name: "3 s without calibration", skewPPM: 200, calibrationJitter: 10_000, calibrationGap: true),
 ]
 
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var mixed = (state ^ (state >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
-        return mixed ^ (mixed >> 31)
-    }
-}
-
 /// The sender's GPU clock against true CPU time; its sample clock is the GPU clock.
 struct GPUClock {
     var scenario: Scenario
@@ -82,7 +72,7 @@ struct Errors {
 /// Runs one scenario through the engine and through the naive method on the same inputs.
 func simulate(_ scenario: Scenario) -> (engine: Errors, naive: Errors) {
     let clock = GPUClock(scenario: scenario)
-    var random = SeededRandom(state: 7)
+    var random = SeededRandomNumberGenerator(seed: 7)
     var calibration = SessionCalibration()
     var timeline = StreamTimeline(nominalRate: SampleRate(hertz: 48_000))
     var naiveOffset: Int64?  // gpu − cpu of the latest block, in raw counter units

@@ -24,20 +24,9 @@ struct CodableFrame: Decodable {
     var payload: [Float]
 }
 
-/// The same noise every run (SplitMix64), so runs compare like with like.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64 = 42
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var mixed = (state ^ (state >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
-        return mixed ^ (mixed >> 31)
-    }
-}
-
 /// A stereo test signal (two sines and a little noise), as a sender would stream it.
 func makeLines(sixDecimals: Bool) -> [[UInt8]] {
-    var generator = SeededGenerator()
+    var generator = SeededRandomNumberGenerator(seed: 42)  // the same noise every run
     var lines: [[UInt8]] = []
     for index in 0..<lineCount {
         var samples: [Float] = []

@@ -1,3 +1,4 @@
+import Core
 import Foundation
 import Synchronization
 #if canImport(Glibc)
@@ -56,7 +57,7 @@ final class FaultProxy: @unchecked Sendable {
     }
 
     private func run(seed: UInt64) {
-        var random = SplitMix(state: seed)
+        var random = SeededRandomNumberGenerator(seed: seed)
         var held: [UInt8]?
         var buffer = [UInt8](repeating: 0, count: 65_536)
         var index = 0
@@ -81,17 +82,4 @@ final class FaultProxy: @unchecked Sendable {
         LoopbackSockets.sendDatagram(port: target, datagram, from: socket)
         forwarded += 1
     }
-}
-
-/// SplitMix64, seeded.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var mixed = (state ^ (state >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
-        return mixed ^ (mixed >> 31)
-    }
-
-    mutating func chance(_ probability: Double) -> Bool { probability > 0 && Double(next() >> 11) / Double(1 << 53) < probability }
 }
