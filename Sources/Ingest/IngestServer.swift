@@ -99,8 +99,13 @@ public final class IngestServer: Sendable {
         Set(((try? System.enumerateDevices()) ?? []).compactMap { $0.address?.ipAddress })
     }
 
+    /// Loopback, or one of `addresses` (IPv4 senders reach the dual-stack socket as `::ffff:a.b.c.d`).
     private static func isOnThisHost(addresses: Set<String>) -> @Sendable (SourceKey) -> Bool {
-        { source in source.isLoopback || addresses.contains(source.address) }
+        { source in
+            let address = source.address.lowercased()
+            return source.isLoopback || addresses.contains(address)
+                || (address.hasPrefix("::ffff:") && addresses.contains(String(address.dropFirst(7))))
+        }
     }
 
     /// Closes the listeners and stops the event loop.
