@@ -217,10 +217,6 @@ public struct SessionCalibration: Sendable {
         return Nanoseconds(gpu)
     }
 
-    /// How many CPU nanoseconds pass per GPU nanosecond (1 + the fitted slope): scales a rate
-    /// measured on the GPU clock to the CPU clock.
-    public var cpuNanosecondsPerGPUNanosecond: Double { 1 + (fit?.slope ?? 0) }
-
     /// A frame's `timestamp_cpu` in nanoseconds (in the session's unit; nanoseconds before any block).
     public func cpuTime(forCPUTimestamp reading: Int64) -> Nanoseconds? {
         cpuNanoseconds(reading).map { Nanoseconds($0) }

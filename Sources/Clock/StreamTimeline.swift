@@ -129,7 +129,7 @@ public struct StreamTimeline: Sendable {
             return .reanchored(firstSample: index)
         }
         record(Observation(index: index, stamp: stamp.rawValue), count: sampleCount, sequence: sequence)
-        if stamp.rawValue - (lastFitStamp ?? .min / 2) >= configuration.refitInterval.rawValue { refit() }
+        if lastFitStamp.map({ stamp.rawValue - $0 >= configuration.refitInterval.rawValue }) ?? true { refit() }
         return .placed(firstSample: index)
     }
 

@@ -1,10 +1,9 @@
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// A source of the current time, injected so that clock and buffer logic can be tested without
-/// sleeping (tests pass a ``ManualClock``).
+/// A source of the current time, injected where a component reads the clock itself (the clock
+/// engine takes times as arguments instead, so its tests need no clock at all).
 public protocol MonotonicClock: Sendable {
     /// Now, in nanoseconds on this clock.
     func now() -> Nanoseconds
@@ -25,17 +24,3 @@ public struct SystemMonotonicClock: MonotonicClock {
     }
 }
 
-/// A clock that moves only when told: for deterministic tests.
-///
-/// Thread: any (atomic).
-public final class ManualClock: MonotonicClock {
-    private let time: Synchronization.Atomic<Int64>
-
-    /// Makes a clock reading `start`.
-    public init(_ start: Nanoseconds = .zero) { time = .init(start.rawValue) }
-
-    public func now() -> Nanoseconds { Nanoseconds(time.load(ordering: .acquiring)) }
-
-    /// Moves the clock forward by `duration`.
-    public func advance(by duration: Nanoseconds) { time.add(duration.rawValue, ordering: .acquiringAndReleasing) }
-}

@@ -17,7 +17,7 @@ public final class IngestCounters: Sendable {
     public let tcp = Transport()
     /// UDP traffic.
     public let udp = Transport()
-    private let rejections: [AtomicCounter] = LineClass.allCases.map { _ in AtomicCounter() }
+    private let rejections = Dictionary(uniqueKeysWithValues: LineClass.allCases.map { ($0, AtomicCounter()) })
     /// Frames dropped because their time had passed on arrival.
     public let late = AtomicCounter()
     /// Frames dropped as duplicates.
@@ -46,6 +46,6 @@ public final class IngestCounters: Sendable {
 
     /// Lines rejected as `lineClass` (`ok` lines are not rejections: always 0).
     public func rejected(_ lineClass: LineClass) -> AtomicCounter {
-        rejections[LineClass.allCases.firstIndex(of: lineClass)!]
+        rejections[lineClass]!
     }
 }
