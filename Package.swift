@@ -15,6 +15,12 @@ var targets: [Target] = [
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
         ]
     ),
+    .systemLibrary(name: "CVulkan", path: "Sources/CVulkan", providers: [.apt(["libvulkan-dev"])]),
+    .target(name: "Sender", dependencies: ["Core", "Wire", "CVulkan"]),
+    .executableTarget(
+        name: "jamsend",
+        dependencies: ["Core", "Wire", "Sender", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+    ),
     .executableTarget(
         name: "jamplay",
         dependencies: ["Core", "Wire", .product(name: "ArgumentParser", package: "swift-argument-parser")]
@@ -28,6 +34,7 @@ var targets: [Target] = [
     .testTarget(name: "ClockTests", dependencies: ["Core", "Clock"]),
     .testTarget(name: "BufferTests", dependencies: ["Core", "Buffer", "AllocationCounter"]),
     .testTarget(name: "IngestTests", dependencies: ["Core", "Wire", "Clock", "Buffer", "Ingest"]),
+    .testTarget(name: "SenderTests", dependencies: ["Core", "Wire", "Sender", "Ingest", "jamsend"]),
     .testTarget(name: "JamplayTests", dependencies: ["jamplay"]),
 ]
 
@@ -39,7 +46,7 @@ if ProcessInfo.processInfo.environment["JAMPLAY_FUZZ"] != nil {
 }
 
 // One settings loop for every target: Swift 6 language mode (strict concurrency) everywhere.
-for target in targets {
+for target in targets where target.type != .system {
     target.swiftSettings = (target.swiftSettings ?? []) + [
         .enableUpcomingFeature("ExistentialAny"),
     ]
@@ -49,6 +56,7 @@ let package = Package(
     name: "jamplay",
     products: [
         .executable(name: "jamplay", targets: ["jamplay"]),
+        .executable(name: "jamsend", targets: ["jamsend"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

@@ -1,0 +1,98 @@
+import Core
+
+/// Faults `jamsend` applies to its UDP frames for tests: `--loss`, `--reorder`, `--duplicate`, `--jitter`.
+public struct NetworkImpairments: Hashable, Sendable {
+    /// Probability that a frame is not sent.
+    public var loss: Double
+    /// Probability that a frame is held back behind the next one.
+    public var reorder: Double
+    /// Probability that a frame is sent twice.
+    public var duplicate: Double
+    /// Each datagram is delayed by a uniform time in [0, jitter].
+    public var jitter: Nanoseconds
+
+    /// Makes impairments; the defaults impair nothing.
+    public init(loss: Double = 0, reorder: Double = 0, duplicate: Double = 0, jitter: Nanoseconds = .zero) {
+        self.loss = loss
+        self.reorder = reorder
+        self.duplicate = duplicate
+        self.jitter = jitter
+    }
+
+    /// Whether anything is impaired.
+    public var isNone: Bool { loss == 0 && reorder == 0 && duplicate == 0 && jitter == .zero }
+}
+
+/// Holds datagrams until the time their impairments say they leave, in that order.
+///
+/// Deterministic for a seed, so a test can repeat a fault pattern exactly. Thread: one owner.
+public struct ImpairedDatagramQueue {
+    private struct Pending {
+        var due: Nanoseconds
+        var order: Int
+        var bytes: [UInt8]
+    }
+
+    /// The faults applied.
+    public let impairments: NetworkImpairments
+    /// Frames dropped by `loss`.
+    public private(set) var lost = 0
+    /// Frames held back by `reorder`.
+    public private(set) var reordered = 0
+    /// Extra copies sent by `duplicate`.
+    public private(set) var duplicated = 0
+    private var random: SeededRandomNumberGenerator
+    private var pending: [Pending] = []
+    private var submitted = 0
+
+    /// Makes an empty queue.
+    public init(impairments: NetworkImpairments, seed: UInt64) {
+        self.impairments = impairments
+        random = SeededRandomNumberGenerator(seed: seed)
+    }
+
+    /// Queues a frame submitted at `now`; `spacing` is the time to the next frame (a reordered
+    /// frame waits one and a half of it, so the next one overtakes it).
+    public mutating func submit(_ bytes: [UInt8], at now: Nanoseconds, spacing: Nanoseconds) {
+        if random.chance(impairments.loss) {
+            lost += 1
+            return
+        }
+        var due = now + delay()
+        if random.chance(impairments.reorder) {
+            reordered += 1
+            due += spacing + Nanoseconds(spacing.rawValue / 2)
+        }
+        enqueue(bytes, due: due)
+        if random.chance(impairments.duplicate) {
+            duplicated += 1
+            enqueue(bytes, due: now + delay())
+        }
+    }
+
+    /// When the next datagram is due, if any is waiting.
+    public var nextDue: Nanoseconds? { pending.first?.due }
+
+    /// Removes and returns the next datagram due at or before `now`.
+    public mutating func popDue(at now: Nanoseconds) -> [UInt8]? {
+        guard let first = pending.first, first.due <= now else { return nil }
+        return pending.removeFirst().bytes
+    }
+
+    /// Every waiting datagram, in order (at the end of a stream).
+    public mutating func drain() -> [[UInt8]] {
+        defer { pending.removeAll() }
+        return pending.map(\.bytes)
+    }
+
+    private mutating func delay() -> Nanoseconds {
+        impairments.jitter == .zero ? .zero : Nanoseconds(Int64.random(in: 0...impairments.jitter.rawValue, using: &random))
+    }
+
+    private mutating func enqueue(_ bytes: [UInt8], due: Nanoseconds) {
+        submitted += 1
+        let entry = Pending(due: due, order: submitted, bytes: bytes)
+        let index = pending.firstIndex { ($0.due, $0.order) > (entry.due, entry.order) } ?? pending.endIndex
+        pending.insert(entry, at: index)
+    }
+}

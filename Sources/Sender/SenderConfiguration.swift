@@ -1,0 +1,57 @@
+import Core
+
+/// Everything `jamsend` was asked to do.
+public struct SenderConfiguration: Sendable {
+    /// Which GPU time a frame carries (`--stamp`).
+    public enum StampMode: String, Sendable, CaseIterable {
+        /// The GPU time of its first sample on the stream's sample clock (exact).
+        case clock
+        /// The GPU time the dispatch actually wrote, plus the planned time from rendering to the
+        /// first sample: the sample clock plus the real dispatch jitter.
+        case dispatch
+    }
+
+    /// Where the lines go.
+    public enum Output: Sendable {
+        /// To a receiver.
+        case network(SenderDestination, SocketConnection.Transport)
+        /// To a JSON Lines file.
+        case file(path: String)
+    }
+
+    /// The signal.
+    public var signal: Signal = .sine(frequency: 1000, amplitude: 0.5)
+    /// Sample rate (a `file:` signal brings its own).
+    public var rate: SampleRate = .standard
+    /// Channels (a `file:` signal brings its own).
+    public var channels: ChannelCount = ChannelCount(2)
+    /// Sample frames per `jdat` message.
+    public var framesPerMessage = 480
+    /// How long to send; nil sends until stopped.
+    public var duration: Nanoseconds?
+    /// `session_id`.
+    public var sessionID = "jamsend"
+    /// `stream_id`.
+    public var streamID = "main"
+    /// How long before its first sample's time a frame is sent.
+    public var lead: Nanoseconds = .milliseconds(5)
+    /// Calibration block interval.
+    public var calibrationInterval: Nanoseconds = .seconds(1)
+    /// Which GPU time frames carry.
+    public var stampMode: StampMode = .clock
+    /// Offset, skew and width of the reported GPU clock.
+    public var knobs = GPUClockKnobs()
+    /// Frame timestamps move by a uniform amount in ±this (calibration blocks do not).
+    public var stampJitter: Nanoseconds = .zero
+    /// UDP faults.
+    public var impairments = NetworkImpairments()
+    /// Seed of everything random (noise, jitter, faults).
+    public var seed: UInt64 = 1
+    /// Send each frame on time (true) or as fast as it renders (benchmarks, files).
+    public var paced = true
+    /// Where the lines go.
+    public var output: Output = .network(try! SenderDestination(parsing: "127.0.0.1:9000"), .tcp)
+
+    /// Makes the defaults.
+    public init() {}
+}

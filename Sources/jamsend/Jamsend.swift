@@ -1,0 +1,176 @@
+import ArgumentParser
+import Core
+import Sender
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Set by SIGINT/SIGTERM; the sender loop stops at its next step.
+let stopRequested = Atomic<Bool>(false)
+
+/// The `jamsend` command: the Vulkan-backed jamnet sender for tests and demos.
+@main
+struct Jamsend: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "jamsend",
+        abstract: "Streams a test signal as jamnet/1.x, stamped on the GPU clock.",
+        discussion: """
+            Renders each frame with a compute shader (Vulkan; lavapipe works), stamps it with GPU \
+            time, sends sync_calibration_blocks that pair GPU and CPU time, and paces frames on \
+            CLOCK_MONOTONIC. Answers the receiver's clock_probe (jamnet/1.1).
+
+            Examples:
+              jamsend --to 127.0.0.1:9000 --signal sine
+              jamsend --udp --signal impulse:100ms --loss 0.02 --jitter 2ms
+              jamsend --clock cpu --signal noise --duration 2s --out take.jsonl
+            """,
+        version: "0.1.0"
+    )
+
+    @Option(help: "Receiver address, HOST:PORT or [IPV6]:PORT.")
+    var to = "127.0.0.1:9000"
+    @Flag(help: "Transport (TCP reconnects with backoff).")
+    var transport: SocketConnection.Transport = .tcp
+    @Option(help: "Write the stream to this JSON Lines file instead of sending it.")
+    var out: String?
+    @Option(help: "sine[:FREQ[:AMPLITUDE]], impulse:PERIOD, chirp[:START:END[:SECONDS]], noise[:AMPLITUDE], silence, file:PATH.wav.")
+    var signal = "sine"
+    @Option(help: "Sample rate in Hz (a file brings its own).")
+    var rate = 48_000
+    @Option(help: "Channels (a file brings its own).")
+    var channels = 2
+    @Option(help: "Sample frames per message.")
+    var frame = 480
+    @Option(help: "How long to send (10s, 500ms), or forever (a file plays once unless given).")
+    var duration: String?
+    @Option(help: "session_id.")
+    var session = "jamsend"
+    @Option(help: "stream_id.")
+    var stream = "main"
+    @Option(help: "Send each frame this long before its first sample's time.")
+    var lead = "5ms"
+    @Option(name: .customLong("cal-every"), help: "Calibration block interval.")
+    var calibrationEvery = "1s"
+    @Option(help: "gpu (Vulkan timestamps) or cpu (CLOCK_MONOTONIC, no Vulkan needed).")
+    var clock: ClockChoice = .gpu
+    @Option(help: "auto, calibrated (VK_EXT_calibrated_timestamps) or submit (a timestamp between two CPU reads).")
+    var calibration: VulkanDevice.CalibrationMethod = .auto
+    @Option(help: "clock (sample-clock GPU time) or dispatch (the time the dispatch wrote: real jitter).")
+    var stamp: SenderConfiguration.StampMode = .clock
+    @Option(name: .customLong("gpu-offset"), help: "Add this to the reported GPU clock (e.g. 3s, -250ms).")
+    var gpuOffset = "0s"
+    @Option(name: .customLong("gpu-skew-ppm"), help: "Make the reported GPU clock (and the sample clock) run this many ppm fast.")
+    var gpuSkewPPM = 0.0
+    @Option(name: .customLong("gpu-bits"), help: "Reported GPU counter width, 1...64 (narrower counters wrap).")
+    var gpuBits = 64
+    @Option(name: .customLong("stamp-jitter"), help: "Move each frame's timestamp by up to ± this (blocks stay exact).")
+    var stampJitter = "0s"
+    @Option(help: "UDP: probability that a frame is lost.")
+    var loss = 0.0
+    @Option(help: "UDP: probability that a frame arrives after the next one.")
+    var reorder = 0.0
+    @Option(help: "UDP: probability that a frame arrives twice.")
+    var duplicate = 0.0
+    @Option(help: "UDP: delay each datagram by up to this.")
+    var jitter = "0s"
+    @Option(help: "Seed for noise, jitter and faults.")
+    var seed: UInt64 = 1
+    @Flag(help: "Send as fast as frames render (benchmarks, files) instead of in real time.")
+    var noPace = false
+
+    enum ClockChoice: String, ExpressibleByArgument {
+        case gpu, cpu
+    }
+
+    func run() throws {
+        var settings = SenderConfiguration()
+        var fileSamples: [Float] = []
+        do {
+            settings.signal = try Signal(parsing: signal)
+        } catch {
+            throw ValidationError(error.description)
+        }
+        settings.rate = SampleRate(hertz: rate)
+        settings.channels = ChannelCount(channels)
+        guard SampleRate.supported.contains(rate) else { throw ValidationError("--rate must be in 1...768000") }
+        guard ChannelCount.supported.contains(channels) else { throw ValidationError("--channels must be in 1...64") }
+        guard (1...16_384).contains(frame) else { throw ValidationError("--frame must be in 1...16384") }
+        if case .file(let path) = settings.signal {
+            let wav = try WAVFile(path: path)
+            settings.rate = wav.sampleRate
+            settings.channels = wav.channels
+            fileSamples = wav.samples
+            if duration == nil { settings.duration = Nanoseconds(Int64(Double(wav.frameCount) / Double(wav.sampleRate.hertz) * 1e9)) }
+        }
+        settings.framesPerMessage = frame
+        if let duration, duration != "forever" { settings.duration = try Self.duration(duration, "--duration") }
+        settings.sessionID = session
+        settings.streamID = stream
+        settings.lead = try Self.duration(lead, "--lead")
+        settings.calibrationInterval = try Self.duration(calibrationEvery, "--cal-every")
+        guard settings.calibrationInterval >= .milliseconds(10) else { throw ValidationError("--cal-every must be at least 10ms") }
+        settings.stampMode = stamp
+        guard (1...64).contains(gpuBits) else { throw ValidationError("--gpu-bits must be in 1...64") }
+        guard abs(gpuSkewPPM) < 100_000 else { throw ValidationError("--gpu-skew-ppm must be within ±100000") }
+        settings.knobs = GPUClockKnobs(offset: try Self.duration(gpuOffset, "--gpu-offset", signed: true), skewPartsPerMillion: gpuSkewPPM, bits: gpuBits)
+        settings.stampJitter = try Self.duration(stampJitter, "--stamp-jitter")
+        for (name, value) in [("--loss", loss), ("--reorder", reorder), ("--duplicate", duplicate)] where !(0...1).contains(value) {
+            throw ValidationError("\(name) is a probability in 0...1")
+        }
+        settings.impairments = NetworkImpairments(loss: loss, reorder: reorder, duplicate: duplicate, jitter: try Self.duration(jitter, "--jitter"))
+        if !settings.impairments.isNone && (transport != .udp || out != nil) {
+            throw ValidationError("--loss, --reorder, --duplicate and --jitter apply to --udp only")
+        }
+        settings.seed = seed
+        settings.paced = !noPace
+        if let out {
+            settings.output = .file(path: out)
+        } else {
+            do {
+                settings.output = .network(try SenderDestination(parsing: to), transport)
+            } catch {
+                throw ValidationError(error.description)
+            }
+        }
+
+        let source: any TimestampSource
+        let renderer: any SignalRenderer
+        switch clock {
+        case .cpu:
+            source = MonotonicTimestampSource()
+            renderer = CPUSignalRenderer(fileSamples: fileSamples)
+        case .gpu:
+            let device = try VulkanDevice(calibration: calibration)
+            source = device
+            renderer = try VulkanSignalRenderer(device: device, maximumFrames: frame, channels: settings.channels.rawValue, fileSamples: fileSamples)
+            Self.report("jamsend: \(device.clockBase), timestamp period \(device.timestampPeriod) ns, \(device.timestampValidBits) valid bits")
+        }
+        let sender = try JamSender(configuration: settings, source: source, renderer: renderer,
+                                   fileFrames: fileSamples.count / settings.channels.rawValue, log: Self.report)
+        for number in [SIGINT, SIGTERM] {
+            Glibc.signal(number) { _ in stopRequested.store(true, ordering: .relaxed) }
+        }
+        var progress = ProgressLine(enabled: isatty(STDERR_FILENO) == 1, rate: settings.rate)
+        try sender.run(shouldStop: { stopRequested.load(ordering: .relaxed) }, progress: { progress.update($0) })
+        progress.finish(sender.statistics)
+    }
+
+    /// A duration option: `10s`, `250ms`, `500us`, `0`; negative only where `signed`.
+    static func duration(_ text: String, _ name: String, signed: Bool = false) throws -> Nanoseconds {
+        let negative = signed && text.hasPrefix("-")
+        guard let value = Signal.duration(negative ? String(text.dropFirst()) : text) else {
+            throw ValidationError("\(name) \(text): expected a duration such as 5ms, 1s or 250us")
+        }
+        return negative ? -value : value
+    }
+
+    static func report(_ line: String) {
+        var text = line + "\n"
+        text.withUTF8 { _ = write(STDERR_FILENO, $0.baseAddress, $0.count) }
+    }
+}
+
+extension SocketConnection.Transport: EnumerableFlag {}
+extension VulkanDevice.CalibrationMethod: ExpressibleByArgument {}
+extension SenderConfiguration.StampMode: ExpressibleByArgument {}
