@@ -29,12 +29,13 @@ var targets: [Target] = [
     .executableTarget(name: "ClockBenchmarks", dependencies: ["Core", "Clock"], path: "Benchmarks/ClockBenchmarks"),
     .executableTarget(name: "IngestBenchmarks", dependencies: ["Core", "Wire", "Buffer", "Ingest"], path: "Benchmarks/IngestBenchmarks"),
     .target(name: "AllocationCounter", path: "Tests/Support/AllocationCounter"),
+    .target(name: "TestSupport", path: "Tests/Support/TestSupport"),
     .testTarget(name: "CoreTests", dependencies: ["Core"]),
     .testTarget(name: "WireTests", dependencies: ["Core", "Wire", "AllocationCounter"]),
     .testTarget(name: "ClockTests", dependencies: ["Core", "Clock"]),
     .testTarget(name: "BufferTests", dependencies: ["Core", "Buffer", "AllocationCounter"]),
-    .testTarget(name: "IngestTests", dependencies: ["Core", "Wire", "Clock", "Buffer", "Ingest"]),
-    .testTarget(name: "SenderTests", dependencies: ["Core", "Wire", "Sender", "Ingest", "jamsend"]),
+    .testTarget(name: "IngestTests", dependencies: ["Core", "Wire", "Clock", "Buffer", "Ingest", "TestSupport"]),
+    .testTarget(name: "SenderTests", dependencies: ["Core", "Wire", "Sender", "Ingest", "TestSupport", "jamsend"]),
     .testTarget(name: "JamplayTests", dependencies: ["jamplay"]),
 ]
 

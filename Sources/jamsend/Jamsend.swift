@@ -58,9 +58,9 @@ struct Jamsend: ParsableCommand {
     var calibration: VulkanDevice.CalibrationMethod = .auto
     @Option(help: "clock (sample-clock GPU time) or dispatch (the time the dispatch wrote: real jitter).")
     var stamp: SenderConfiguration.StampMode = .clock
-    @Option(name: .customLong("gpu-offset"), help: "Add this to the reported GPU clock (e.g. 3s, -250ms).")
+    @Option(name: .customLong("gpu-offset"), help: "Add this to the reported GPU clock (3s; negative as --gpu-offset=-250ms).")
     var gpuOffset = "0s"
-    @Option(name: .customLong("gpu-skew-ppm"), help: "Make the reported GPU clock (and the sample clock) run this many ppm fast.")
+    @Option(name: .customLong("gpu-skew-ppm"), help: "Make the reported GPU clock (and the sample clock) run this many ppm fast (negative: --gpu-skew-ppm=-100).")
     var gpuSkewPPM = 0.0
     @Option(name: .customLong("gpu-bits"), help: "Reported GPU counter width, 1...64 (narrower counters wrap).")
     var gpuBits = 64
@@ -148,9 +148,14 @@ struct Jamsend: ParsableCommand {
         }
         let sender = try JamSender(configuration: settings, source: source, renderer: renderer,
                                    fileFrames: fileSamples.count / settings.channels.rawValue, log: Self.report)
+        // A parent (a test runner, a service manager) may hand down a mask that blocks these.
+        var stopSignals = sigset_t()
+        sigemptyset(&stopSignals)
         for number in [SIGINT, SIGTERM] {
             Glibc.signal(number) { _ in stopRequested.store(true, ordering: .relaxed) }
+            sigaddset(&stopSignals, number)
         }
+        pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
         var progress = ProgressLine(enabled: isatty(STDERR_FILENO) == 1, rate: settings.rate)
         try sender.run(shouldStop: { stopRequested.load(ordering: .relaxed) }, progress: { progress.update($0) })
         progress.finish(sender.statistics)

@@ -1,6 +1,7 @@
 import Core
 import Foundation
 import Ingest
+import TestSupport
 import Testing
 import Wire
 #if canImport(Glibc)
