@@ -5,10 +5,12 @@ SWIFT ?= swift
 # How long `make fuzz` (and the fuzzing step of `make test`) runs, in seconds.
 SECONDS ?= 60
 
-# Debian packages each command needs (system libraries arrive with playback and the sender).
+# Debian packages each command needs. The sender (jamsend) renders with Vulkan: the loader and
+# headers, Mesa's lavapipe as the device on machines without a GPU, and glslang to check its shader.
 RUN_PACKAGES :=
-TEST_PACKAGES := $(RUN_PACKAGES)
-BENCH_PACKAGES := g++ libsimdjson-dev
+SENDER_PACKAGES := libvulkan-dev mesa-vulkan-drivers glslang-tools
+TEST_PACKAGES := $(RUN_PACKAGES) $(SENDER_PACKAGES)
+BENCH_PACKAGES := $(SENDER_PACKAGES) g++ libsimdjson-dev
 
 FUZZ_BUILD := .build-fuzz
 TSAN_BUILD := .build-tsan
@@ -50,17 +52,19 @@ fuzz:
 		-dict=Fuzz/jamnet.dict -artifact_prefix=fuzz-corpus/ -print_final_stats=1 fuzz-corpus/queue
 
 # Decoder throughput beside Foundation's JSON parsers and simdjson on the same bytes, the clock
-# engine's accuracy beside the naive method on the same simulated clocks, and ingest over
-# loopback beside decoding alone (BENCHMARKS.md).
+# engine's accuracy beside the naive method on the same simulated clocks, ingest over loopback
+# beside decoding alone, and the sender's render rate, pacing and calibration (BENCHMARKS.md).
 bench:
 	@scripts/ensure-debian-packages.sh $(BENCH_PACKAGES)
 	$(SWIFT) build -c release --product WireBenchmarks
 	$(SWIFT) build -c release --product ClockBenchmarks
 	$(SWIFT) build -c release --product IngestBenchmarks
+	$(SWIFT) build -c release --product SenderBenchmarks
 	g++ -O3 -std=c++17 -o .build/release/simdjson_decode Benchmarks/simdjson/simdjson_decode.cpp -lsimdjson
 	.build/release/WireBenchmarks .build/release/simdjson_decode
 	.build/release/ClockBenchmarks
 	.build/release/IngestBenchmarks
+	.build/release/SenderBenchmarks
 
 deps-run:
 	@scripts/ensure-debian-packages.sh $(RUN_PACKAGES)

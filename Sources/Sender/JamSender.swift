@@ -104,7 +104,8 @@ public final class JamSender {
 
             if settings.paced { wait(until: sendAt, output: output, shouldStop: shouldStop) }
             let now = clock.now()
-            if ready || output.isReady(now: now) {
+            // (Connecting happens only before rendering, so a new connection gets its block first.)
+            if ready {
                 if settings.paced { statistics.recordSendError(now - sendAt) }
                 if output.sendFrame(line, now: now, spacing: spacing) {
                     statistics.framesSent += 1

@@ -5,6 +5,11 @@ import Foundation
 ///
 /// Thread: the sender loop.
 final class SenderOutput {
+    /// The output file could not be opened.
+    struct OpenError: Error, CustomStringConvertible {
+        let description: String
+    }
+
     private let output: SenderConfiguration.Output
     private let sessionID: String
     private let log: (String) -> Void
@@ -27,10 +32,12 @@ final class SenderOutput {
         self.log = log
         queue = ImpairedDatagramQueue(impairments: impairments, seed: seed ^ 0x5EED)
         if case .file(let path) = output {
-            guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
-                throw SocketConnection.ConnectError(description: "\(path): cannot create the file")
+            // open(2), not FileManager: it writes through devices and pipes (/dev/stdout) instead of replacing them.
+            let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard descriptor >= 0 else {
+                throw OpenError(description: "\(path): \(String(cString: strerror(errno)))")
             }
-            file = handle
+            file = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
         }
     }
 

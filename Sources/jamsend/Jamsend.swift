@@ -159,6 +159,10 @@ struct Jamsend: ParsableCommand {
         var progress = ProgressLine(enabled: isatty(STDERR_FILENO) == 1, rate: settings.rate)
         try sender.run(shouldStop: { stopRequested.load(ordering: .relaxed) }, progress: { progress.update($0) })
         progress.finish(sender.statistics)
+        if sender.statistics.framesSent == 0 && sender.statistics.framesDropped > 0 {
+            Self.report("jamsend: no frame reached \(to): is a receiver listening there?")
+            throw ExitCode.failure
+        }
     }
 
     /// A duration option: `10s`, `250ms`, `500us`, `0`; negative only where `signed`.
