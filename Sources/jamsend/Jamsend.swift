@@ -134,6 +134,7 @@ struct Jamsend: ParsableCommand {
             }
         }
 
+        var progress = ProgressLine(enabled: isatty(STDERR_FILENO) == 1, rate: settings.rate)
         let source: any TimestampSource
         let renderer: any SignalRenderer
         switch clock {
@@ -144,7 +145,7 @@ struct Jamsend: ParsableCommand {
             let device = try VulkanDevice(calibration: calibration)
             source = device
             renderer = try VulkanSignalRenderer(device: device, maximumFrames: frame, channels: settings.channels.rawValue, fileSamples: fileSamples)
-            Self.report("jamsend: \(device.clockBase), timestamp period \(device.timestampPeriod) ns, \(device.timestampValidBits) valid bits")
+            progress.note("jamsend: \(device.clockBase), timestamp period \(device.timestampPeriod) ns, \(device.timestampValidBits) valid bits")
         }
         let sender = try JamSender(configuration: settings, source: source, renderer: renderer,
                                    fileFrames: fileSamples.count / settings.channels.rawValue, log: Self.report)
@@ -156,7 +157,6 @@ struct Jamsend: ParsableCommand {
             sigaddset(&stopSignals, number)
         }
         pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
-        var progress = ProgressLine(enabled: isatty(STDERR_FILENO) == 1, rate: settings.rate)
         try sender.run(shouldStop: { stopRequested.load(ordering: .relaxed) }, progress: { progress.update($0) })
         progress.finish(sender.statistics)
         if sender.statistics.framesSent == 0 && sender.statistics.framesDropped > 0 {

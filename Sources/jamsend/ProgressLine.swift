@@ -5,7 +5,7 @@ import Glibc
 #endif
 
 /// The one-line status on a terminal (frames, rate, calibration, send error), redrawn at most four
-/// times a second; nothing when standard error is not a terminal. The summary line always prints.
+/// times a second and left as a summary at the end; nothing when standard error is not a terminal.
 struct ProgressLine {
     let enabled: Bool
     let rate: SampleRate
@@ -27,7 +27,13 @@ struct ProgressLine {
     }
 
     func finish(_ statistics: SenderStatistics) {
-        write((enabled ? "\r\u{1B}[K" : "") + text(statistics, now: clock.now()) + "\n")
+        guard enabled else { return }
+        write("\r\u{1B}[K" + text(statistics, now: clock.now()) + "\n")
+    }
+
+    /// A line printed once on a terminal (the device in use).
+    func note(_ line: String) {
+        if enabled { write(line + "\n") }
     }
 
     private func text(_ statistics: SenderStatistics, now: Nanoseconds) -> String {
@@ -36,7 +42,7 @@ struct ProgressLine {
             "jamsend: \(statistics.framesSent) frames",
             "\(format(Double(statistics.samplesSent) / Double(rate.hertz), 1)) s of audio",
             "\(format(Double(statistics.framesSent) / elapsed, 1)) frames/s",
-            "cal offset \(Nanoseconds(statistics.calibrationOffset)) ±\(format(statistics.calibrationDeviation / 1000, 1)) us",
+            "cal offset \(Nanoseconds(statistics.calibrationOffset)) ±\(Nanoseconds(Int64(statistics.calibrationDeviation.rounded())))",
         ]
         if let p99 = statistics.sendErrorQuantile(0.99) { parts.append("send error p99 \(p99)") }
         if statistics.framesDropped > 0 { parts.append("\(statistics.framesDropped) dropped (no receiver)") }

@@ -54,7 +54,7 @@ import Wire
         #expect(capture.frames.map { $0.header.sequence } == (0..<100).map { UInt64($0) })
         #expect(capture.frames.allSatisfy { $0.header.channelCount.rawValue == 2 && $0.samples.count == 960 })
         #expect(capture.blocks.first?.clockBase == "CLOCK_MONOTONIC")
-        #expect(outcome.standardError.contains("100 frames"))
+        #expect(outcome.standardError.isEmpty, "not a terminal, so quiet: \(outcome.standardError)")
     }
 
     @Test func offsetSkewAndWrapKnobsProduceExactlyTheirRelationships() throws {
