@@ -17,6 +17,9 @@ var targets: [Target] = [
     ),
     .systemLibrary(name: "CVulkan", path: "Sources/CVulkan", providers: [.apt(["libvulkan-dev"])]),
     .target(name: "Sender", dependencies: ["Core", "Wire", "CVulkan"]),
+    .systemLibrary(name: "CALSA", path: "Sources/CALSA", providers: [.apt(["libasound2-dev"])]),
+    .systemLibrary(name: "CSampleRate", path: "Sources/CSampleRate", providers: [.apt(["libsamplerate0-dev"])]),
+    .target(name: "Playback", dependencies: ["Core", "Buffer", "CALSA", "CSampleRate"]),
     .executableTarget(
         name: "jamsend",
         dependencies: ["Core", "Wire", "Sender", .product(name: "ArgumentParser", package: "swift-argument-parser")]

@@ -17,6 +17,9 @@ public final class IngestStream {
     public let ring: FrameRing
     /// Sample index → stamp time (GPU or sender CPU nanoseconds, see ``stampsOnGPU``).
     public internal(set) var timeline: StreamTimeline
+    /// The whole clock chain, linearized at the latest frame: what playback reads to find the
+    /// samples due at a local time.
+    public let published = PublishedTimeline()
 
     init(streamID: String?, sampleRate: SampleRate, channels: ChannelCount, stampsOnGPU: Bool, firstFrameLength: Int, ringDuration: Nanoseconds) {
         self.streamID = streamID

@@ -122,12 +122,23 @@ public final class SessionTable {
         let reorderedBefore = stream.ring.reordered
         let outcome = stream.ring.write(
             firstSample: placement.firstSample, frameCount: frameCount, samples: UnsafeBufferPointer(rebasing: samples[..<sampleCount]))
+        publish(stream, at: placement.firstSample, session: session)
         switch outcome {
         case .stored: if stream.ring.reordered > reorderedBefore { counters.reordered.add() }
         case .late: counters.late.add()
         case .duplicate: counters.duplicates.add()
         case .full, .tooLarge: counters.overflows.add()
         }
+    }
+
+    /// Linearizes the stream's clock chain at `index` for playback (nothing while it is not calibrated).
+    private func publish(_ stream: IngestStream, at index: Int64, session: IngestSession) {
+        let calibration = stream.stampsOnGPU ? session.calibration : nil
+        guard let time = ClockChain.localTime(ofSample: index, on: stream.timeline.line, calibration: calibration, host: session.host),
+              let rate = ClockChain.localRate(at: index, on: stream.timeline.line, nominalRate: stream.sampleRate,
+                                              calibration: calibration, host: session.host)
+        else { return }
+        stream.published.publish(PublishedTimeline.Line(anchorSample: index, anchorTime: time, samplesPerSecond: rate))
     }
 
     private func stream(in session: IngestSession, _ header: AudioFrameHeader, stampsOnGPU: Bool, frameCount: Int) -> IngestStream? {

@@ -1,0 +1,71 @@
+import Core
+import Synchronization
+
+/// A stream's clock chain, linearized, as the real-time thread reads it: sample index ↔ local time.
+///
+/// The ingest thread publishes a line (an anchor sample, its local time, and the stream's sample
+/// rate against the local clock) whenever a frame arrives; the playback thread reads a consistent
+/// copy without locks (a sequence lock: it retries while a publish is in progress, which takes a
+/// few stores). The chain is smooth over seconds, so a line per frame is exact to well under a
+/// nanosecond per sample period. Thread: one publisher (ingest); readers on any thread,
+/// including playback (RT): lock-free, non-allocating.
+public final class PublishedTimeline: Sendable {
+    /// One consistent copy of the line.
+    public struct Line: Hashable, Sendable {
+        /// A sample frame index on the stream.
+        public var anchorSample: Int64
+        /// Its local `CLOCK_MONOTONIC` time.
+        public var anchorTime: Nanoseconds
+        /// Sample frames per local second.
+        public var samplesPerSecond: Double
+
+        /// Makes a line.
+        public init(anchorSample: Int64, anchorTime: Nanoseconds, samplesPerSecond: Double) {
+            self.anchorSample = anchorSample
+            self.anchorTime = anchorTime
+            self.samplesPerSecond = samplesPerSecond
+        }
+
+        /// The (fractional) sample index due at local time `time`.
+        @inlinable public func sampleIndex(at time: Nanoseconds) -> Double {
+            Double(anchorSample) + Double((time - anchorTime).rawValue) * samplesPerSecond * 1e-9
+        }
+
+        /// The local time of sample frame `index`.
+        @inlinable public func time(ofSample index: Int64) -> Nanoseconds {
+            anchorTime + Nanoseconds(Int64((Double(index - anchorSample) / samplesPerSecond * 1e9).rounded()))
+        }
+    }
+
+    private let sequence = Atomic<UInt64>(0)
+    private let anchorSample = Atomic<Int64>(0)
+    private let anchorTime = Atomic<Int64>(0)
+    private let rateBits = Atomic<UInt64>(0)
+
+    /// Makes a timeline with nothing published (`line` is nil until the first publish).
+    public init() {}
+
+    /// Publishes a new line. Thread: the one publisher.
+    public func publish(_ line: Line) {
+        let start = sequence.load(ordering: .relaxed) &+ 1  // odd: a publish is in progress
+        sequence.store(start, ordering: .relaxed)
+        atomicMemoryFence(ordering: .releasing)
+        anchorSample.store(line.anchorSample, ordering: .relaxed)
+        anchorTime.store(line.anchorTime.rawValue, ordering: .relaxed)
+        rateBits.store(line.samplesPerSecond.bitPattern, ordering: .relaxed)
+        sequence.store(start &+ 1, ordering: .releasing)
+    }
+
+    /// The latest line, nil before the first publish. Thread: any, including playback (RT).
+    public var line: Line? {
+        while true {
+            let before = sequence.load(ordering: .acquiring)
+            if before == 0 { return nil }
+            if before & 1 == 1 { continue }
+            let line = Line(anchorSample: anchorSample.load(ordering: .relaxed), anchorTime: Nanoseconds(anchorTime.load(ordering: .relaxed)),
+                            samplesPerSecond: Double(bitPattern: rateBits.load(ordering: .relaxed)))
+            atomicMemoryFence(ordering: .acquiring)
+            if sequence.load(ordering: .relaxed) == before { return line }
+        }
+    }
+}

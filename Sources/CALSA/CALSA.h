@@ -1,0 +1,2 @@
+// ALSA's PCM API (libasound2-dev).
+#include <alsa/asoundlib.h>
