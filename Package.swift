@@ -20,13 +20,14 @@ var targets: [Target] = [
     .systemLibrary(name: "CALSA", path: "Sources/CALSA", providers: [.apt(["libasound2-dev"])]),
     .systemLibrary(name: "CSampleRate", path: "Sources/CSampleRate", providers: [.apt(["libsamplerate0-dev"])]),
     .target(name: "Playback", dependencies: ["Core", "Buffer", "CALSA", "CSampleRate"]),
+    .target(name: "Receiver", dependencies: ["Core", "Buffer", "Ingest", "Playback"]),
     .executableTarget(
         name: "jamsend",
         dependencies: ["Core", "Wire", "Sender", .product(name: "ArgumentParser", package: "swift-argument-parser")]
     ),
     .executableTarget(
         name: "jamplay",
-        dependencies: ["Core", "Wire", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        dependencies: ["Core", "Wire", "Ingest", "Playback", "Receiver", .product(name: "ArgumentParser", package: "swift-argument-parser")]
     ),
     .executableTarget(name: "WireBenchmarks", dependencies: ["Core", "Wire"], path: "Benchmarks/WireBenchmarks"),
     .executableTarget(name: "ClockBenchmarks", dependencies: ["Core", "Clock"], path: "Benchmarks/ClockBenchmarks"),
@@ -40,6 +41,7 @@ var targets: [Target] = [
     .testTarget(name: "BufferTests", dependencies: ["Core", "Buffer", "AllocationCounter"]),
     .testTarget(name: "IngestTests", dependencies: ["Core", "Wire", "Clock", "Buffer", "Ingest", "TestSupport"]),
     .testTarget(name: "SenderTests", dependencies: ["Core", "Wire", "Sender", "Ingest", "TestSupport", "jamsend"]),
+    .testTarget(name: "PlaybackTests", dependencies: ["Core", "Buffer", "Playback", "AllocationCounter"]),
     .testTarget(name: "JamplayTests", dependencies: ["jamplay"]),
 ]
 

@@ -27,10 +27,12 @@ public final class IngestServer: Sendable {
     private let channels = Mutex<[any Channel]>([])
 
     /// Makes a server (nothing is bound until ``start()``). `isSameHost` tells the senders that
-    /// share our clock: by default loopback and this host's interface addresses.
+    /// share our clock: by default loopback and this host's interface addresses. `streamEvents`
+    /// hears of streams starting and ending, on the ingest thread.
     public init(
         listen: ListenAddress, tcp: Bool = true, udp: Bool = true, configuration: IngestConfiguration = IngestConfiguration(),
-        clock: any MonotonicClock = SystemMonotonicClock(), isSameHost: (@Sendable (SourceKey) -> Bool)? = nil
+        clock: any MonotonicClock = SystemMonotonicClock(), isSameHost: (@Sendable (SourceKey) -> Bool)? = nil,
+        streamEvents: SessionTable.StreamEvents? = nil
     ) {
         self.listen = listen
         self.useTCP = tcp
@@ -43,7 +45,8 @@ public final class IngestServer: Sendable {
         loop = group.next()
         // Made here, used only on the loop from now on.
         let isSameHost = isSameHost ?? Self.isOnThisHost(addresses: Self.interfaceAddresses())
-        table = .makeBoxSendingValue(SessionTable(configuration: configuration, counters: counters, isSameHost: isSameHost), eventLoop: loop)
+        table = .makeBoxSendingValue(
+            SessionTable(configuration: configuration, counters: counters, isSameHost: isSameHost, streamEvents: streamEvents), eventLoop: loop)
         connections = .makeBoxSendingValue(0, eventLoop: loop)
         replyChannels = .makeBoxSendingValue([:], eventLoop: loop)
     }

@@ -28,13 +28,19 @@ public final class SessionTable {
     private var currentSession: [SourceKey: String?] = [:]
     private var streamCount = 0
     private var nextProbeID: UInt64 = 0
+    private let streamEvents: StreamEvents?
+
+    /// Told when a stream starts (its first frame) and when it ends (its session ends, or its
+    /// format changes): playback attaches and detaches it. Called on the ingest thread.
+    public typealias StreamEvents = @Sendable (_ stream: IngestStream, _ started: Bool) -> Void
 
     /// Makes an empty table. `isSameHost` tells the sources on this host (by default: loopback).
     public init(configuration: IngestConfiguration = IngestConfiguration(), counters: IngestCounters = IngestCounters(),
-                isSameHost: @escaping @Sendable (SourceKey) -> Bool = { $0.isLoopback }) {
+                isSameHost: @escaping @Sendable (SourceKey) -> Bool = { $0.isLoopback }, streamEvents: StreamEvents? = nil) {
         self.configuration = configuration
         self.counters = counters
         self.isSameHost = isSameHost
+        self.streamEvents = streamEvents
         // Each payload element takes at least two bytes ("0,"): a line cannot overflow this.
         samples = .allocate(capacity: configuration.maximumLineBytes.rawValue / 2 + 1)
     }
@@ -147,6 +153,7 @@ public final class SessionTable {
                 return existing
             }
             // A new format is a new stream: the old one ends here.
+            streamEvents?(existing, false)
             session.streams[header.streamID] = nil
             streamCount -= 1
             counters.streamsActive.subtract()
@@ -156,6 +163,7 @@ public final class SessionTable {
             streamID: header.streamID, sampleRate: header.sampleRate, channels: header.channelCount, stampsOnGPU: stampsOnGPU,
             firstFrameLength: frameCount, ringDuration: configuration.ringDuration)
         session.streams[header.streamID] = stream
+        streamEvents?(stream, true)
         streamCount += 1
         counters.streamsActive.add()
         return stream
@@ -182,6 +190,7 @@ public final class SessionTable {
     }
 
     private func end(_ key: Key, _ session: IngestSession) {
+        for stream in session.streams.values { streamEvents?(stream, false) }
         sessions[key] = nil
         if currentSession[key.source] == key.sessionID { currentSession[key.source] = nil }
         counters.sessionsActive.subtract()

@@ -6,8 +6,9 @@ import Core
 ///
 /// Open and close on a normal thread; `write`, `readStatus` and `recover` are for the playback
 /// thread (Thread: playback (RT). Non-allocating; they enter the ALSA library, which takes no
-/// locks of ours).
-public final class AlsaPCM {
+/// locks of ours). Sendable because it is handed from the opening thread to the playback thread,
+/// one user at a time.
+public final class AlsaPCM: @unchecked Sendable {
     /// What to ask the device for.
     public struct Request: Hashable, Sendable {
         /// ALSA PCM name (`default`, `hw:CARD=PCH,DEV=0`, `jack`, `null`).

@@ -1,0 +1,80 @@
+import Core
+
+/// When each device frame is heard, on `CLOCK_MONOTONIC`: a delay-locked loop over the device's
+/// (timestamp, frame being heard) readings.
+///
+/// The readings are coarse — the JACK plugin's delay moves in whole periods, a USB device's in
+/// packets, and every reading carries the wake-up jitter of the thread that took it — so the loop
+/// follows them slowly: a second-order DLL (time and frame period), wide while it locks and narrow
+/// after. A reading far off the prediction (an xrun, a stall) re-anchors it.
+///
+/// Thread: playback (RT). Lock-free, non-allocating (a value type).
+public struct DeviceTimeline: Sendable {
+    /// Loop bandwidth while locking, in hertz, and for how long.
+    public var lockingBandwidth = 2.0, lockingDuration = Nanoseconds.seconds(2)
+    /// Loop bandwidth once locked: low enough to average away the readings' jitter.
+    public var lockedBandwidth = 0.1
+    /// A reading further than this from the prediction re-anchors the loop.
+    public var resetThreshold = Nanoseconds.milliseconds(10)
+
+    /// The nominal frame rate.
+    public let nominalRate: SampleRate
+    /// Frame `anchorFrame` is heard at `anchorTime` (smoothed).
+    public private(set) var anchorFrame: Int64 = 0
+    public private(set) var anchorTime: Double = 0
+    /// Nanoseconds per device frame (smoothed): the device's real rate against `CLOCK_MONOTONIC`.
+    public private(set) var framePeriod: Double
+    /// Whether a reading has anchored the loop.
+    public private(set) var isAnchored = false
+    /// Times the loop re-anchored on a reading far from its prediction.
+    public private(set) var resets = 0
+    private var lockedSince: Nanoseconds = .zero
+
+    /// Makes an unanchored timeline for a device running at `nominalRate`.
+    public init(nominalRate: SampleRate) {
+        self.nominalRate = nominalRate
+        framePeriod = 1e9 / Double(nominalRate.hertz)
+    }
+
+    /// The device's frames per local second.
+    public var measuredRate: Double { 1e9 / framePeriod }
+
+    /// When frame `frame` is heard (valid once anchored).
+    public func time(ofFrame frame: Int64) -> Nanoseconds {
+        Nanoseconds(Int64((anchorTime + Double(frame - anchorFrame) * framePeriod).rounded()))
+    }
+
+    /// Anchors without a reading: frame `frame` is heard at `time` (at start, and for devices that do not pace).
+    public mutating func anchor(frame: Int64, at time: Nanoseconds) {
+        anchorFrame = frame
+        anchorTime = Double(time.rawValue)
+        lockedSince = time
+        isAnchored = true
+    }
+
+    /// Feeds one reading: frame `heardFrame` was being heard at `time`.
+    public mutating func observe(heardFrame: Int64, at time: Nanoseconds) {
+        guard isAnchored else {
+            anchor(frame: heardFrame, at: time)
+            return
+        }
+        let frames = Double(heardFrame - anchorFrame)
+        guard frames > 0 else { return }  // nothing new heard since the last reading
+        let predicted = anchorTime + frames * framePeriod
+        let error = Double(time.rawValue) - predicted
+        guard abs(error) <= Double(resetThreshold.rawValue) else {
+            resets += 1
+            framePeriod = 1e9 / Double(nominalRate.hertz)
+            anchor(frame: heardFrame, at: time)
+            return
+        }
+        let bandwidth = time - lockedSince < lockingDuration ? lockingBandwidth : lockedBandwidth
+        let omega = 2 * Double.pi * bandwidth * frames * framePeriod * 1e-9
+        anchorTime = predicted + 2.0.squareRoot() * omega * error
+        anchorFrame = heardFrame
+        framePeriod += omega * omega * error / frames
+        // A device is within ±1 % of its nominal rate; anything else is a bad reading's echo.
+        let nominal = 1e9 / Double(nominalRate.hertz)
+        framePeriod = min(max(framePeriod, nominal * 0.99), nominal * 1.01)
+    }
+}

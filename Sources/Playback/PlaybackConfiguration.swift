@@ -1,0 +1,16 @@
+import Core
+
+/// How playback runs: the device, the latency, the real-time priority.
+public struct PlaybackConfiguration: Sendable {
+    /// The device and the format asked of it.
+    public var device = AlsaPCM.Request()
+    /// Every sample is heard at its timeline time plus this.
+    public var latency = Nanoseconds.milliseconds(20)
+    /// `SCHED_FIFO` priority of the playback thread (0: normal scheduling).
+    public var realtimePriority: Int32 = 70
+    /// The most streams mixed at once.
+    public var maximumStreams = 32
+
+    /// Makes the defaults.
+    public init() {}
+}

@@ -1,0 +1,26 @@
+import Core
+
+/// What playback has done, as atomics the real-time thread adds to and any thread reads.
+///
+/// Thread: any. Lock-free, non-allocating.
+public final class PlaybackCounters: Sendable {
+    /// Periods written to the device.
+    public let periods = AtomicCounter()
+    /// Underruns (xruns) recovered.
+    public let xruns = AtomicCounter()
+    /// Times the device was (re)opened after the first.
+    public let reopenings = AtomicCounter()
+    /// Output frames a stream had nothing for after it started (a gap or a late frame).
+    public let silentFrames = AtomicCounter()
+    /// Times a stream's position was re-anchored (its error grew past the lock's reach).
+    public let streamReanchors = AtomicCounter()
+    /// Mixed samples clipped to ±1.
+    public let clippedSamples = AtomicCounter()
+    /// Stream samples dropped because the stream has more channels than the device.
+    public let droppedChannelSamples = AtomicCounter()
+    /// Streams playing now.
+    public let streamsPlaying = AtomicCounter()
+
+    /// Makes counters at zero.
+    public init() {}
+}

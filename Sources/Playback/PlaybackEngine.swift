@@ -1,0 +1,139 @@
+import Buffer
+import Core
+import Foundation
+import Synchronization
+
+/// Plays every attached stream on one ALSA device: opens it, runs the real-time loop, and when the
+/// device fails closes it and tries again every second (ingest keeps running meanwhile).
+///
+/// `start` opens the device once, so a missing device is an error to the caller, never a silent
+/// fallback. Thread: `start`, `stop`, `attach` and `detach` from one control thread; the loop runs
+/// on its own real-time thread; a supervisor thread reopens the device and logs.
+public final class PlaybackEngine: @unchecked Sendable {
+    /// The configuration asked for.
+    public let configuration: PlaybackConfiguration
+    /// What playback has done.
+    public let counters = PlaybackCounters()
+    /// The streams being played.
+    public let slots: StreamSlots
+    private let log: @Sendable (String) -> Void
+    private let stopping = Atomic<Bool>(false)
+    private let current = Mutex<PlaybackLoop?>(nil)
+    private var supervisor: Thread?
+    private let supervisorDone = DispatchSemaphore(value: 0)
+    /// What the device gave when it was first opened (the mixer is built for it).
+    public private(set) var negotiated: AlsaPCM.Negotiated?
+    /// Whether the device paces writes itself (false: the loop paces itself).
+    public private(set) var devicePaces = true
+    private var mixer: PlaybackMixer?
+
+    /// Makes an engine; nothing is opened until `start`.
+    public init(configuration: PlaybackConfiguration, log: @escaping @Sendable (String) -> Void) {
+        self.configuration = configuration
+        self.log = log
+        slots = StreamSlots(capacity: configuration.maximumStreams)
+    }
+
+    /// Opens the device and starts playing (silence until streams are attached).
+    public func start() throws(AlsaError) {
+        let pcm = try AlsaPCM(configuration.device)
+        let negotiated = pcm.negotiated
+        self.negotiated = negotiated
+        devicePaces = Self.paces(pcm)
+        log("playback: \(pcm.name): \(negotiated)" + (devicePaces ? "" : " — the device does not pace writes; jamplay paces itself on CLOCK_MONOTONIC"))
+        if mlockall(MCL_CURRENT | MCL_FUTURE) != 0 {
+            log("playback: warning: cannot lock memory (mlockall: \(String(cString: strerror(errno)))); page faults may cause glitches")
+        }
+        let mixer = PlaybackMixer(channels: negotiated.channels.rawValue, maximumPeriod: negotiated.periodFrames,
+                                  latency: configuration.latency, slots: slots, counters: counters)
+        self.mixer = mixer
+        let thread = Thread { [self] in supervise(first: pcm, mixer: mixer) }
+        thread.name = "jamplay-playback-supervisor"
+        supervisor = thread
+        thread.start()
+    }
+
+    /// Stops the loop and closes the device.
+    public func stop() {
+        guard supervisor != nil, !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        current.withLock { $0?.requestStop() }
+        supervisorDone.wait()
+        slots.releaseDetached()
+    }
+
+    /// Starts playing a stream from its ring on its timeline; nil when every slot is taken.
+    public func attach(ring: FrameRing, timeline: PublishedTimeline, sampleRate: SampleRate) -> Int? {
+        guard let negotiated else { return nil }
+        let stream = PlaybackStream(ring: ring, timeline: timeline, sampleRate: sampleRate,
+                                    maximumPeriod: negotiated.periodFrames, counters: counters)
+        return slots.attach(stream, ring: ring, timeline: timeline)
+    }
+
+    /// Stops playing the stream in `slot` (it is freed once the loop has let go of it).
+    public func detach(_ slot: Int) {
+        slots.detach(slot)
+        slots.collect()
+    }
+
+    // MARK: - Supervisor
+
+    private func supervise(first: AlsaPCM, mixer: PlaybackMixer) {
+        defer { supervisorDone.signal() }
+        var pcm: AlsaPCM? = first
+        var warnedAboutPriority = false
+        var reportedFailure = false
+        while !stopping.load(ordering: .acquiring) {
+            guard let device = pcm else {
+                Thread.sleep(forTimeInterval: 1)
+                do {
+                    pcm = try AlsaPCM(configuration.device)
+                    counters.reopenings.add()
+                    log("playback: \(configuration.device.name) reopened: \(pcm!.negotiated)")
+                    reportedFailure = false
+                } catch {
+                    if !reportedFailure { log("playback: cannot reopen: \(error); retrying every second") }
+                    reportedFailure = true
+                }
+                continue
+            }
+            guard device.negotiated == negotiated else {
+                log("playback: \(device.name) now offers \(device.negotiated), not \(negotiated!); retrying every second")
+                pcm = nil
+                continue
+            }
+            let loop = PlaybackLoop(pcm: device, paces: devicePaces, mixer: mixer, counters: counters)
+            current.withLock { $0 = loop }
+            if stopping.load(ordering: .acquiring) { loop.requestStop() }
+            var ending = PlaybackLoop.Ending.stopped
+            let thread = RealtimeThread(priority: configuration.realtimePriority) { ending = loop.run() }
+            if !thread.isRealtime && !warnedAboutPriority && configuration.realtimePriority > 0 {
+                log("playback: warning: no permission for SCHED_FIFO priority \(configuration.realtimePriority); playing at normal priority")
+                warnedAboutPriority = true
+            }
+            thread.join()
+            current.withLock { $0 = nil }
+            if case .deviceFailed(let code) = ending {
+                log("playback: \(device.name) failed: \(AlsaError("write", code: Int32(code)).description); closing it and reopening every second")
+                pcm = nil
+            }
+        }
+    }
+
+    /// Whether writes block at the device's pace: a non-pacing device swallows several buffers at once.
+    private static func paces(_ pcm: AlsaPCM) -> Bool {
+        let negotiated = pcm.negotiated
+        let frames = negotiated.bufferFrames * 3
+        let silence = [UInt8](repeating: 0, count: frames * negotiated.channels.rawValue * negotiated.format.bytesPerSample)
+        let clock = SystemMonotonicClock()
+        let start = clock.now()
+        var offset = 0
+        while offset < frames {
+            let written = silence.withUnsafeBytes { pcm.write($0.baseAddress! + offset * negotiated.channels.rawValue * negotiated.format.bytesPerSample, frames: frames - offset) }
+            if written < 0 { _ = pcm.recover(written); break }
+            offset += written
+        }
+        // Three buffers take two buffers' time on a pacing device (the first fills it at once).
+        let twoBuffers = 2 * Double(negotiated.bufferFrames) / Double(negotiated.rate.hertz)
+        return (clock.now() - start).seconds > twoBuffers / 2
+    }
+}

@@ -1,0 +1,88 @@
+import Core
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The body of the playback thread for one open device: every period, the time its next frame
+/// will be heard (from the device timeline), the mix of every stream for that time, converted and
+/// written. A device that paces (blocks on write) clocks the loop; one that does not (ALSA `null`,
+/// the `file` plugin) is paced by absolute sleeps on `CLOCK_MONOTONIC`, as a virtual DAC.
+///
+/// Thread: playback (RT) for `run`. Lock-free, non-allocating, no logging: it reports through
+/// `counters` and returns why it ended. `requestStop` may be called from any thread.
+final class PlaybackLoop: @unchecked Sendable {
+    /// Why `run` returned.
+    enum Ending: Equatable {
+        case stopped
+        case deviceFailed(code: Int)
+    }
+
+    let pcm: AlsaPCM
+    let paces: Bool
+    private let mixer: PlaybackMixer
+    private let counters: PlaybackCounters
+    private let stop: Atomic<Bool>
+    private var converter: SampleConverter
+    private let bytes: UnsafeMutableRawPointer
+    private(set) var timeline: DeviceTimeline
+    private let clock = SystemMonotonicClock()
+
+    init(pcm: AlsaPCM, paces: Bool, mixer: PlaybackMixer, counters: PlaybackCounters) {
+        self.pcm = pcm
+        self.paces = paces
+        self.mixer = mixer
+        self.counters = counters
+        self.stop = Atomic(false)
+        let negotiated = pcm.negotiated
+        converter = SampleConverter(format: negotiated.format)
+        bytes = .allocate(byteCount: negotiated.periodFrames * negotiated.channels.rawValue * negotiated.format.bytesPerSample, alignment: 16)
+        timeline = DeviceTimeline(nominalRate: negotiated.rate)
+    }
+
+    deinit { bytes.deallocate() }
+
+    /// Asks `run` to return after the period in progress.
+    func requestStop() { stop.store(true, ordering: .relaxed) }
+
+    /// Plays until stopped or the device fails beyond recovery.
+    func run() -> Ending {
+        let period = pcm.negotiated.periodFrames
+        let buffer = pcm.negotiated.bufferFrames
+        let frameNanoseconds = 1e9 / Double(pcm.negotiated.rate.hertz)
+        var written: Int64 = 0
+        // Until the first reading: frame 0 is heard once a buffer's worth has been queued.
+        timeline.anchor(frame: 0, at: clock.now() + Nanoseconds(Int64(Double(buffer) * frameNanoseconds)))
+        while !stop.load(ordering: .relaxed) {
+            if !paces {
+                // Virtual DAC: a frame is handed over one buffer ahead of when it is "heard".
+                sleep(until: timeline.time(ofFrame: written - Int64(buffer)))
+            }
+            mixer.render(frames: period, firstTime: timeline.time(ofFrame: written), deviceRate: timeline.measuredRate)
+            converter.convert(UnsafeBufferPointer(start: mixer.mix, count: period * mixer.channels), into: bytes)
+            var offset = 0
+            while offset < period {
+                let result = pcm.write(bytes + offset * mixer.channels * pcm.negotiated.format.bytesPerSample, frames: period - offset)
+                if result >= 0 {
+                    offset += result
+                    continue
+                }
+                guard pcm.recover(result) else { return .deviceFailed(code: result) }
+                // An underrun: the device restarts when its buffer fills again, so the timeline re-anchors.
+                counters.xruns.add()
+                timeline.anchor(frame: written, at: clock.now() + Nanoseconds(Int64(Double(buffer) * frameNanoseconds)))
+            }
+            written += Int64(period)
+            counters.periods.add()
+            if paces, let status = pcm.readStatus() {
+                timeline.observe(heardFrame: written - Int64(status.delayFrames), at: status.timestamp)
+            }
+        }
+        return .stopped
+    }
+
+    private func sleep(until deadline: Nanoseconds) {
+        var time = timespec(tv_sec: Int(deadline.rawValue / 1_000_000_000), tv_nsec: Int(deadline.rawValue % 1_000_000_000))
+        while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &time, nil) == EINTR {}
+    }
+}

@@ -1,0 +1,69 @@
+import Core
+
+/// Renders one device period: every playing stream on the common timeline, summed, channels
+/// mapped (mono to all; extra channels dropped and counted), clipped and counted.
+///
+/// Thread: playback (RT). Lock-free, non-allocating: all buffers are made up front. Made on a
+/// normal thread and handed to the playback thread, which alone uses it.
+public final class PlaybackMixer: @unchecked Sendable {
+    /// Device channels.
+    public let channels: Int
+    /// The most frames one period may have.
+    public let maximumPeriod: Int
+    /// Every sample's time is its timeline time plus this.
+    public let latency: Nanoseconds
+    private let slots: StreamSlots
+    private let counters: PlaybackCounters
+    private let streamBuffer: UnsafeMutablePointer<Float>
+    /// The mixed period, `frames × channels` samples.
+    public let mix: UnsafeMutablePointer<Float>
+
+    /// Makes a mixer for `channels` device channels and streams of up to 64 channels.
+    public init(channels: Int, maximumPeriod: Int, latency: Nanoseconds, slots: StreamSlots, counters: PlaybackCounters) {
+        self.channels = channels
+        self.maximumPeriod = maximumPeriod
+        self.latency = latency
+        self.slots = slots
+        self.counters = counters
+        streamBuffer = .allocate(capacity: maximumPeriod * 64)
+        streamBuffer.initialize(repeating: 0, count: maximumPeriod * 64)
+        mix = .allocate(capacity: maximumPeriod * channels)
+        mix.initialize(repeating: 0, count: maximumPeriod * channels)
+    }
+
+    deinit {
+        streamBuffer.deallocate()
+        mix.deallocate()
+    }
+
+    /// Mixes `frames` frames whose first is heard at `firstTime` on a device running at
+    /// `deviceRate` frames per local second, into `mix`.
+    public func render(frames: Int, firstTime: Nanoseconds, deviceRate: Double) {
+        let deviceChannels = channels
+        mix.update(repeating: 0, count: frames * deviceChannels)
+        var playing = 0
+        slots.forEachPlaying { stream in
+            guard stream.render(frames: frames, firstTime: firstTime, deviceRate: deviceRate, latency: latency, into: streamBuffer) else { return }
+            playing += 1
+            let streamChannels = stream.channels
+            for frame in 0..<frames {
+                let source = streamBuffer + frame * streamChannels
+                let target = mix + frame * deviceChannels
+                if streamChannels == 1 {
+                    for channel in 0..<deviceChannels { target[channel] += source[0] }
+                } else {
+                    for channel in 0..<min(streamChannels, deviceChannels) { target[channel] += source[channel] }
+                }
+            }
+            if streamChannels > deviceChannels && streamChannels > 1 { counters.droppedChannelSamples.add(frames * (streamChannels - deviceChannels)) }
+        }
+        var clipped = 0
+        for index in 0..<frames * deviceChannels where abs(mix[index]) > 1 {
+            mix[index] = mix[index] > 0 ? 1 : -1
+            clipped += 1
+        }
+        if clipped > 0 { counters.clippedSamples.add(clipped) }
+        let previous = counters.streamsPlaying.value
+        if previous != playing { counters.streamsPlaying.add(playing - previous) }
+    }
+}

@@ -1,0 +1,129 @@
+import Buffer
+import Core
+
+/// One stream as the real-time thread plays it: reads its ring at the positions its published
+/// timeline says are due, through a resampler whose ratio a PI loop trims so the heard position
+/// stays locked to the timeline.
+///
+/// Made (with every buffer it needs) on a normal thread; `render` is called by the playback
+/// thread only. Thread: playback (RT). Lock-free, non-allocating.
+public final class PlaybackStream {
+    /// How far the heard position may drift from the timeline before it jumps (re-anchors)
+    /// instead of being pulled back by resampling, in seconds.
+    public static let reanchorThreshold = 0.010
+    /// PI gains on the position error (input frames): proportional per frame of error, and
+    /// integral per frame-second. The loop settles within about two seconds, without audible
+    /// pitch change (a 1-frame error moves the ratio by 10 ppm).
+    public static let proportionalGain = 1e-5, integralGain = 2e-6
+    /// The most the loop may move the ratio from what the clock chain says, relative.
+    public static let authority = 0.002
+
+    /// Interleaved channels of the stream.
+    public let channels: Int
+    /// Its nominal sample rate.
+    public let sampleRate: SampleRate
+    // The ring and timeline are kept alive by whoever attached the stream (`StreamSlots`); the
+    // playback thread must not retain or release them.
+    private unowned(unsafe) let ring: FrameRing
+    private unowned(unsafe) let timeline: PublishedTimeline
+    private let counters: PlaybackCounters
+    private let resampler: StreamResampler
+    private let staging: UnsafeMutablePointer<Float>
+    private let stagingCapacity: Int
+    private var stagedFrames = 0
+    /// Stream index of the first staged frame's successor: the next frame to read from the ring.
+    private var nextRead: Int64 = 0
+    /// Input-domain position of the next output frame (the sample heard then).
+    private var position: Double = 0
+    private var integral: Double = 0
+    private var lastRatio: Double = 0
+    private var isPlaying = false
+
+    /// Prepares to play `ring` on `timeline`; `maximumPeriod` bounds the frames of one render call.
+    public init(ring: FrameRing, timeline: PublishedTimeline, sampleRate: SampleRate, maximumPeriod: Int, counters: PlaybackCounters) {
+        self.ring = ring
+        self.timeline = timeline
+        self.sampleRate = sampleRate
+        self.counters = counters
+        channels = ring.channels
+        resampler = StreamResampler(channels: ring.channels)
+        _ = StreamResampler.delay  // measured here, off the playback thread
+        // Enough input for a period at 8× downsampling (768 kHz → 96 kHz), plus the filter's reach.
+        stagingCapacity = maximumPeriod * 8 + 1_024
+        staging = .allocate(capacity: stagingCapacity * ring.channels)
+        staging.initialize(repeating: 0, count: stagingCapacity * ring.channels)
+    }
+
+    deinit { staging.deallocate() }
+
+    /// Renders `frames` output frames at `deviceRate` (frames per local second, measured) whose
+    /// first is heard at `firstTime`; `latency` is added to every sample's time. Writes
+    /// `frames × channels` samples to `output`; returns false while the stream has not started.
+    public func render(frames: Int, firstTime: Nanoseconds, deviceRate: Double, latency: Nanoseconds,
+                       into output: UnsafeMutablePointer<Float>) -> Bool {
+        output.update(repeating: 0, count: frames * channels)
+        guard let line = timeline.line, line.samplesPerSecond > 0 else { return false }
+        // The stream sample due when output frame 0 is heard.
+        let target = line.sampleIndex(at: firstTime - latency)
+        let nominalRatio = deviceRate / line.samplesPerSecond
+        var startFrame = 0
+        if !isPlaying {
+            // Not yet at its first sample: silence, then start exactly where sample 0 falls.
+            let leadIn = Int((-target * nominalRatio).rounded())
+            guard leadIn < frames else { return false }
+            startFrame = max(0, leadIn)
+            jump(to: leadIn > 0 ? 0 : Int64(target.rounded()))
+            isPlaying = true
+        } else if abs(position - target) > Self.reanchorThreshold * line.samplesPerSecond {
+            counters.streamReanchors.add()
+            jump(to: Int64(target.rounded()))
+        }
+        // Trim the ratio: ahead of the timeline (position > target) → consume input more slowly.
+        let error = startFrame == 0 ? position - target : 0
+        integral += error * Double(frames) / deviceRate
+        let trim = min(max(Self.proportionalGain * error + Self.integralGain * integral, -Self.authority), Self.authority)
+        let ratio = nominalRatio * (1 + trim)
+        if lastRatio == 0 { lastRatio = ratio }
+
+        let wanted = frames - startFrame
+        // Feed the resampler only what this period needs (plus its filter's reach): reading
+        // further ahead would read frames that have not arrived yet as silence.
+        fillStaging(through: Int64((position + Double(wanted) / ratio).rounded(.up)) + Int64(StreamResampler.lookAhead) + 1)
+        let result = resampler.process(input: staging, inputFrames: stagedFrames, output: output + startFrame * channels,
+                                       outputFrames: wanted, ratio: ratio)
+        consumeStaging(result.consumed)
+        position += Double(result.produced) * 2 / (ratio + lastRatio)
+        lastRatio = ratio
+        if result.produced < wanted { counters.silentFrames.add(wanted - result.produced) }
+        return true
+    }
+
+    /// Restarts reading at stream index `index`: history dropped; what is heard next lags it by
+    /// the resampler's delay.
+    private func jump(to index: Int64) {
+        resampler.reset()
+        stagedFrames = 0
+        nextRead = index
+        position = Double(index) - StreamResampler.delay
+        integral = 0
+        lastRatio = 0
+    }
+
+    /// Reads from the ring up to (not including) stream index `end`; missing frames read as silence.
+    private func fillStaging(through end: Int64) {
+        let wanted = Int(min(end - nextRead, Int64(stagingCapacity - stagedFrames)))
+        guard wanted > 0 else { return }
+        let result = ring.read(from: nextRead, frameCount: wanted,
+                               into: UnsafeMutableBufferPointer(start: staging + stagedFrames * channels, count: wanted * channels))
+        if result.gap > 0 { counters.silentFrames.add(result.gap) }
+        stagedFrames += wanted
+        nextRead += Int64(wanted)
+    }
+
+    private func consumeStaging(_ consumed: Int) {
+        guard consumed > 0 else { return }
+        let remaining = stagedFrames - consumed
+        if remaining > 0 { staging.update(from: staging + consumed * channels, count: remaining * channels) }
+        stagedFrames = max(0, remaining)
+    }
+}

@@ -1,0 +1,72 @@
+import Buffer
+import Core
+import Foundation
+import Playback
+import Testing
+
+/// A stream rendered period by period against a simulated device clock.
+struct StreamRig {
+    let ring: FrameRing
+    let timeline = PublishedTimeline()
+    let counters = PlaybackCounters()
+    let stream: PlaybackStream
+    let rate: Double
+    let channels: Int
+
+    init(channels: Int = 1, rate: Double = 48_000, period: Int = 256) {
+        ring = FrameRing(channels: ChannelCount(channels), slotCount: 512, slotFrames: 512)
+        stream = PlaybackStream(ring: ring, timeline: timeline, sampleRate: SampleRate(hertz: Int(rate)), maximumPeriod: period, counters: counters)
+        self.rate = rate
+        self.channels = channels
+    }
+
+    /// Writes frames [first, first + count) of `signal(index, channel)`, 480 frames a message.
+    func write(first: Int64, count: Int, _ signal: (Int64, Int) -> Float) {
+        for start in stride(from: first, to: first + Int64(count), by: 480) {
+            let frames = Int(min(480, first + Int64(count) - start))
+            var samples = [Float](repeating: 0, count: frames * channels)
+            for frame in 0..<frames { for channel in 0..<channels { samples[frame * channels + channel] = signal(start + Int64(frame), channel) } }
+            _ = samples.withUnsafeBufferPointer { ring.write(firstSample: start, frameCount: frames, samples: $0) }
+        }
+    }
+
+    /// Renders `periods` periods of `period` frames, the first heard at `start`, device at `deviceRate`.
+    func render(periods: Int, period: Int = 256, start: Nanoseconds, deviceRate: Double = 48_000, latency: Nanoseconds = .milliseconds(20),
+                beforeEach: (Int) -> Void = { _ in }) -> [Float] {
+        var output = [Float](repeating: 0, count: periods * period * channels)
+        var buffer = [Float](repeating: .nan, count: period * channels)
+        for index in 0..<periods {
+            beforeEach(index)
+            let time = start + Nanoseconds(Int64((Double(index * period) / deviceRate * 1e9).rounded()))
+            buffer.withUnsafeMutableBufferPointer {
+                _ = stream.render(frames: period, firstTime: time, deviceRate: deviceRate, latency: latency, into: $0.baseAddress!)
+            }
+            output.replaceSubrange(index * period * channels ..< (index + 1) * period * channels, with: buffer)
+        }
+        return output
+    }
+}
+
+@Suite struct PlaybackStreamTests {
+    static func sine(_ index: Int64, _ channel: Int) -> Float { Float(0.5 * sin(2 * Double.pi * 1000 * Double(index) / 48_000)) }
+
+    @Test func aStreamPlaysEachSampleAtItsTimePlusTheLatency() {
+        let rig = StreamRig()
+        rig.write(first: 0, count: 48_000, Self.sine)
+        let origin = Nanoseconds.seconds(100)
+        rig.timeline.publish(.init(anchorSample: 0, anchorTime: origin, samplesPerSecond: 48_000))
+        // The device hears its first frame 10 ms before the stream's first sample is due (+ latency).
+        let start = origin + .milliseconds(20) - .milliseconds(10)
+        let output = rig.render(periods: 150, start: start)
+        // 480 frames of silence, then the sine from its first sample.
+        #expect(output[0..<470].allSatisfy { $0 == 0 })
+        var worst: Float = 0
+        for frame in 2_000..<output.count {
+            let expected = Self.sine(Int64(frame - 480), 0)
+            worst = max(worst, abs(output[frame] - expected))
+        }
+        #expect(worst < 1e-3, "largest error \(worst)")
+        #expect(rig.counters.streamReanchors.value == 0)
+        #expect(rig.counters.silentFrames.value == 0)
+    }
+}
