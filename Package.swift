@@ -35,6 +35,7 @@ var targets: [Target] = [
     .executableTarget(name: "IngestBenchmarks", dependencies: ["Core", "Wire", "Buffer", "Ingest"], path: "Benchmarks/IngestBenchmarks"),
     .target(name: "AllocationCounter", path: "Tests/Support/AllocationCounter"),
     .target(name: "TestSupport", path: "Tests/Support/TestSupport"),
+    .target(name: "JackProbe", path: "Tests/Support/JackProbe", linkerSettings: [.linkedLibrary("jack")]),
     .testTarget(name: "CoreTests", dependencies: ["Core"]),
     .testTarget(name: "WireTests", dependencies: ["Core", "Wire", "AllocationCounter"]),
     .testTarget(name: "ClockTests", dependencies: ["Core", "Clock"]),
@@ -42,6 +43,10 @@ var targets: [Target] = [
     .testTarget(name: "IngestTests", dependencies: ["Core", "Wire", "Clock", "Buffer", "Ingest", "TestSupport"]),
     .testTarget(name: "SenderTests", dependencies: ["Core", "Wire", "Sender", "Ingest", "TestSupport", "jamsend"]),
     .testTarget(name: "PlaybackTests", dependencies: ["Core", "Buffer", "Playback", "AllocationCounter"]),
+    .testTarget(
+        name: "ReceiverTests",
+        dependencies: ["Core", "Buffer", "Ingest", "Playback", "Receiver", "JackProbe", "TestSupport", "jamsend", "jamplay"]
+    ),
     .testTarget(name: "JamplayTests", dependencies: ["jamplay"]),
 ]
 

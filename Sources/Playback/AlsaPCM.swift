@@ -99,6 +99,12 @@ public final class AlsaPCM: @unchecked Sendable {
                       state: snd_pcm_status_get_state(statusBuffer).rawValue)
     }
 
+    /// Drops what is queued and prepares the device to start again when its buffer fills.
+    public func restart() {
+        snd_pcm_drop(handle)
+        snd_pcm_prepare(handle)
+    }
+
     /// Recovers from an xrun or suspend (`snd_pcm_recover`, silently); false when the device is gone.
     public func recover(_ error: Int) -> Bool {
         snd_pcm_recover(handle, Int32(error), 1) >= 0

@@ -19,6 +19,7 @@ public final class PlaybackEngine: @unchecked Sendable {
     private let log: @Sendable (String) -> Void
     private let stopping = Atomic<Bool>(false)
     private let current = Mutex<PlaybackLoop?>(nil)
+    private let opened = Mutex<AlsaPCM?>(nil)
     private var supervisor: Thread?
     private let supervisorDone = DispatchSemaphore(value: 0)
     /// What the device gave when it was first opened (the mixer is built for it).
@@ -47,7 +48,10 @@ public final class PlaybackEngine: @unchecked Sendable {
         let mixer = PlaybackMixer(channels: negotiated.channels.rawValue, maximumPeriod: negotiated.periodFrames,
                                   latency: configuration.latency, slots: slots, counters: counters)
         self.mixer = mixer
-        let thread = Thread { [self] in supervise(first: pcm, mixer: mixer) }
+        // Handed over, not captured: the thread object outlives its closure's work, and the device
+        // must close when the supervisor ends.
+        opened.withLock { $0 = pcm }
+        let thread = Thread { [self] in supervise(mixer: mixer) }
         thread.name = "jamplay-playback-supervisor"
         supervisor = thread
         thread.start()
@@ -58,6 +62,7 @@ public final class PlaybackEngine: @unchecked Sendable {
         guard supervisor != nil, !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
         current.withLock { $0?.requestStop() }
         supervisorDone.wait()
+        supervisor = nil
         slots.releaseDetached()
     }
 
@@ -77,9 +82,9 @@ public final class PlaybackEngine: @unchecked Sendable {
 
     // MARK: - Supervisor
 
-    private func supervise(first: AlsaPCM, mixer: PlaybackMixer) {
+    private func supervise(mixer: PlaybackMixer) {
         defer { supervisorDone.signal() }
-        var pcm: AlsaPCM? = first
+        var pcm = opened.withLock { $0.take() }
         var warnedAboutPriority = false
         var reportedFailure = false
         while !stopping.load(ordering: .acquiring) {
@@ -134,6 +139,8 @@ public final class PlaybackEngine: @unchecked Sendable {
         }
         // Three buffers take two buffers' time on a pacing device (the first fills it at once).
         let twoBuffers = 2 * Double(negotiated.bufferFrames) / Double(negotiated.rate.hertz)
-        return (clock.now() - start).seconds > twoBuffers / 2
+        let paces = (clock.now() - start).seconds > twoBuffers / 2
+        pcm.restart()  // the loop starts from an empty buffer, whenever its thread is up
+        return paces
     }
 }

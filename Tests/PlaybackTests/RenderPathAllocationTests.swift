@@ -1,0 +1,61 @@
+import AllocationCounter
+import Buffer
+import Core
+import Playback
+import Testing
+
+/// The real-time path allocates nothing: the mixer with streams attached (ring reads, resampling,
+/// channel mapping), the device timeline, and conversion to 16 bit with dither.
+@Suite struct RenderPathAllocationTests {
+    @Test(.enabled(if: allocation_counter_available() == 1, "sanitizer build: the allocation counter cannot interpose malloc"))
+    func thousandsOfPeriodsOfTheRenderPathAllocateNothing() {
+        let counters = PlaybackCounters()
+        let slots = StreamSlots(capacity: 4)
+        let mixer = PlaybackMixer(channels: 2, maximumPeriod: 256, latency: .milliseconds(20), slots: slots, counters: counters)
+        let origin = Nanoseconds.seconds(10)
+        var rings: [FrameRing] = []
+        for (channels, rate) in [(1, 48_000), (2, 44_100), (4, 48_000)] {
+            let ring = FrameRing(channels: ChannelCount(channels), slotCount: 256, slotFrames: 512)
+            let timeline = PublishedTimeline()
+            timeline.publish(.init(anchorSample: 0, anchorTime: origin, samplesPerSecond: Double(rate) * (1 + 150e-6)))
+            let stream = PlaybackStream(ring: ring, timeline: timeline, sampleRate: SampleRate(hertz: rate), maximumPeriod: 256, counters: counters)
+            #expect(slots.attach(stream, ring: ring, timeline: timeline) != nil)
+            rings.append(ring)
+        }
+        let input = UnsafeMutableBufferPointer<Float>.allocate(capacity: 480 * 4)
+        let bytes = UnsafeMutableRawPointer.allocate(byteCount: 256 * 2 * 2, alignment: 16)
+        defer { input.deallocate(); bytes.deallocate() }
+        input.initialize(repeating: 0.25)
+        var converter = SampleConverter(format: .signed16)
+        var timeline = DeviceTimeline(nominalRate: .standard)
+        var written: Int64 = 0
+        var framesWritten: Int64 = 0
+        let periodNanoseconds = 256.0 / 48_000 * 1e9
+
+        allocation_counter_start()
+        var period = 0
+        while period < 5_000 {
+            let now = origin + Nanoseconds(Int64(Double(period) * periodNanoseconds))
+            // The producer keeps every ring 30 ms ahead of the device.
+            while Double(framesWritten) / 48_000 < Double(period) * 256 / 48_000 + 0.03 {
+                for index in 0..<rings.count {
+                    let ring = rings[index]
+                    _ = ring.write(firstSample: framesWritten, frameCount: 480,
+                                   samples: UnsafeBufferPointer(rebasing: input[0..<480 * ring.channels]))
+                }
+                framesWritten += 480
+            }
+            timeline.observe(heardFrame: written, at: now + .milliseconds(16))
+            mixer.render(frames: 256, firstTime: timeline.time(ofFrame: written + 768), deviceRate: timeline.measuredRate)
+            converter.convert(UnsafeBufferPointer(start: mixer.mix, count: 512), into: bytes)
+            written += 256
+            period += 1
+        }
+        let allocations = allocation_counter_stop()
+        #expect(allocations == 0)
+        #expect(counters.streamsPlaying.value == 3)
+        // The streams really played: the mix is not silent (three streams of 0.25, the 4-channel one's extras dropped).
+        #expect(abs(mixer.mix[0] - 0.75) < 0.01)
+        #expect(counters.droppedChannelSamples.value > 0)
+    }
+}

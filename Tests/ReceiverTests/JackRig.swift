@@ -1,0 +1,99 @@
+import Core
+import Foundation
+import JackProbe
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The test rig of DESIGN §5: a JACK dummy server (started here when none runs) and a probe client
+/// that records what the ALSA `jack` PCM plays, with JACK's time of every frame.
+enum JackRig {
+    /// Why the rig cannot run here (tests skip loudly with it), or nil once a server answers.
+    static let unavailable: String? = {
+        if serverAnswers() { return nil }
+        guard let jackd = ["/usr/bin/jackd", "/usr/local/bin/jackd"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            return "jackd is not installed (Debian: jackd2, with libasound2-plugins for the ALSA jack PCM; CI installs them)"
+        }
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: jackd)
+        server.arguments = ["-d", "dummy", "-r", "48000", "-p", "256"]
+        server.environment = ProcessInfo.processInfo.environment.merging(["JACK_NO_AUDIO_RESERVATION": "1"]) { $1 }
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        do { try server.run() } catch { return "cannot start jackd: \(error)" }
+        for _ in 0..<50 where !serverAnswers() { usleep(100_000) }
+        return serverAnswers() ? nil : "jackd -d dummy did not come up within 5 s"
+    }()
+
+    private static func serverAnswers() -> Bool {
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: "/usr/bin/jack_lsp")
+        probe.environment = ["JACK_NO_START_SERVER": "1"]
+        probe.standardOutput = FileHandle.nullDevice
+        probe.standardError = FileHandle.nullDevice
+        guard (try? probe.run()) != nil else { return false }
+        probe.waitUntilExit()
+        return probe.terminationStatus == 0
+    }
+
+    /// CLOCK_MONOTONIC − JACK time (JACK's clock is CLOCK_MONOTONIC_RAW here), in nanoseconds:
+    /// the reading with the tightest bracket of several.
+    static func monotonicMinusJack() -> Double {
+        let clock = SystemMonotonicClock()
+        var best = (width: Int64.max, offset: 0.0)
+        for _ in 0..<50 {
+            let before = clock.now()
+            let jack = jack_probe_now_usecs()
+            let after = clock.now()
+            let width = (after - before).rawValue
+            if width < best.width { best = (width, Double(before.rawValue + width / 2) - Double(jack) * 1000) }
+        }
+        return best.offset
+    }
+
+    /// A recording of the probe: both channels and the CLOCK_MONOTONIC time of each frame.
+    struct Recording {
+        var left: [Float]
+        var right: [Float]
+        var offset: Double
+
+        /// When frame `index` was played, CLOCK_MONOTONIC nanoseconds.
+        func time(ofFrame index: Int) -> Double { jack_probe_frame_time_usecs(index) * 1000 + offset }
+
+        /// When the pulse starting near frame `onset` was played: the energy centroid of the few
+        /// frames around it (resampling spreads a one-sample impulse over its neighbours).
+        func pulseTime(near onset: Int) -> Double {
+            var weight = 0.0, moment = 0.0
+            for index in max(0, onset - 4)...min(left.count - 1, onset + 6) {
+                let energy = Double(left[index]) * Double(left[index])
+                weight += energy
+                moment += energy * time(ofFrame: index)
+            }
+            return moment / weight
+        }
+
+        /// Frames where the left channel rises through `threshold` after at least `quiet` frames below it.
+        func onsets(threshold: Float = 0.5, quiet: Int = 100) -> [Int] {
+            var result: [Int] = []
+            var below = quiet
+            for (index, sample) in left.enumerated() {
+                if abs(sample) >= threshold {
+                    if below >= quiet { result.append(index) }
+                    below = 0
+                } else {
+                    below += 1
+                }
+            }
+            return result
+        }
+    }
+
+    static func record() -> Recording {
+        let frames = jack_probe_frames()
+        var left = [Float](repeating: 0, count: frames)
+        var right = [Float](repeating: 0, count: frames)
+        _ = jack_probe_copy(0, &left, frames)
+        _ = jack_probe_copy(1, &right, frames)
+        return Recording(left: left, right: right, offset: monotonicMinusJack())
+    }
+}

@@ -1,0 +1,134 @@
+import Core
+import Foundation
+import Ingest
+import JackProbe
+import Playback
+import Receiver
+import TestSupport
+import Synchronization
+import Testing
+
+/// Playback on the JACK dummy rig: what the player writes to the ALSA `jack` PCM, recorded by a
+/// JACK client with JACK's own time for every frame.
+@Suite(.serialized, .enabled(if: JackRig.unavailable == nil, "\(JackRig.unavailable ?? "")"))
+final class PlaybackRigTests {
+    static let period = 256.0 / 48_000 * 1e9  // one JACK period, ns
+    let logs = LogCollector()
+    var receiver: Receiver?
+    var senders: [Process] = []
+
+    /// One probe client for the whole suite (its recording restarts with each test).
+    static let probe: Void = { precondition(jack_probe_start("jamplay-test-probe", 48_000 * 90) == 0, "the JACK probe cannot open a client") }()
+
+    init() { Self.probe }
+
+    deinit {
+        for sender in senders where sender.isRunning { sender.terminate() }
+    }
+
+    /// Starts a receiver on the `jack` device and connects the probe to what it plays.
+    func startReceiver(latency: Nanoseconds = .milliseconds(20)) async throws -> Int {
+        var configuration = ReceiverConfiguration(listen: ListenAddress(host: "127.0.0.1", port: 0))
+        configuration.playback.device.name = "jack"
+        configuration.playback.latency = latency
+        let receiver = Receiver(configuration: configuration, log: logs.append)
+        let ports = try await receiver.start()
+        self.receiver = receiver
+        #expect(try await eventually(within: 5) { jack_probe_connect("out_00[01]$") == 2 })
+        jack_probe_restart()
+        return ports.tcp!
+    }
+
+    /// Starts a sender. Frames leave 25 ms before their time: the rig's device path (a 3-period
+    /// buffer and JACK's own period, 21 ms) plus a period must be covered by lead + latency.
+    func send(_ arguments: [String], port: Int) throws {
+        senders.append(try JamsendRunner.start(["--clock", "cpu", "--lead", "25ms", "--to", "127.0.0.1:\(port)"] + arguments))
+    }
+
+    func waitForSenders() {
+        for sender in senders { sender.waitUntilExit() }
+    }
+
+    @Test func aToneOnTheRigPlaysWithoutUnderrunsAndClean() async throws {
+        let port = try await startReceiver()
+        try send(["--signal", "sine:1000:0.5", "--duration", "4s"], port: port)
+        waitForSenders()
+        let recording = JackRig.record()
+        let counters = receiver!.playbackCounters
+        #expect(counters.xruns.value == 0)
+        #expect(jack_probe_xruns() == 0)
+        // The steady part of the tone: a 1 kHz sine at 0.5, clean to −60 dB (the loop's own trims included).
+        let onset = try #require(recording.onsets(threshold: 0.1).first)
+        let steady = recording.left[(onset + 24_000)..<(onset + 120_000)]
+        let rms = (steady.map { Double($0) * Double($0) }.reduce(0, +) / Double(steady.count)).squareRoot()
+        #expect(abs(rms - 0.5 / 2.0.squareRoot()) < 0.005)
+        // No discontinuity: a 1 kHz sine at 0.5 moves at most 0.065 between samples.
+        #expect(steady.indices.dropFirst().allSatisfy { abs(steady[$0] - steady[$0 - 1]) < 0.07 })
+        #expect(counters.silentFrames.value < 48_000 / 2)  // only after the stream's end
+        #expect(recording.left == recording.right)
+        try await receiver!.stop()
+    }
+
+    @Test func impulsesAreHeardWithinOneJackPeriodOfTheirTimePlusTheLatency() async throws {
+        let port = try await startReceiver(latency: .milliseconds(20))
+        try send(["--signal", "impulse:100ms", "--duration", "5s"], port: port)
+        waitForSenders()
+        let recording = JackRig.record()
+        let onsets = recording.onsets()
+        #expect(onsets.count >= 40)
+        // The impulses sit on multiples of 100 ms of the sender's CLOCK_MONOTONIC (this host's).
+        let errors = onsets.map { Self.gridError(recording.pulseTime(near: $0) - 20e6, period: 100e6) }
+        let worst = errors.map(abs).max() ?? .infinity
+        #expect(worst <= Self.period, "impulses heard up to \(worst / 1000) µs from their time + latency (errors µs: \(errors.prefix(8).map { Int($0 / 1000) }))")
+        #expect(receiver!.playbackCounters.xruns.value == 0)
+        try await receiver!.stop()
+    }
+
+    /// How far `time` is from the nearest multiple of `period` (ns).
+    static func gridError(_ time: Double, period: Double) -> Double { time - (time / period).rounded() * period }
+
+    @Test func twoStreamsWithAlignedTimestampsAreHeardAlignedToTheSample() async throws {
+        let port = try await startReceiver()
+        // Stream a ticks every 100 ms, stream b every 150 ms, both on this host's clock grid.
+        try send(["--signal", "impulse:100ms", "--duration", "4s", "--session", "a"], port: port)
+        try send(["--signal", "impulse:150ms", "--duration", "4s", "--session", "b"], port: port)
+        waitForSenders()
+        let recording = JackRig.record()
+        var errorsA: [Double] = [], errorsB: [Double] = []
+        for onset in recording.onsets() {
+            let heard = recording.pulseTime(near: onset) - 20e6
+            let (toA, toB) = (Self.gridError(heard, period: 100e6), Self.gridError(heard, period: 150e6))
+            if abs(toA) < 2e6 && abs(toB) > 20e6 { errorsA.append(toA) }
+            if abs(toB) < 2e6 && abs(toA) > 20e6 { errorsB.append(toB) }
+        }
+        #expect(errorsA.count >= 15 && errorsB.count >= 10)
+        // Both are heard the same time after their timestamps, to well within a sample (20.8 µs).
+        let mean = { (values: [Double]) in values.reduce(0, +) / Double(max(1, values.count)) }
+        let difference = abs(mean(errorsA) - mean(errorsB))
+        #expect(difference < 10_000, "stream a and b are heard \(difference / 1000) µs apart")
+        try await receiver!.stop()
+    }
+
+    @Test func aStreamWhoseClockRuns300PPMFastStaysLockedForAMinute() async throws {
+        let port = try await startReceiver()
+        try send(["--signal", "impulse:100ms", "--duration", "62s", "--gpu-skew-ppm", "300"], port: port)
+        waitForSenders()
+        let recording = JackRig.record()
+        let onsets = recording.onsets()
+        #expect(onsets.count >= 580)
+        let errors = onsets.map { Self.gridError(recording.pulseTime(near: $0) - 20e6, period: 100e6) }
+        let worst = errors.map(abs).max() ?? .infinity
+        #expect(worst <= Self.period, "worst error \(worst / 1000) µs over a minute")
+        let counters = receiver!.playbackCounters
+        #expect(counters.streamReanchors.value == 0)
+        #expect(counters.xruns.value == 0)
+        try await receiver!.stop()
+    }
+}
+
+/// Collects log lines from any thread.
+final class LogCollector: Sendable {
+    private let lines = Mutex<[String]>([])
+    var all: [String] { lines.withLock { $0 } }
+    @Sendable func append(_ line: String) { lines.withLock { $0.append(line) } }
+}

@@ -1,0 +1,117 @@
+#include "JackProbe.h"
+#include <jack/jack.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_CYCLES 65536
+
+static jack_client_t *client;
+static jack_port_t *ports[2];
+static float *recording[2];
+static long capacity;
+static atomic_long recorded;
+static atomic_long xruns;
+static long cycle_first_frame[MAX_CYCLES];
+static double cycle_start_usecs[MAX_CYCLES];
+static double cycle_period_usecs[MAX_CYCLES];
+static atomic_long cycles;
+static atomic_int restart_requested;
+
+static int process(jack_nframes_t frames, void *argument) {
+    (void)argument;
+    if (atomic_exchange(&restart_requested, 0)) {
+        atomic_store(&recorded, 0);
+        atomic_store(&cycles, 0);
+        atomic_store(&xruns, 0);
+    }
+    long at = atomic_load(&recorded);
+    long cycle = atomic_load(&cycles);
+    if (at + (long)frames > capacity || cycle >= MAX_CYCLES) return 0;
+    jack_nframes_t current_frames;
+    jack_time_t current_usecs, next_usecs;
+    float period_usecs;
+    jack_get_cycle_times(client, &current_frames, &current_usecs, &next_usecs, &period_usecs);
+    for (int channel = 0; channel < 2; channel++) {
+        memcpy(recording[channel] + at, jack_port_get_buffer(ports[channel], frames), frames * sizeof(float));
+    }
+    cycle_first_frame[cycle] = at;
+    cycle_start_usecs[cycle] = (double)current_usecs;
+    cycle_period_usecs[cycle] = (double)(next_usecs - current_usecs);
+    atomic_store(&cycles, cycle + 1);
+    atomic_store(&recorded, at + (long)frames);
+    return 0;
+}
+
+static int xrun(void *argument) {
+    (void)argument;
+    atomic_fetch_add(&xruns, 1);
+    return 0;
+}
+
+int jack_probe_start(const char *name, long capacity_frames) {
+    jack_status_t status;
+    client = jack_client_open(name, JackNoStartServer, &status);
+    if (!client) return -1;
+    capacity = capacity_frames;
+    for (int channel = 0; channel < 2; channel++) {
+        recording[channel] = calloc((size_t)capacity, sizeof(float));
+        ports[channel] = jack_port_register(client, channel == 0 ? "in_left" : "in_right", JACK_DEFAULT_AUDIO_TYPE, JackPortIsInput, 0);
+        if (!ports[channel]) return -2;
+    }
+    atomic_store(&recorded, 0);
+    atomic_store(&cycles, 0);
+    atomic_store(&xruns, 0);
+    jack_set_process_callback(client, process, NULL);
+    jack_set_xrun_callback(client, xrun, NULL);
+    if (jack_activate(client) != 0) return -3;
+    return 0;
+}
+
+int jack_probe_connect(const char *pattern) {
+    const char **names = jack_get_ports(client, pattern, JACK_DEFAULT_AUDIO_TYPE, JackPortIsOutput);
+    int connected = 0;
+    for (int index = 0; names && names[index] && connected < 2; index++) {
+        if (jack_connect(client, names[index], jack_port_name(ports[connected])) == 0) connected++;
+    }
+    if (names) jack_free(names);
+    return connected;
+}
+
+void jack_probe_restart(void) { atomic_store(&restart_requested, 1); }
+
+long jack_probe_frames(void) { return atomic_load(&recorded); }
+
+long jack_probe_copy(int channel, float *out, long max_frames) {
+    long count = atomic_load(&recorded);
+    if (count > max_frames) count = max_frames;
+    memcpy(out, recording[channel], (size_t)count * sizeof(float));
+    return count;
+}
+
+double jack_probe_frame_time_usecs(long frame) {
+    long count = atomic_load(&cycles);
+    long low = 0, high = count - 1;
+    if (count == 0) return 0;
+    while (low < high) {  // the last cycle whose first frame is at or before `frame`
+        long middle = (low + high + 1) / 2;
+        if (cycle_first_frame[middle] <= frame) low = middle; else high = middle - 1;
+    }
+    long frames_in_cycle = (low + 1 < count ? cycle_first_frame[low + 1] : atomic_load(&recorded)) - cycle_first_frame[low];
+    if (frames_in_cycle <= 0) frames_in_cycle = 1;
+    return cycle_start_usecs[low] + (double)(frame - cycle_first_frame[low]) * cycle_period_usecs[low] / (double)frames_in_cycle;
+}
+
+uint64_t jack_probe_now_usecs(void) { return jack_get_time(); }
+
+long jack_probe_period_frames(void) { return client ? (long)jack_get_buffer_size(client) : 0; }
+
+long jack_probe_xruns(void) { return atomic_load(&xruns); }
+
+void jack_probe_stop(void) {
+    if (!client) return;
+    jack_deactivate(client);
+    jack_client_close(client);
+    client = NULL;
+    for (int channel = 0; channel < 2; channel++) { free(recording[channel]); recording[channel] = NULL; }
+}

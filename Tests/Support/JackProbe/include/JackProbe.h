@@ -1,0 +1,30 @@
+// A JACK client for the playback tests: it records what other clients send to it, with the JACK
+// time of every cycle, so a test can see exactly what was played and when.
+#ifndef JACK_PROBE_H
+#define JACK_PROBE_H
+#include <stdint.h>
+
+/// Opens client `name` with two input ports; records up to `capacity_frames` frames. Returns 0,
+/// or a negative value on failure (no JACK server).
+int jack_probe_start(const char *name, long capacity_frames);
+/// Connects the first two output ports whose names match the regular expression `pattern` to the
+/// probe's inputs; returns how many it connected.
+int jack_probe_connect(const char *pattern);
+/// Starts recording from now (frames before are discarded).
+void jack_probe_restart(void);
+/// Frames recorded so far.
+long jack_probe_frames(void);
+/// Copies channel `channel` (0 or 1) of the recording into `out` (up to `max_frames`); returns the count.
+long jack_probe_copy(int channel, float *out, long max_frames);
+/// When recorded frame `frame` was played, in JACK microseconds (cycle start + its offset in the cycle).
+double jack_probe_frame_time_usecs(long frame);
+/// JACK's current time, in microseconds (to relate JACK time to the system clocks).
+uint64_t jack_probe_now_usecs(void);
+/// Frames per JACK period.
+long jack_probe_period_frames(void);
+/// Xruns JACK reported while recording.
+long jack_probe_xruns(void);
+/// Closes the client.
+void jack_probe_stop(void);
+
+#endif
