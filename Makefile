@@ -7,9 +7,12 @@ SECONDS ?= 60
 
 # Debian packages each command needs. The sender (jamsend) renders with Vulkan: the loader and
 # headers, Mesa's lavapipe as the device on machines without a GPU, and glslang to check its shader.
-RUN_PACKAGES :=
+# Playback needs ALSA and libsamplerate; its tests need the JACK dummy rig (jackd2, the ALSA jack
+# PCM from libasound2-plugins, libjack for the probe client).
+RUN_PACKAGES := libasound2-dev libsamplerate0-dev
 SENDER_PACKAGES := libvulkan-dev mesa-vulkan-drivers glslang-tools
-TEST_PACKAGES := $(RUN_PACKAGES) $(SENDER_PACKAGES)
+RIG_PACKAGES := jackd2 libasound2-plugins libjack-jackd2-dev
+TEST_PACKAGES := $(RUN_PACKAGES) $(SENDER_PACKAGES) $(RIG_PACKAGES)
 BENCH_PACKAGES := $(SENDER_PACKAGES) g++ libsimdjson-dev
 
 FUZZ_BUILD := .build-fuzz
@@ -18,10 +21,14 @@ FUZZ_FLAGS := -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld
 
 .PHONY: run test test-tsan build release fuzz bench deps-run deps-test clean
 
+# The box's job: listen on port 9000 and play on ALSA "default" — or, on a machine where ALSA sees
+# no sound card, on the "null" device (self-paced, nothing audible), saying so.
 run: deps-run release
-	@echo "jamplay: network playback (jamplay --listen :9000) is not in this build yet;"
-	@echo "jamplay: running what exists: jamplay lint on the reference capture."
-	.build/release/jamplay lint Resources/examples/reference.jsonl
+	@if grep -qE '^ *[0-9]+ \[' /proc/asound/cards 2>/dev/null; then device=default; else \
+		echo "make run: ALSA sees no sound card on this machine: playing on the null device (self-paced; nothing is heard)."; \
+		device=null; fi; \
+	echo ".build/release/jamplay --listen :9000 --device $$device"; \
+	exec .build/release/jamplay --listen :9000 --device $$device
 
 # Fuzzing and ThreadSanitizer first, so that the test runner's summary is the last thing printed.
 test: deps-test

@@ -74,6 +74,11 @@ public final class PlaybackEngine: @unchecked Sendable {
         return slots.attach(stream, ring: ring, timeline: timeline)
     }
 
+    /// Stalls the playback thread once for `duration` (tests: an underrun on demand).
+    public func stallOnce(for duration: Nanoseconds) {
+        current.withLock { $0?.stall(for: duration) }
+    }
+
     /// Stops playing the stream in `slot` (it is freed once the loop has let go of it).
     public func detach(_ slot: Int) {
         slots.detach(slot)

@@ -23,6 +23,7 @@ final class PlaybackLoop: @unchecked Sendable {
     private let mixer: PlaybackMixer
     private let counters: PlaybackCounters
     private let stop: Atomic<Bool>
+    private let stall: Atomic<Int64>
     private var converter: SampleConverter
     private let bytes: UnsafeMutableRawPointer
     private(set) var timeline: DeviceTimeline
@@ -37,6 +38,7 @@ final class PlaybackLoop: @unchecked Sendable {
         self.mixer = mixer
         self.counters = counters
         self.stop = Atomic(false)
+        stall = Atomic(0)
         let negotiated = pcm.negotiated
         converter = SampleConverter(format: negotiated.format)
         bytes = .allocate(byteCount: negotiated.periodFrames * negotiated.channels.rawValue * negotiated.format.bytesPerSample, alignment: 16)
@@ -48,6 +50,10 @@ final class PlaybackLoop: @unchecked Sendable {
     /// Asks `run` to return after the period in progress.
     func requestStop() { stop.store(true, ordering: .relaxed) }
 
+    /// Makes the loop sleep once for `duration` before its next period: a stalled producer, so
+    /// tests can cause an underrun.
+    func stall(for duration: Nanoseconds) { stall.store(duration.rawValue, ordering: .relaxed) }
+
     /// Plays until stopped or the device fails beyond recovery.
     func run() -> Ending {
         let period = pcm.negotiated.periodFrames
@@ -57,6 +63,8 @@ final class PlaybackLoop: @unchecked Sendable {
         // Until the first reading: frame 0 is heard once a buffer's worth has been queued.
         timeline.anchor(frame: 0, at: clock.now() + Nanoseconds(Int64(Double(buffer) * frameNanoseconds)))
         while !stop.load(ordering: .relaxed) {
+            let stalled = stall.exchange(0, ordering: .relaxed)
+            if stalled > 0 { sleep(until: clock.now() + Nanoseconds(stalled)) }
             if !paces {
                 // Virtual DAC: a frame is handed over one buffer ahead of when it is "heard".
                 sleep(until: timeline.time(ofFrame: written - Int64(buffer)))

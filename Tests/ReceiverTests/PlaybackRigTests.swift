@@ -90,22 +90,23 @@ final class PlaybackRigTests {
     @Test func twoStreamsWithAlignedTimestampsAreHeardAlignedToTheSample() async throws {
         let port = try await startReceiver()
         // Stream a ticks every 100 ms, stream b every 150 ms, both on this host's clock grid.
-        try send(["--signal", "impulse:100ms", "--duration", "4s", "--session", "a"], port: port)
-        try send(["--signal", "impulse:150ms", "--duration", "4s", "--session", "b"], port: port)
+        try send(["--signal", "impulse:100ms", "--duration", "6s", "--session", "a"], port: port)
+        try send(["--signal", "impulse:150ms", "--duration", "6s", "--session", "b"], port: port)
         waitForSenders()
         let recording = JackRig.record()
         var errorsA: [Double] = [], errorsB: [Double] = []
-        for onset in recording.onsets() {
+        // After each stream's lock has settled (it starts within half a sample and pulls in over ~2 s).
+        for onset in recording.onsets() where onset > 48_000 * 3 {
             let heard = recording.pulseTime(near: onset) - 20e6
             let (toA, toB) = (Self.gridError(heard, period: 100e6), Self.gridError(heard, period: 150e6))
             if abs(toA) < 2e6 && abs(toB) > 20e6 { errorsA.append(toA) }
             if abs(toB) < 2e6 && abs(toA) > 20e6 { errorsB.append(toB) }
         }
-        #expect(errorsA.count >= 15 && errorsB.count >= 10)
-        // Both are heard the same time after their timestamps, to well within a sample (20.8 µs).
+        #expect(errorsA.count >= 15 && errorsB.count >= 8)
+        // Both are heard the same time after their timestamps: within one sample (20.8 µs).
         let mean = { (values: [Double]) in values.reduce(0, +) / Double(max(1, values.count)) }
         let difference = abs(mean(errorsA) - mean(errorsB))
-        #expect(difference < 10_000, "stream a and b are heard \(difference / 1000) µs apart")
+        #expect(difference < 1e9 / 48_000, "stream a and b are heard \(difference / 1000) µs apart")
         try await receiver!.stop()
     }
 
@@ -131,4 +132,22 @@ final class LogCollector: Sendable {
     private let lines = Mutex<[String]>([])
     var all: [String] { lines.withLock { $0 } }
     @Sendable func append(_ line: String) { lines.withLock { $0.append(line) } }
+}
+
+extension PlaybackRigTests {
+    @Test func anUnderrunIsRecoveredCountedAndTimingComesBack() async throws {
+        let port = try await startReceiver()
+        try send(["--signal", "impulse:100ms", "--duration", "5s"], port: port)
+        try await Task.sleep(nanoseconds: 1_500_000_000)
+        receiver!.playback.stallOnce(for: .milliseconds(60))
+        waitForSenders()
+        let recording = JackRig.record()
+        #expect(receiver!.playbackCounters.xruns.value >= 1)
+        // A second after the stall, impulses are on time again.
+        let onsets = recording.onsets().filter { $0 > 48_000 * 3 }
+        #expect(onsets.count >= 10)
+        let worst = onsets.map { abs(Self.gridError(recording.pulseTime(near: $0) - 20e6, period: 100e6)) }.max() ?? .infinity
+        #expect(worst <= Self.period, "after the underrun, impulses are \(worst / 1000) µs off")
+        try await receiver!.stop()
+    }
 }

@@ -1,0 +1,38 @@
+import Core
+import Foundation
+import Playback
+import Synchronization
+import Testing
+
+/// ALSA `null` discards at once: the engine must see that and pace itself.
+@Suite struct NullDeviceTests {
+    @Test func theNullDevicePlaysAtRealTimePace() throws {
+        var configuration = PlaybackConfiguration()
+        configuration.device.name = "null"
+        configuration.realtimePriority = 0
+        let lines = Mutex<[String]>([])
+        let engine = PlaybackEngine(configuration: configuration, log: { line in lines.withLock { $0.append(line) } })
+        try engine.start()
+        #expect(engine.devicePaces == false)
+        #expect(lines.withLock { $0.contains { $0.contains("paces itself") } })
+        let clock = SystemMonotonicClock()
+        let start = clock.now(), periodsAtStart = engine.counters.periods.value
+        Thread.sleep(forTimeInterval: 2)
+        let played = Double(engine.counters.periods.value - periodsAtStart) * 256 / 48_000
+        let elapsed = (clock.now() - start).seconds
+        engine.stop()
+        // Real time, to within a buffer (16 ms) and the noise of a shared machine.
+        #expect(abs(played - elapsed) < 0.1, "played \(played) s of audio in \(elapsed) s")
+    }
+
+    @Test func aMissingDeviceIsAnErrorThatNamesIt() {
+        var configuration = PlaybackConfiguration()
+        configuration.device.name = "no-such-device"
+        let engine = PlaybackEngine(configuration: configuration, log: { _ in })
+        #expect {
+            try engine.start()
+        } throws: { error in
+            "\(error)".contains("no-such-device")
+        }
+    }
+}
