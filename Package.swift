@@ -45,7 +45,7 @@ var targets: [Target] = [
     .testTarget(name: "PlaybackTests", dependencies: ["Core", "Buffer", "Playback", "AllocationCounter"]),
     .testTarget(
         name: "ReceiverTests",
-        dependencies: ["Core", "Buffer", "Ingest", "Playback", "Receiver", "JackProbe", "TestSupport", "jamsend", "jamplay"]
+        dependencies: ["Core", "Buffer", "Ingest", "Playback", "Receiver", "Sender", "JackProbe", "TestSupport", "jamsend", "jamplay"]
     ),
     .testTarget(name: "JamplayTests", dependencies: ["jamplay"]),
 ]

@@ -27,6 +27,8 @@ public final class PlaybackEngine: @unchecked Sendable {
     /// Whether the device paces writes itself (false: the loop paces itself).
     public private(set) var devicePaces = true
     private var mixer: PlaybackMixer?
+    /// The `--record` file's writer, if recording.
+    public private(set) var recorder: PlaybackRecorder?
 
     /// Makes an engine; nothing is opened until `start`.
     public init(configuration: PlaybackConfiguration, log: @escaping @Sendable (String) -> Void) {
@@ -39,6 +41,13 @@ public final class PlaybackEngine: @unchecked Sendable {
     public func start() throws(AlsaError) {
         let pcm = try AlsaPCM(configuration.device)
         let negotiated = pcm.negotiated
+        if let path = configuration.recordPath {
+            do {
+                recorder = try PlaybackRecorder(path: path, rate: negotiated.rate, channels: negotiated.channels.rawValue)
+            } catch {
+                throw error as? AlsaError ?? AlsaError("--record \(path): \(error)")
+            }
+        }
         self.negotiated = negotiated
         devicePaces = Self.paces(pcm)
         log("playback: \(pcm.name): \(negotiated)" + (devicePaces ? "" : " — the device does not pace writes; jamplay paces itself on CLOCK_MONOTONIC"))
@@ -64,6 +73,7 @@ public final class PlaybackEngine: @unchecked Sendable {
         supervisorDone.wait()
         supervisor = nil
         slots.releaseDetached()
+        recorder?.finish()
     }
 
     /// Starts playing a stream from its ring on its timeline; nil when every slot is taken.
@@ -111,7 +121,7 @@ public final class PlaybackEngine: @unchecked Sendable {
                 pcm = nil
                 continue
             }
-            let loop = PlaybackLoop(pcm: device, paces: devicePaces, mixer: mixer, counters: counters)
+            let loop = PlaybackLoop(pcm: device, paces: devicePaces, mixer: mixer, counters: counters, recorder: recorder)
             current.withLock { $0 = loop }
             if stopping.load(ordering: .acquiring) { loop.requestStop() }
             var ending = PlaybackLoop.Ending.stopped

@@ -32,7 +32,10 @@ final class PlaybackLoop: @unchecked Sendable {
     private var pointerStep = Int64.max
     private let clock = SystemMonotonicClock()
 
-    init(pcm: AlsaPCM, paces: Bool, mixer: PlaybackMixer, counters: PlaybackCounters) {
+    private let recorder: PlaybackRecorder?
+
+    init(pcm: AlsaPCM, paces: Bool, mixer: PlaybackMixer, counters: PlaybackCounters, recorder: PlaybackRecorder?) {
+        self.recorder = recorder
         self.pcm = pcm
         self.paces = paces
         self.mixer = mixer
@@ -71,6 +74,7 @@ final class PlaybackLoop: @unchecked Sendable {
             }
             mixer.render(frames: period, firstTime: timeline.time(ofFrame: written), deviceRate: timeline.measuredRate)
             converter.convert(UnsafeBufferPointer(start: mixer.mix, count: period * mixer.channels), into: bytes)
+            recorder?.append(mixer.mix, frames: period)
             var offset = 0
             while offset < period {
                 let result = pcm.write(bytes + offset * mixer.channels * pcm.negotiated.format.bytesPerSample, frames: period - offset)

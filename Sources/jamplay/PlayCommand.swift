@@ -38,6 +38,8 @@ struct PlayCommand: AsyncParsableCommand {
     var latency = "20ms"
     @Option(name: .customLong("rt-priority"), help: "SCHED_FIFO priority of the playback thread (0: normal scheduling).")
     var rtPriority: Int32 = 70
+    @Option(help: "Also write exactly what is played to this WAV file (32-bit float).")
+    var record: String?
 
     func run() async throws {
         var configuration: ReceiverConfiguration
@@ -65,6 +67,7 @@ struct PlayCommand: AsyncParsableCommand {
         configuration.playback.device.periods = periods
         configuration.playback.latency = latencyValue
         configuration.playback.realtimePriority = rtPriority
+        configuration.playback.recordPath = record
 
         let receiver = Receiver(configuration: configuration, log: Self.log)
         do {

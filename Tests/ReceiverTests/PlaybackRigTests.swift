@@ -4,6 +4,7 @@ import Ingest
 import JackProbe
 import Playback
 import Receiver
+import Sender
 import TestSupport
 import Synchronization
 import Testing
@@ -27,10 +28,11 @@ final class PlaybackRigTests {
     }
 
     /// Starts a receiver on the `jack` device and connects the probe to what it plays.
-    func startReceiver(latency: Nanoseconds = .milliseconds(20)) async throws -> Int {
+    func startReceiver(latency: Nanoseconds = .milliseconds(20), record: String? = nil) async throws -> Int {
         var configuration = ReceiverConfiguration(listen: ListenAddress(host: "127.0.0.1", port: 0))
         configuration.playback.device.name = "jack"
         configuration.playback.latency = latency
+        configuration.playback.recordPath = record
         let receiver = Receiver(configuration: configuration, log: logs.append)
         let ports = try await receiver.start()
         self.receiver = receiver
@@ -149,5 +151,42 @@ extension PlaybackRigTests {
         let worst = onsets.map { abs(Self.gridError(recording.pulseTime(near: $0) - 20e6, period: 100e6)) }.max() ?? .infinity
         #expect(worst <= Self.period, "after the underrun, impulses are \(worst / 1000) µs off")
         try await receiver!.stop()
+    }
+}
+
+extension PlaybackRigTests {
+    @Test func a44100HertzStreamIsResampledToTheDevicesRateAndKeepsItsTiming() async throws {
+        let port = try await startReceiver()
+        try send(["--signal", "impulse:100ms", "--rate", "44100", "--duration", "4s"], port: port)
+        waitForSenders()
+        let recording = JackRig.record()
+        let onsets = recording.onsets(threshold: 0.3)
+        #expect(onsets.count >= 30)
+        let worst = onsets.map { abs(Self.gridError(recording.pulseTime(near: $0) - 20e6, period: 100e6)) }.max() ?? .infinity
+        #expect(worst <= Self.period, "44.1 kHz impulses up to \(worst / 1000) µs off")
+        try await receiver!.stop()
+    }
+}
+
+extension PlaybackRigTests {
+    @Test func theRecordingHoldsExactlyWhatWasPlayed() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("jamplay-record-\(UUID().uuidString).wav").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let port = try await startReceiver(record: path)
+        try send(["--signal", "chirp:200:8000:1", "--duration", "2s"], port: port)
+        waitForSenders()
+        try await Task.sleep(nanoseconds: 200_000_000)
+        let played = JackRig.record()
+        try await receiver!.stop()
+        let file = try WAVFile(path: path)
+        #expect(file.sampleRate.hertz == 48_000 && file.channels.rawValue == 2)
+        let recorded = stride(from: 0, to: file.samples.count, by: 2).map { file.samples[$0] }
+        // Line the two up on the chirp's first sound, then they are the same floats.
+        let playedStart = try #require(played.left.firstIndex { abs($0) > 0.05 })
+        let recordedStart = try #require(recorded.firstIndex { abs($0) > 0.05 })
+        let length = min(played.left.count - playedStart, recorded.count - recordedStart, 48_000)
+        #expect(length > 40_000)
+        #expect(Array(played.left[playedStart..<(playedStart + length)]) == Array(recorded[recordedStart..<(recordedStart + length)]))
+        #expect(receiver!.playback.recorder?.droppedFrames.value == 0)
     }
 }
