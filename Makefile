@@ -13,7 +13,7 @@ RUN_PACKAGES := libasound2-dev libsamplerate0-dev
 SENDER_PACKAGES := libvulkan-dev mesa-vulkan-drivers glslang-tools
 RIG_PACKAGES := jackd2 libasound2-plugins libjack-jackd2-dev
 TEST_PACKAGES := $(RUN_PACKAGES) $(SENDER_PACKAGES) $(RIG_PACKAGES)
-BENCH_PACKAGES := $(SENDER_PACKAGES) g++ libsimdjson-dev
+BENCH_PACKAGES := $(RUN_PACKAGES) $(SENDER_PACKAGES) $(RIG_PACKAGES) alsa-utils g++ libsimdjson-dev
 
 FUZZ_BUILD := .build-fuzz
 TSAN_BUILD := .build-tsan
@@ -66,18 +66,23 @@ fuzz:
 
 # Decoder throughput beside Foundation's JSON parsers and simdjson on the same bytes, the clock
 # engine's accuracy beside the naive method on the same simulated clocks, ingest over loopback
-# beside decoding alone, and the sender's render rate, pacing and calibration (BENCHMARKS.md).
+# beside decoding alone, the sender's render rate, pacing and calibration, and playback timing on
+# the JACK rig beside aplay, with CPU, memory and the smallest clean latency (BENCHMARKS.md).
 bench:
 	@scripts/ensure-debian-packages.sh $(BENCH_PACKAGES)
 	$(SWIFT) build -c release --product WireBenchmarks
 	$(SWIFT) build -c release --product ClockBenchmarks
 	$(SWIFT) build -c release --product IngestBenchmarks
 	$(SWIFT) build -c release --product SenderBenchmarks
+	$(SWIFT) build -c release --product PlaybackBenchmarks
+	$(SWIFT) build -c release --product jamplay
+	$(SWIFT) build -c release --product jamsend
 	g++ -O3 -std=c++17 -o .build/release/simdjson_decode Benchmarks/simdjson/simdjson_decode.cpp -lsimdjson
 	.build/release/WireBenchmarks .build/release/simdjson_decode
 	.build/release/ClockBenchmarks
 	.build/release/IngestBenchmarks
 	.build/release/SenderBenchmarks
+	.build/release/PlaybackBenchmarks
 
 deps-run:
 	@scripts/ensure-debian-packages.sh $(RUN_PACKAGES)

@@ -32,6 +32,7 @@ var targets: [Target] = [
     .executableTarget(name: "WireBenchmarks", dependencies: ["Core", "Wire"], path: "Benchmarks/WireBenchmarks"),
     .executableTarget(name: "ClockBenchmarks", dependencies: ["Core", "Clock"], path: "Benchmarks/ClockBenchmarks"),
     .executableTarget(name: "SenderBenchmarks", dependencies: ["Core", "Wire", "Sender"], path: "Benchmarks/SenderBenchmarks"),
+    .executableTarget(name: "PlaybackBenchmarks", dependencies: ["Core", "JackProbe"], path: "Benchmarks/PlaybackBenchmarks"),
     .executableTarget(name: "IngestBenchmarks", dependencies: ["Core", "Wire", "Buffer", "Ingest"], path: "Benchmarks/IngestBenchmarks"),
     .target(name: "AllocationCounter", path: "Tests/Support/AllocationCounter"),
     .target(name: "TestSupport", path: "Tests/Support/TestSupport"),

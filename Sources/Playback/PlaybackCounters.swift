@@ -10,7 +10,8 @@ public final class PlaybackCounters: Sendable {
     public let xruns = AtomicCounter()
     /// Times the device was (re)opened after the first.
     public let reopenings = AtomicCounter()
-    /// Output frames a stream had nothing for after it started (a gap or a late frame).
+    /// Stream frames played as silence because they were missing (lost, or arrived too late),
+    /// counted once the stream goes on after them (a stream's end is not a gap).
     public let silentFrames = AtomicCounter()
     /// Times a stream's position was re-anchored (its error grew past the lock's reach).
     public let streamReanchors = AtomicCounter()

@@ -38,6 +38,7 @@ public final class PlaybackStream {
     private var integral: Double = 0
     private var lastRatio: Double = 0
     private var isPlaying = false
+    private var pendingGap = 0
 
     /// Prepares to play `ring` on `timeline`; `maximumPeriod` bounds the frames of one render call.
     public init(ring: FrameRing, timeline: PublishedTimeline, sampleRate: SampleRate, maximumPeriod: Int, counters: PlaybackCounters) {
@@ -94,7 +95,7 @@ public final class PlaybackStream {
         consumeStaging(result.consumed)
         position += Double(result.produced) * 2 / (ratio + lastRatio)
         lastRatio = ratio
-        if result.produced < wanted { counters.silentFrames.add(wanted - result.produced) }
+        if result.produced < wanted { pendingGap += wanted - result.produced }
         return true
     }
 
@@ -115,7 +116,14 @@ public final class PlaybackStream {
         guard wanted > 0 else { return }
         let result = ring.read(from: nextRead, frameCount: wanted,
                                into: UnsafeMutableBufferPointer(start: staging + stagedFrames * channels, count: wanted * channels))
-        if result.gap > 0 { counters.silentFrames.add(result.gap) }
+        // Silence is a gap only if the stream goes on after it; trailing silence (the stream has
+        // ended, or paused) is held back until data comes again.
+        if result.covered > 0 {
+            if pendingGap + result.gap > 0 { counters.silentFrames.add(pendingGap + result.gap) }
+            pendingGap = 0
+        } else {
+            pendingGap += result.gap
+        }
         stagedFrames += wanted
         nextRead += Int64(wanted)
     }

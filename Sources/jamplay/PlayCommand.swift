@@ -90,8 +90,11 @@ struct PlayCommand: AsyncParsableCommand {
             try? await Task.sleep(nanoseconds: 100_000_000)
             report.update(receiver)
         }
-        Self.log("jamplay: stopping")
         try await receiver.stop()
+        let playback = receiver.playbackCounters, ingest = receiver.ingestCounters
+        Self.log("jamplay: stopped: \(playback.periods.value) periods played, \(playback.xruns.value) underruns, "
+                 + "\(playback.silentFrames.value) silent frames, \(playback.streamReanchors.value) re-anchors, "
+                 + "\(ingest.late.value) late frames, \(ingest.uncalibrated.value) uncalibrated frames")
     }
 
     static func duration(_ text: String) -> Nanoseconds? {

@@ -1,0 +1,189 @@
+import Core
+import Foundation
+import JackProbe
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// `make bench`: playback timing on the JACK dummy rig, measured by an independent JACK client
+// (Tests/Support/JackProbe) — jamplay playing impulses sent by jamsend at 100 ms multiples of
+// CLOCK_MONOTONIC, beside `aplay -D jack` playing a file of the same impulses (the rig's floor) —
+// then jamplay's CPU and memory for one and four streams, and the smallest --latency that plays
+// a stream from a sender with the default 5 ms lead without a gap or an underrun.
+// Needs the built jamplay and jamsend (release) beside this program, jackd2 and alsa-utils.
+
+let seconds = Double(ProcessInfo.processInfo.environment["BENCH_SECONDS"] ?? "20") ?? 20
+let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+let clock = SystemMonotonicClock()
+
+@discardableResult
+func run(_ path: String, _ arguments: [String], wait: Bool = true, environment: [String: String] = [:], output: FileHandle? = nil) throws -> Process {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: path)
+    process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    process.standardOutput = output ?? FileHandle.nullDevice
+    process.standardError = output ?? FileHandle.nullDevice
+    try process.run()
+    if wait { process.waitUntilExit() }
+    return process
+}
+
+func startJack(period: Int) throws {
+    _ = try? run("/usr/bin/pkill", ["-x", "jackd"])
+    usleep(500_000)
+    try run("/usr/bin/jackd", ["-d", "dummy", "-r", "48000", "-p", "\(period)"], wait: false, environment: ["JACK_NO_AUDIO_RESERVATION": "1"])
+    for _ in 0..<50 {
+        usleep(100_000)
+        if (try? run("/usr/bin/jack_lsp", [], environment: ["JACK_NO_START_SERVER": "1"]).terminationStatus) == 0 { break }
+    }
+    jack_probe_stop()
+    precondition(jack_probe_start("jamplay-bench-probe", 48_000 * Int(seconds + 30)) == 0, "no JACK server")
+}
+
+func connectProbe(_ pattern: String) {
+    for _ in 0..<50 where jack_probe_connect(pattern) < 2 { usleep(100_000) }
+}
+
+/// CLOCK_MONOTONIC − JACK time, ns.
+func monotonicMinusJack() -> Double {
+    var best = (Int64.max, 0.0)
+    for _ in 0..<50 {
+        let before = clock.now(), jack = jack_probe_now_usecs(), after = clock.now()
+        let width = (after - before).rawValue
+        if width < best.0 { best = (width, Double(before.rawValue + width / 2) - Double(jack) * 1000) }
+    }
+    return best.1
+}
+
+/// Played times (CLOCK_MONOTONIC ns) of the impulses in the probe's recording (energy centroids).
+func impulseTimes() -> [Double] {
+    let frames = jack_probe_frames()
+    var left = [Float](repeating: 0, count: frames)
+    _ = jack_probe_copy(0, &left, frames)
+    let offset = monotonicMinusJack()
+    var times: [Double] = []
+    var quiet = 1_000
+    for index in 0..<frames {
+        if abs(left[index]) >= 0.3 {
+            if quiet >= 1_000 {
+                var weight = 0.0, moment = 0.0
+                for near in max(0, index - 4)...min(frames - 1, index + 6) {
+                    let energy = Double(left[near] * left[near])
+                    weight += energy
+                    moment += energy * (jack_probe_frame_time_usecs(near) * 1000 + offset)
+                }
+                times.append(moment / weight)
+            }
+            quiet = 0
+        } else {
+            quiet += 1
+        }
+    }
+    return times
+}
+
+/// Median offset and p99 of |error − median|, µs.
+func summary(_ errors: [Double]) -> String {
+    guard !errors.isEmpty else { return "no impulses heard" }
+    let sorted = errors.sorted()
+    let median = sorted[sorted.count / 2]
+    let jitter = errors.map { abs($0 - median) }.sorted()
+    return String(format: "median %8.1f µs   p99 |error − median| %6.1f µs   (%d impulses)", median / 1000,
+                  jitter[min(jitter.count - 1, Int(Double(jitter.count) * 0.99))] / 1000, errors.count)
+}
+
+func gridError(_ time: Double, _ period: Double = 100e6) -> Double { time - (time / period).rounded() * period }
+
+/// The rig's floor: aplay playing a file of impulses 100 ms apart; errors against its own first impulse's grid.
+func aplayFloor() throws -> String {
+    let path = NSTemporaryDirectory() + "jamplay-bench-impulses.wav"
+    let frames = Int(seconds * 48_000)
+    var body = [UInt8]()
+    body.reserveCapacity(frames * 8)
+    for frame in 0..<frames {
+        let value: Float = frame % 4_800 == 2_400 ? 1 : 0
+        for _ in 0..<2 { withUnsafeBytes(of: value.bitPattern.littleEndian) { body += $0 } }
+    }
+    var header = [UInt8]()
+    func put(_ text: String) { header += Array(text.utf8) }
+    func put(_ value: Int, _ count: Int) { for index in 0..<count { header.append(UInt8(truncatingIfNeeded: value >> (8 * index))) } }
+    put("RIFF"); put(36 + body.count, 4); put("WAVEfmt "); put(16, 4); put(3, 2); put(2, 2); put(48_000, 4); put(48_000 * 8, 4); put(8, 2); put(32, 2)
+    put("data"); put(body.count, 4)
+    try Data(header + body).write(to: URL(fileURLWithPath: path))
+    defer { unlink(path) }
+    let player = try run("/usr/bin/aplay", ["-q", "-D", "jack", path], wait: false)
+    connectProbe("^alsa-jack.*out_00[01]$|aplay.*out_00[01]$")
+    jack_probe_restart()
+    player.waitUntilExit()
+    let times = impulseTimes()
+    guard let first = times.first else { return "no impulses heard" }
+    return summary(times.map { gridError($0 - first) })
+}
+
+/// jamplay on the rig with `streams` senders; returns its log and CPU seconds, peak RSS (KiB).
+func jamplay(latency: String, periods: Int = 3, streams: [[String]], duration: Double = seconds, record: Bool = true) throws -> (log: String, cpu: Double, peakKiB: Int) {
+    let logPath = NSTemporaryDirectory() + "jamplay-bench.log"
+    FileManager.default.createFile(atPath: logPath, contents: nil)
+    let log = FileHandle(forWritingAtPath: logPath)!
+    let player = try run(directory.appendingPathComponent("jamplay").path,
+                         ["--listen", "127.0.0.1:9400", "--device", "jack", "--latency", latency, "--periods", "\(periods)"], wait: false, output: log)
+    usleep(1_000_000)
+    connectProbe("^jamplay.*out_00[01]$")
+    if record { jack_probe_restart() }
+    let senders = try streams.enumerated().map { index, arguments in
+        try run(directory.appendingPathComponent("jamsend").path,
+                ["--clock", "cpu", "--to", "127.0.0.1:9400", "--session", "s\(index)", "--duration", "\(Int(duration))s"] + arguments, wait: false)
+    }
+    for sender in senders { sender.waitUntilExit() }
+    let stat = (try? String(contentsOfFile: "/proc/\(player.processIdentifier)/stat", encoding: .utf8)) ?? ""
+    let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
+    let ticks = fields.count > 13 ? (Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0) : 0
+    let status = (try? String(contentsOfFile: "/proc/\(player.processIdentifier)/status", encoding: .utf8)) ?? ""
+    let peak = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }.flatMap { Int($0.split(separator: " ").dropFirst().first ?? "") } ?? 0
+    player.interrupt()
+    player.waitUntilExit()
+    try? log.close()
+    let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+    return (text, ticks / Double(sysconf(Int32(_SC_CLK_TCK))), peak)
+}
+
+func count(_ name: String, in log: String) -> Int {
+    guard let line = log.split(separator: "\n").last(where: { $0.contains("jamplay: stopped") }),
+          let range = line.range(of: " \(name)") else { return -1 }
+    return Int(line[..<range.lowerBound].split(separator: " ").last ?? "") ?? -1
+}
+
+print("Playback timing on the JACK dummy rig, impulses every 100 ms for \(Int(seconds)) s (BENCH_SECONDS to change)")
+for period in [256, 128] {
+    try startJack(period: period)
+    let periodMicroseconds = Double(period) / 48 * 1000 / 1000
+    print("\njackd -d dummy -p \(period) (one period = \(String(format: "%.0f", periodMicroseconds)) µs)")
+    print("aplay -D jack (floor)          " + (try aplayFloor()))
+    for latency in ["5ms", "20ms"] {
+        let result = try jamplay(latency: latency, streams: [["--signal", "impulse:100ms", "--lead", "40ms"]])
+        let latencyNanoseconds = latency == "5ms" ? 5e6 : 20e6
+        let errors = impulseTimes().map { gridError($0 - latencyNanoseconds) }
+        print("jamplay --latency \(latency.padding(toLength: 5, withPad: " ", startingAt: 0))       " + summary(errors)
+              + "   underruns \(count("underruns", in: result.log)), silent frames \(count("silent frames", in: result.log))")
+    }
+}
+
+try startJack(period: 256)
+print("\nCPU and memory (jamplay process, -p 256, sine streams, \(Int(seconds)) s)")
+for streams in [1, 4] {
+    let result = try jamplay(latency: "20ms", streams: Array(repeating: ["--signal", "sine:997", "--lead", "40ms"], count: streams), record: false)
+    print(String(format: "%d stream%@   CPU %.4f s per audio s (%.2f %% of a core per stream)   peak RSS %d KiB", streams, streams == 1 ? " " : "s",
+                 result.cpu / seconds, result.cpu / seconds * 100 / Double(streams), result.peakKiB))
+}
+
+print("\nSmallest --latency without gaps or underruns, sender lead 5 ms (jamsend's default), -p 256, 3 periods")
+var smallest: String?
+for latency in ["15ms", "20ms", "22ms", "25ms", "30ms", "40ms"] {
+    let result = try jamplay(latency: latency, streams: [["--signal", "sine:440"]], duration: 60, record: false)
+    let (underruns, gaps) = (count("underruns", in: result.log), count("silent frames", in: result.log))
+    print("--latency \(latency): \(underruns) underruns, \(gaps) silent frames in 60 s")
+    if underruns == 0 && gaps == 0 { smallest = latency; break }
+}
+print("smallest: \(smallest ?? "none of those")")
+jack_probe_stop()
