@@ -118,12 +118,11 @@ public final class PlaybackStream {
                                into: UnsafeMutableBufferPointer(start: staging + stagedFrames * channels, count: wanted * channels))
         // Silence is a gap only if the stream goes on after it; trailing silence (the stream has
         // ended, or paused) is held back until data comes again.
-        if result.covered > 0 {
-            if pendingGap + result.gap > 0 { counters.silentFrames.add(pendingGap + result.gap) }
+        if result.covered > 0 && pendingGap > 0 {
+            counters.silentFrames.add(pendingGap)
             pendingGap = 0
-        } else {
-            pendingGap += result.gap
         }
+        pendingGap += result.gap
         stagedFrames += wanted
         nextRead += Int64(wanted)
     }

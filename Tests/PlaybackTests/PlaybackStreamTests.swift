@@ -69,4 +69,17 @@ struct StreamRig {
         #expect(rig.counters.streamReanchors.value == 0)
         #expect(rig.counters.silentFrames.value == 0)
     }
+
+    @Test func aMissingFrameIsPlayedAsSilenceAndCountedButTheStreamsEndIsNot() {
+        let rig = StreamRig()
+        rig.write(first: 0, count: 4_800, Self.sine)
+        rig.write(first: 5_280, count: 4_320, Self.sine)  // frame 4 800..<5 280 lost
+        let origin = Nanoseconds.seconds(100)
+        rig.timeline.publish(.init(anchorSample: 0, anchorTime: origin, samplesPerSecond: 48_000))
+        let output = rig.render(periods: 80, start: origin + .milliseconds(20))  // 0.43 s: past the end (0.2 s)
+        #expect(output[4_900..<5_200].allSatisfy { $0 == 0 })
+        #expect(output[5_400..<5_500].contains { $0 != 0 })
+        #expect(rig.counters.silentFrames.value == 480)
+        #expect(rig.counters.streamReanchors.value == 0)
+    }
 }
