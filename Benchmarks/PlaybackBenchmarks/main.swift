@@ -12,7 +12,16 @@ import Glibc
 // a stream from a sender with the default 5 ms lead without a gap or an underrun.
 // Needs the built jamplay and jamsend (release) beside this program, jackd2 and alsa-utils.
 
+/// Prints a line at once (the runs are long; a redirected stdout would hold it back).
+func say(_ line: String) {
+    print(line)
+    fflush(nil)
+}
+
 let seconds = Double(ProcessInfo.processInfo.environment["BENCH_SECONDS"] ?? "20") ?? 20
+/// Which parts to run: timing, cpu, latency (all by default).
+let parts = Set((ProcessInfo.processInfo.environment["BENCH_PARTS"] ?? "timing,cpu,latency").split(separator: ",").map(String.init))
+let periods = (ProcessInfo.processInfo.environment["BENCH_PERIODS"] ?? "256,128").split(separator: ",").compactMap { Int($0) }
 let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
 let clock = SystemMonotonicClock()
 
@@ -30,6 +39,7 @@ func run(_ path: String, _ arguments: [String], wait: Bool = true, environment: 
 }
 
 func startJack(period: Int) throws {
+    jack_probe_stop()
     _ = try? run("/usr/bin/pkill", ["-x", "jackd"])
     usleep(500_000)
     try run("/usr/bin/jackd", ["-d", "dummy", "-r", "48000", "-p", "\(period)"], wait: false, environment: ["JACK_NO_AUDIO_RESERVATION": "1"])
@@ -37,7 +47,6 @@ func startJack(period: Int) throws {
         usleep(100_000)
         if (try? run("/usr/bin/jack_lsp", [], environment: ["JACK_NO_START_SERVER": "1"]).terminationStatus) == 0 { break }
     }
-    jack_probe_stop()
     precondition(jack_probe_start("jamplay-bench-probe", 48_000 * Int(seconds + 30)) == 0, "no JACK server")
 }
 
@@ -124,7 +133,7 @@ func aplayFloor() throws -> String {
 /// jamplay on the rig with `streams` senders; returns its log and CPU seconds, peak RSS (KiB).
 func jamplay(latency: String, periods: Int = 3, streams: [[String]], duration: Double = seconds, record: Bool = true) throws -> (log: String, cpu: Double, peakKiB: Int) {
     let logPath = NSTemporaryDirectory() + "jamplay-bench.log"
-    FileManager.default.createFile(atPath: logPath, contents: nil)
+    _ = FileManager.default.createFile(atPath: logPath, contents: nil)
     let log = FileHandle(forWritingAtPath: logPath)!
     let player = try run(directory.appendingPathComponent("jamplay").path,
                          ["--listen", "127.0.0.1:9400", "--device", "jack", "--latency", latency, "--periods", "\(periods)"], wait: false, output: log)
@@ -154,36 +163,42 @@ func count(_ name: String, in log: String) -> Int {
     return Int(line[..<range.lowerBound].split(separator: " ").last ?? "") ?? -1
 }
 
-print("Playback timing on the JACK dummy rig, impulses every 100 ms for \(Int(seconds)) s (BENCH_SECONDS to change)")
-for period in [256, 128] {
+say("Playback timing on the JACK dummy rig, impulses every 100 ms for \(Int(seconds)) s (BENCH_SECONDS to change)")
+for period in periods where parts.contains("timing") {
     try startJack(period: period)
-    let periodMicroseconds = Double(period) / 48 * 1000 / 1000
-    print("\njackd -d dummy -p \(period) (one period = \(String(format: "%.0f", periodMicroseconds)) µs)")
-    print("aplay -D jack (floor)          " + (try aplayFloor()))
+    say("\njackd -d dummy -p \(period) (one period = \(String(format: "%.0f", Double(period) / 0.048)) µs)")
+    say("aplay -D jack (floor)          " + (try aplayFloor()))
     for latency in ["5ms", "20ms"] {
         let result = try jamplay(latency: latency, streams: [["--signal", "impulse:100ms", "--lead", "40ms"]])
         let latencyNanoseconds = latency == "5ms" ? 5e6 : 20e6
-        let errors = impulseTimes().map { gridError($0 - latencyNanoseconds) }
-        print("jamplay --latency \(latency.padding(toLength: 5, withPad: " ", startingAt: 0))       " + summary(errors)
+        // Steady state: the first two seconds (the device and stream locks settling) are left out.
+        let times = impulseTimes()
+        let errors = times.filter { $0 > (times.first ?? 0) + 2e9 }.map { gridError($0 - latencyNanoseconds) }
+        say("jamplay --latency \(latency.padding(toLength: 5, withPad: " ", startingAt: 0))       " + summary(errors)
               + "   underruns \(count("underruns", in: result.log)), silent frames \(count("silent frames", in: result.log))")
     }
 }
 
 try startJack(period: 256)
-print("\nCPU and memory (jamplay process, -p 256, sine streams, \(Int(seconds)) s)")
+if parts.contains("cpu") {
+say("\nCPU and memory (jamplay process, -p 256, sine streams, \(Int(seconds)) s)")
 for streams in [1, 4] {
     let result = try jamplay(latency: "20ms", streams: Array(repeating: ["--signal", "sine:997", "--lead", "40ms"], count: streams), record: false)
-    print(String(format: "%d stream%@   CPU %.4f s per audio s (%.2f %% of a core per stream)   peak RSS %d KiB", streams, streams == 1 ? " " : "s",
+    say(String(format: "%d stream%@   CPU %.4f s per audio s (%.2f %% of a core per stream)   peak RSS %d KiB", streams, streams == 1 ? " " : "s",
                  result.cpu / seconds, result.cpu / seconds * 100 / Double(streams), result.peakKiB))
 }
 
-print("\nSmallest --latency without gaps or underruns, sender lead 5 ms (jamsend's default), -p 256, 3 periods")
+}
+
+if parts.contains("latency") {
+say("\nSmallest --latency without gaps or underruns, sender lead 5 ms (jamsend's default), -p 256, 3 periods")
 var smallest: String?
 for latency in ["15ms", "20ms", "22ms", "25ms", "30ms", "40ms"] {
     let result = try jamplay(latency: latency, streams: [["--signal", "sine:440"]], duration: 60, record: false)
     let (underruns, gaps) = (count("underruns", in: result.log), count("silent frames", in: result.log))
-    print("--latency \(latency): \(underruns) underruns, \(gaps) silent frames in 60 s")
+    say("--latency \(latency): \(underruns) underruns, \(gaps) silent frames in 60 s")
     if underruns == 0 && gaps == 0 { smallest = latency; break }
 }
-print("smallest: \(smallest ?? "none of those")")
+say("smallest: \(smallest ?? "none of those")")
+}
 jack_probe_stop()
