@@ -140,14 +140,15 @@ func jamplay(latency: String, periods: Int = 3, streams: [[String]], duration: D
     usleep(1_000_000)
     connectProbe("^jamplay.*out_00[01]$")
     if record { jack_probe_restart() }
+    // CPU from here on: start-up (opening the device, locking memory) is not per audio second.
+    let startTicks = cpuTicks(of: player)
     let senders = try streams.enumerated().map { index, arguments in
         try run(directory.appendingPathComponent("jamsend").path,
                 ["--clock", "cpu", "--to", "127.0.0.1:9400", "--session", "s\(index)", "--duration", "\(Int(duration))s"] + arguments, wait: false)
     }
     for sender in senders { sender.waitUntilExit() }
-    let stat = (try? String(contentsOfFile: "/proc/\(player.processIdentifier)/stat", encoding: .utf8)) ?? ""
-    let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
-    let ticks = fields.count > 13 ? (Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0) : 0
+    if senders.isEmpty { usleep(useconds_t(duration * 1e6)) }
+    let ticks = cpuTicks(of: player) - startTicks
     let status = (try? String(contentsOfFile: "/proc/\(player.processIdentifier)/status", encoding: .utf8)) ?? ""
     let peak = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }.flatMap { Int($0.split(separator: " ").dropFirst().first ?? "") } ?? 0
     player.interrupt()
@@ -155,6 +156,13 @@ func jamplay(latency: String, periods: Int = 3, streams: [[String]], duration: D
     try? log.close()
     let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
     return (text, ticks / Double(sysconf(Int32(_SC_CLK_TCK))), peak)
+}
+
+/// User + system CPU ticks of a running process.
+func cpuTicks(of process: Process) -> Double {
+    let stat = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8)) ?? ""
+    let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
+    return fields.count > 13 ? (Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0) : 0
 }
 
 func count(_ name: String, in log: String) -> Int {
@@ -182,10 +190,15 @@ for period in periods where parts.contains("timing") {
 try startJack(period: 256)
 if parts.contains("cpu") {
 say("\nCPU and memory (jamplay process, -p 256, sine streams, \(Int(seconds)) s)")
-for streams in [1, 4] {
+var idle = 0.0
+for streams in [0, 1, 4] {
     let result = try jamplay(latency: "20ms", streams: Array(repeating: ["--signal", "sine:997", "--lead", "40ms"], count: streams), record: false)
-    say(String(format: "%d stream%@   CPU %.4f s per audio s (%.2f %% of a core per stream)   peak RSS %d KiB", streams, streams == 1 ? " " : "s",
-                 result.cpu / seconds, result.cpu / seconds * 100 / Double(streams), result.peakKiB))
+    let perSecond = result.cpu / seconds
+    if streams == 0 { idle = perSecond }
+    let perStream = streams == 0 ? "" : String(format: "   (%.2f %% of a core per stream above idle)", (perSecond - idle) * 100 / Double(streams))
+    say(String(format: "%d stream%@   CPU %.4f s per audio s", streams, streams == 1 ? " " : "s", perSecond) + perStream
+        + "   peak RSS \(result.peakKiB) KiB")
+
 }
 
 }

@@ -77,10 +77,9 @@ public final class PlaybackEngine: @unchecked Sendable {
     }
 
     /// Starts playing a stream from its ring on its timeline; nil when every slot is taken.
-    public func attach(ring: FrameRing, timeline: PublishedTimeline, sampleRate: SampleRate) -> Int? {
+    public func attach(ring: FrameRing, timeline: PublishedTimeline) -> Int? {
         guard let negotiated else { return nil }
-        let stream = PlaybackStream(ring: ring, timeline: timeline, sampleRate: sampleRate,
-                                    maximumPeriod: negotiated.periodFrames, counters: counters)
+        let stream = PlaybackStream(ring: ring, timeline: timeline, maximumPeriod: negotiated.periodFrames, counters: counters)
         return slots.attach(stream, ring: ring, timeline: timeline)
     }
 

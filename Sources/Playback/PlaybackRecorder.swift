@@ -11,8 +11,8 @@ import Synchronization
 public final class PlaybackRecorder: @unchecked Sendable {
     /// Frames dropped because the file writer fell behind.
     public let droppedFrames = AtomicCounter()
-    /// Frames written to the file.
-    public private(set) var writtenFrames = 0
+    /// Frames written to the file (writer thread).
+    private var writtenFrames = 0
     private let channels: Int
     private let capacity: Int
     private let ring: UnsafeMutablePointer<Float>

@@ -20,8 +20,6 @@ public final class PlaybackStream {
 
     /// Interleaved channels of the stream.
     public let channels: Int
-    /// Its nominal sample rate.
-    public let sampleRate: SampleRate
     // The ring and timeline are kept alive by whoever attached the stream (`StreamSlots`); the
     // playback thread must not retain or release them.
     private unowned(unsafe) let ring: FrameRing
@@ -41,10 +39,9 @@ public final class PlaybackStream {
     private var pendingGap = 0
 
     /// Prepares to play `ring` on `timeline`; `maximumPeriod` bounds the frames of one render call.
-    public init(ring: FrameRing, timeline: PublishedTimeline, sampleRate: SampleRate, maximumPeriod: Int, counters: PlaybackCounters) {
+    public init(ring: FrameRing, timeline: PublishedTimeline, maximumPeriod: Int, counters: PlaybackCounters) {
         self.ring = ring
         self.timeline = timeline
-        self.sampleRate = sampleRate
         self.counters = counters
         channels = ring.channels
         resampler = StreamResampler(channels: ring.channels)

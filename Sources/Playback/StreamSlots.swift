@@ -70,9 +70,6 @@ public final class StreamSlots: @unchecked Sendable {
         }
     }
 
-    /// Whether `slot` still holds a stream (playing or not yet freed).
-    public func isOccupied(_ slot: Int) -> Bool { states[slot].load(ordering: .acquiring) != State.free.rawValue }
-
     /// Calls `body` with each playing stream; acknowledges detach requests.
     /// Thread: playback (RT). Lock-free, non-allocating, no reference counting.
     @inline(__always)

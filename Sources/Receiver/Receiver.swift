@@ -65,7 +65,7 @@ private final class Attachments: @unchecked Sendable {
     func handle(_ stream: IngestStream, started: Bool) {
         let key = ObjectIdentifier(stream)
         if started {
-            guard let slot = playback.attach(ring: stream.ring, timeline: stream.published, sampleRate: stream.sampleRate) else {
+            guard let slot = playback.attach(ring: stream.ring, timeline: stream.published) else {
                 log("playback: all \(playback.slots.capacity) stream slots busy; stream \(stream.streamID ?? "-") is not played")
                 return
             }

@@ -15,7 +15,7 @@ struct StreamRig {
 
     init(channels: Int = 1, rate: Double = 48_000, period: Int = 256) {
         ring = FrameRing(channels: ChannelCount(channels), slotCount: 512, slotFrames: 512)
-        stream = PlaybackStream(ring: ring, timeline: timeline, sampleRate: SampleRate(hertz: Int(rate)), maximumPeriod: period, counters: counters)
+        stream = PlaybackStream(ring: ring, timeline: timeline, maximumPeriod: period, counters: counters)
         self.rate = rate
         self.channels = channels
     }

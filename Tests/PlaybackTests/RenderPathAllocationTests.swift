@@ -18,7 +18,7 @@ import Testing
             let ring = FrameRing(channels: ChannelCount(channels), slotCount: 256, slotFrames: 512)
             let timeline = PublishedTimeline()
             timeline.publish(.init(anchorSample: 0, anchorTime: origin, samplesPerSecond: Double(rate) * (1 + 150e-6)))
-            let stream = PlaybackStream(ring: ring, timeline: timeline, sampleRate: SampleRate(hertz: rate), maximumPeriod: 256, counters: counters)
+            let stream = PlaybackStream(ring: ring, timeline: timeline, maximumPeriod: 256, counters: counters)
             #expect(slots.attach(stream, ring: ring, timeline: timeline) != nil)
             rings.append(ring)
         }
