@@ -26,7 +26,6 @@ public final class PlaybackEngine: @unchecked Sendable {
     public private(set) var negotiated: AlsaPCM.Negotiated?
     /// Whether the device paces writes itself (false: the loop paces itself).
     public private(set) var devicePaces = true
-    private var mixer: PlaybackMixer?
     /// The `--record` file's writer, if recording.
     public private(set) var recorder: PlaybackRecorder?
 
@@ -56,7 +55,6 @@ public final class PlaybackEngine: @unchecked Sendable {
         }
         let mixer = PlaybackMixer(channels: negotiated.channels.rawValue, maximumPeriod: negotiated.periodFrames,
                                   latency: configuration.latency, slots: slots, counters: counters)
-        self.mixer = mixer
         // Handed over, not captured: the thread object outlives its closure's work, and the device
         // must close when the supervisor ends.
         opened.withLock { $0 = pcm }

@@ -37,7 +37,7 @@ public final class PlaybackMixer: @unchecked Sendable {
     }
 
     /// Mixes `frames` frames whose first is heard at `firstTime` on a device running at
-    /// `deviceRate` frames per local second, into `mix`.
+    /// `deviceRate` frames per local second, into `mix`. Thread: playback (RT). Lock-free, non-allocating.
     public func render(frames: Int, firstTime: Nanoseconds, deviceRate: Double) {
         let deviceChannels = channels
         mix.update(repeating: 0, count: frames * deviceChannels)

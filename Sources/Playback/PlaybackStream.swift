@@ -29,7 +29,7 @@ public final class PlaybackStream {
     private let staging: UnsafeMutablePointer<Float>
     private let stagingCapacity: Int
     private var stagedFrames = 0
-    /// Stream index of the first staged frame's successor: the next frame to read from the ring.
+    /// Stream index of the next frame to read from the ring (just after the staged ones).
     private var nextRead: Int64 = 0
     /// Input-domain position of the next output frame (the sample heard then).
     private var position: Double = 0
@@ -57,6 +57,7 @@ public final class PlaybackStream {
     /// Renders `frames` output frames at `deviceRate` (frames per local second, measured) whose
     /// first is heard at `firstTime`; `latency` is added to every sample's time. Writes
     /// `frames × channels` samples to `output`; returns false while the stream has not started.
+    /// Thread: playback (RT). Lock-free, non-allocating.
     public func render(frames: Int, firstTime: Nanoseconds, deviceRate: Double, latency: Nanoseconds,
                        into output: UnsafeMutablePointer<Float>) -> Bool {
         output.update(repeating: 0, count: frames * channels)
