@@ -36,7 +36,7 @@ final class PlaybackRigTests {
         let receiver = Receiver(configuration: configuration, log: logs.append)
         let ports = try await receiver.start()
         self.receiver = receiver
-        #expect(try await eventually(within: 5) { jack_probe_connect("out_00[01]$") == 2 })
+        #expect(await eventually(within: 5) { jack_probe_connect("out_00[01]$") == 2 })
         jack_probe_restart()
         return ports.tcp!
     }
