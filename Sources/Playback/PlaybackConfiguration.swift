@@ -10,6 +10,8 @@ public struct PlaybackConfiguration: Sendable {
     public var realtimePriority: Int32 = 70
     /// The most streams mixed at once.
     public var maximumStreams = 32
+    /// Lock the process's memory (`mlockall`) so the playback thread never waits on a page fault.
+    public var lockMemory = true
     /// `--record`: a WAV file that receives exactly what is played.
     public var recordPath: String?
 

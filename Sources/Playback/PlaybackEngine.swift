@@ -50,7 +50,7 @@ public final class PlaybackEngine: @unchecked Sendable {
         self.negotiated = negotiated
         devicePaces = Self.paces(pcm)
         log("playback: \(pcm.name): \(negotiated)" + (devicePaces ? "" : " — the device does not pace writes; jamplay paces itself on CLOCK_MONOTONIC"))
-        if mlockall(MCL_CURRENT | MCL_FUTURE) != 0 {
+        if configuration.lockMemory && mlockall(MCL_CURRENT | MCL_FUTURE) != 0 {
             log("playback: warning: cannot lock memory (mlockall: \(String(cString: strerror(errno)))); page faults may cause glitches")
         }
         let mixer = PlaybackMixer(channels: negotiated.channels.rawValue, maximumPeriod: negotiated.periodFrames,

@@ -10,6 +10,7 @@ import Testing
         var configuration = PlaybackConfiguration()
         configuration.device.name = "null"
         configuration.realtimePriority = 0
+        configuration.lockMemory = false  // this test process runs many other suites
         let lines = Mutex<[String]>([])
         let engine = PlaybackEngine(configuration: configuration, log: { line in lines.withLock { $0.append(line) } })
         try engine.start()
