@@ -159,11 +159,7 @@ public final class VulkanDevice {
 
     private func readBySubmit() throws(VulkanError) -> CalibrationReading {
         let commands: VkCommandBuffer? = calibrationCommands
-        try check(vkResetCommandBuffer(calibrationCommands, 0), "vkResetCommandBuffer")
-        var begin = VkCommandBufferBeginInfo()
-        begin.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO
-        begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT.rawValue
-        try check(vkBeginCommandBuffer(calibrationCommands, &begin), "vkBeginCommandBuffer")
+        try beginRecording(calibrationCommands)
         vkCmdResetQueryPool(calibrationCommands, calibrationQueries, 0, 1)
         vkCmdWriteTimestamp(calibrationCommands, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, calibrationQueries, 0)
         try check(vkEndCommandBuffer(calibrationCommands), "vkEndCommandBuffer")
@@ -177,6 +173,15 @@ public final class VulkanDevice {
         let half = (after - before).rawValue / 2
         return CalibrationReading(gpu: nanoseconds(ofTicks: ticks), cpu: before + Nanoseconds(half),
                                   maxDeviation: Double(half), origin: .midpoint)
+    }
+
+    /// Resets `commands` and begins recording it for one submit.
+    func beginRecording(_ commands: VkCommandBuffer) throws(VulkanError) {
+        try check(vkResetCommandBuffer(commands, 0), "vkResetCommandBuffer")
+        var begin = VkCommandBufferBeginInfo()
+        begin.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO
+        begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT.rawValue
+        try check(vkBeginCommandBuffer(commands, &begin), "vkBeginCommandBuffer")
     }
 
     /// Submits one command buffer and waits for it.

@@ -149,11 +149,7 @@ public final class VulkanSignalRenderer: SignalRenderer {
     public func render(_ parameters: SignalFrameParameters, into samples: UnsafeMutableBufferPointer<Float>) throws -> RenderTimes? {
         let sampleCount = Int(parameters.frameCount * parameters.channels)
         precondition(sampleCount <= sampleCapacity && sampleCount <= samples.count, "frame larger than the renderer was made for")
-        try check(vkResetCommandBuffer(commands, 0), "vkResetCommandBuffer")
-        var begin = VkCommandBufferBeginInfo()
-        begin.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO
-        begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT.rawValue
-        try check(vkBeginCommandBuffer(commands, &begin), "vkBeginCommandBuffer")
+        try gpu.beginRecording(commands)
         vkCmdResetQueryPool(commands, queries, 0, 2)
         vkCmdWriteTimestamp(commands, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, queries, 0)
         vkCmdBindPipeline(commands, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline)
