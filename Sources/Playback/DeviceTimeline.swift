@@ -6,7 +6,8 @@ import Core
 /// The readings are coarse — the JACK plugin's delay moves in whole periods, a USB device's in
 /// packets, and every reading carries the wake-up jitter of the thread that took it — so the loop
 /// follows them slowly: a second-order DLL (time and frame period), wide while it locks and narrow
-/// after. A reading far off the prediction (an xrun, a stall) re-anchors it.
+/// after. A run of readings far off the prediction re-anchors it; a single one (the reading thread
+/// woke late) is ignored. Underruns re-anchor it explicitly (`anchor`).
 ///
 /// Thread: playback (RT). Lock-free, non-allocating (a value type).
 public struct DeviceTimeline: Sendable {
@@ -14,7 +15,7 @@ public struct DeviceTimeline: Sendable {
     public var lockingBandwidth = 2.0, lockingDuration = Nanoseconds.seconds(2)
     /// Loop bandwidth once locked: low enough to average away the readings' jitter.
     public var lockedBandwidth = 0.1
-    /// A reading further than this from the prediction re-anchors the loop.
+    /// Readings further than this from the prediction, several in a row, re-anchor the loop.
     public var resetThreshold = Nanoseconds.milliseconds(10)
 
     /// The nominal frame rate.
@@ -29,6 +30,9 @@ public struct DeviceTimeline: Sendable {
     /// Times the loop re-anchored on a reading far from its prediction.
     public private(set) var resets = 0
     private var lockedSince: Nanoseconds = .zero
+    private var farReadings = 0
+    /// Consecutive readings beyond `resetThreshold` that re-anchor the loop.
+    static let farReadingsToReset = 4
 
     /// Makes an unanchored timeline for a device running at `nominalRate`.
     public init(nominalRate: SampleRate) {
@@ -46,6 +50,7 @@ public struct DeviceTimeline: Sendable {
 
     /// Anchors without a reading: frame `frame` is heard at `time` (at start, and for devices that do not pace).
     public mutating func anchor(frame: Int64, at time: Nanoseconds) {
+        farReadings = 0
         anchorFrame = frame
         anchorTime = Double(time.rawValue)
         lockedSince = time
@@ -63,11 +68,17 @@ public struct DeviceTimeline: Sendable {
         let predicted = anchorTime + frames * framePeriod
         let error = Double(time.rawValue) - predicted
         guard abs(error) <= Double(resetThreshold.rawValue) else {
-            resets += 1
-            framePeriod = 1e9 / Double(nominalRate.hertz)
-            anchor(frame: heardFrame, at: time)
+            // One late reading is the reading thread's delay, not the device's: ignore it. Only a
+            // run of them means the device's timing really moved.
+            farReadings += 1
+            if farReadings >= Self.farReadingsToReset {
+                resets += 1
+                framePeriod = 1e9 / Double(nominalRate.hertz)
+                anchor(frame: heardFrame, at: time)
+            }
             return
         }
+        farReadings = 0
         let bandwidth = time - lockedSince < lockingDuration ? lockingBandwidth : lockedBandwidth
         let omega = 2 * Double.pi * bandwidth * frames * framePeriod * 1e-9
         anchorTime = predicted + 2.0.squareRoot() * omega * error

@@ -29,12 +29,21 @@ import Testing
         #expect(abs(error - 100_000) < 30_000, "error \(error / 1000) µs")
     }
 
-    @Test func aReadingFarOffThePredictionReanchors() {
+    @Test func aSingleLateReadingIsIgnoredAndARunOfThemReanchors() {
         var (timeline, _) = Self.run(ppm: 0, jitter: 10_000, seconds: 3)
-        let frame = Int64(3 * 48_000 + 256)
-        timeline.observe(heardFrame: frame, at: timeline.time(ofFrame: frame) + .milliseconds(50))
+        var frame = Int64(3 * 48_000)
+        let before = timeline.time(ofFrame: frame + 256)
+        // The reading thread woke 15 ms late once: the timeline does not move.
+        frame += 256
+        timeline.observe(heardFrame: frame, at: timeline.time(ofFrame: frame) + .milliseconds(15))
+        #expect(timeline.resets == 0)
+        #expect(timeline.time(ofFrame: frame) == before)
+        // The device's timing really moved by 50 ms: after a few readings the timeline follows.
+        for _ in 0..<4 {
+            frame += 256
+            timeline.observe(heardFrame: frame, at: before + .milliseconds(50) + Nanoseconds(Int64(frame - Int64(3 * 48_000) - 256) * 1_000_000_000 / 48_000))
+        }
         #expect(timeline.resets == 1)
-        #expect(timeline.time(ofFrame: frame) == timeline.time(ofFrame: frame))
         #expect(abs((timeline.time(ofFrame: frame + 48_000) - timeline.time(ofFrame: frame)).rawValue - 1_000_000_000) < 1_000)
     }
 }
