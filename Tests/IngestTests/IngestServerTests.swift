@@ -51,6 +51,42 @@ import Glibc
         try await server.stop()
     }
 
+    @Test func junkBetweenValidFramesIsCountedAndEveryValidFrameStillArrives() async throws {
+        let (server, tcp, udp) = try await Self.startServer()
+        let junk: [[UInt8]] = [
+            Array("{\"type\":\"jdat\",\"payload\":[1,2\n".utf8),                      // json-error
+            Array("[1,2,3]\n".utf8),                                                   // not-a-message
+            Array("{\"type\":\"jdat\",\"version\":\"jamnet/2.0\"}\n".utf8),         // unsupported-version
+            Array("{\"type\":\"jdat\",\"timestamp_cpu\":1.5,\"payload\":[]}\n".utf8), // invalid-field
+            Array("{\"type\":\"telemetry\"}\n".utf8),                              // unknown-type
+            [0xFF, 0xFE, 0x0A],                                                         // json-error (bad UTF-8)
+        ]
+        let socket = LoopbackSockets.connectTCP(port: tcp)
+        for number in 0..<60 {
+            LoopbackSockets.sendAll(socket, Self.frameLine(number))
+            LoopbackSockets.sendAll(socket, junk[number % junk.count])
+        }
+        close(socket)
+        let datagrams = LoopbackSockets.udpSocket()
+        defer { close(datagrams) }
+        for number in 0..<30 {
+            // Junk and a valid frame in one datagram: the frame still counts.
+            LoopbackSockets.sendDatagram(port: udp, junk[number % junk.count] + Self.frameLine(number, session: "u"), from: datagrams)
+        }
+        #expect(try await eventually {
+            let tcpFrames = try await Self.stored(server)
+            let udpFrames = try await Self.stored(server, session: "u")
+            return tcpFrames == 60 && udpFrames == 30
+        })
+        let counters = server.counters
+        #expect(counters.rejected(.jsonError).value == 30)
+        #expect(counters.rejected(.notAMessage).value == 15)
+        #expect(counters.rejected(.unsupportedVersion).value == 15)
+        #expect(counters.rejected(.invalidField).value == 15)
+        #expect(counters.rejected(.unknownType).value == 15)
+        try await server.stop()
+    }
+
     @Test func manyConnectionsAtOnceEachLandInTheirOwnSession() async throws {
         let (server, tcp, _) = try await Self.startServer()
         let sockets = (0..<20).map { _ in LoopbackSockets.connectTCP(port: tcp) }
