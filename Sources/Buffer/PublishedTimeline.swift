@@ -30,11 +30,6 @@ public final class PublishedTimeline: Sendable {
         @inlinable public func sampleIndex(at time: Nanoseconds) -> Double {
             Double(anchorSample) + Double((time - anchorTime).rawValue) * samplesPerSecond * 1e-9
         }
-
-        /// The local time of sample frame `index`.
-        @inlinable public func time(ofSample index: Int64) -> Nanoseconds {
-            anchorTime + Nanoseconds(Int64((Double(index - anchorSample) / samplesPerSecond * 1e9).rounded()))
-        }
     }
 
     private let sequence = Atomic<UInt64>(0)

@@ -46,10 +46,6 @@ public final class AlsaPCM: @unchecked Sendable {
         public var timestamp: Nanoseconds
         /// Frames between the application pointer and the one being heard.
         public var delayFrames: Int
-        /// Frames writable now.
-        public var availableFrames: Int
-        /// `SND_PCM_STATE_*` (raw).
-        public var state: UInt32
     }
 
     /// The PCM's name.
@@ -94,9 +90,7 @@ public final class AlsaPCM: @unchecked Sendable {
         var stamp = snd_htimestamp_t()
         snd_pcm_status_get_htstamp(statusBuffer, &stamp)
         return Status(timestamp: Nanoseconds(Int64(stamp.tv_sec) * 1_000_000_000 + Int64(stamp.tv_nsec)),
-                      delayFrames: Int(snd_pcm_status_get_delay(statusBuffer)),
-                      availableFrames: Int(snd_pcm_status_get_avail(statusBuffer)),
-                      state: snd_pcm_status_get_state(statusBuffer).rawValue)
+                      delayFrames: Int(snd_pcm_status_get_delay(statusBuffer)))
     }
 
     /// Drops what is queued and prepares the device to start again when its buffer fills.

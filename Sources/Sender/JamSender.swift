@@ -138,10 +138,8 @@ public final class JamSender {
         guard (try? encoder.encode(block, into: &line)) != nil else { return }
         line.append(UInt8(ascii: "\n"))
         if output.send(line) {
-            statistics.calibrationBlocksSent += 1
             statistics.calibrationOffset = reported - reading.cpu.rawValue
             statistics.calibrationDeviation = reading.maxDeviation
-            statistics.largestDeviation = max(statistics.largestDeviation, reading.maxDeviation)
         }
     }
 

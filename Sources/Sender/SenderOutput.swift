@@ -19,7 +19,6 @@ final class SenderOutput {
     private var fileBuffer: [UInt8] = []
     private var retryAt: Nanoseconds = .zero
     private var backoff: Nanoseconds = .milliseconds(100)
-    private var connections = 0
     private var reportedOutage = false
     private var answeredOnClosedConnections = 0
 
@@ -54,7 +53,6 @@ final class SenderOutput {
         guard now >= retryAt else { return false }
         do {
             connection = try SocketConnection(to: destination, transport: transport, sessionID: sessionID)
-            connections += 1
             needsCalibration = true
             backoff = .milliseconds(100)
             if reportedOutage { log("jamsend: connected to \(destination)") }
@@ -106,11 +104,7 @@ final class SenderOutput {
 
     /// Counters the statistics show.
     func update(_ statistics: inout SenderStatistics) {
-        statistics.reconnections = max(0, connections - 1)
         statistics.probesAnswered = answeredOnClosedConnections + (connection?.probesAnswered.value ?? 0)
-        statistics.impairedLost = queue.lost
-        statistics.impairedReordered = queue.reordered
-        statistics.impairedDuplicated = queue.duplicated
     }
 
     private func flushFile() {

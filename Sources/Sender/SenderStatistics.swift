@@ -8,22 +8,14 @@ public struct SenderStatistics: Sendable {
     public var framesDropped = 0
     /// Sample frames sent.
     public var samplesSent: Int64 = 0
-    /// `sync_calibration_block`s sent.
-    public var calibrationBlocksSent = 0
-    /// Connections made after the first.
-    public var reconnections = 0
     /// `clock_echo`s sent in answer to probes.
     public var probesAnswered = 0
     /// The latest calibration: reported GPU − CPU, nanoseconds.
     public var calibrationOffset: Int64 = 0
     /// The latest calibration's `max_deviation`, nanoseconds.
     public var calibrationDeviation: Double = 0
-    /// The largest `max_deviation` seen.
-    public var largestDeviation: Double = 0
     /// Send-time errors (actual − intended) of the most recent frames, at most `sendErrorCapacity`.
     public private(set) var sendErrors: [Nanoseconds] = []
-    /// Frames lost, reordered and duplicated by impairments.
-    public var impairedLost = 0, impairedReordered = 0, impairedDuplicated = 0
 
     /// How many recent send errors are kept (memory stays bounded however long it runs).
     public static let sendErrorCapacity = 65_536
