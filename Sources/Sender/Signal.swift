@@ -46,7 +46,7 @@ public enum Signal: Hashable, Sendable, CustomStringConvertible {
                          amplitude: Float(try number(1, "amplitude", default: 0.5, in: 0...1)))
         case "impulse":
             try expectArguments(atMost: 1)
-            let period = arguments.first.map { Self.duration($0) } ?? .seconds(1)
+            let period = arguments.first.map { Nanoseconds(duration: $0) } ?? .seconds(1)
             guard let period, period >= .microseconds(100) else {
                 throw ParseError(description: "\(text): PERIOD must be a duration of at least 100us, like 250ms or 1s")
             }
@@ -74,17 +74,6 @@ public enum Signal: Hashable, Sendable, CustomStringConvertible {
 
     /// The accepted forms, for error messages and help.
     public static let forms = "use sine[:FREQ[:AMPLITUDE]], impulse:PERIOD, chirp[:START:END[:SECONDS]], noise[:AMPLITUDE], silence or file:PATH.wav"
-
-    /// `"250ms"`, `"1s"`, `"500us"`, `"2000000ns"` or a bare number of seconds.
-    public static func duration(_ text: String) -> Nanoseconds? {
-        let units: [(suffix: String, scale: Double)] = [("ns", 1), ("us", 1e3), ("ms", 1e6), ("s", 1e9)]
-        for (suffix, scale) in units where text.hasSuffix(suffix) {
-            guard let value = Double(text.dropLast(suffix.count)), value.isFinite, value >= 0, value * scale < 9e18 else { return nil }
-            return Nanoseconds(Int64((value * scale).rounded()))
-        }
-        guard let seconds = Double(text), seconds.isFinite, seconds >= 0, seconds < 9e9 else { return nil }
-        return Nanoseconds(Int64((seconds * 1e9).rounded()))
-    }
 
     /// The form it was parsed from.
     public var description: String {

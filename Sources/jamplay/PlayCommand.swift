@@ -56,7 +56,7 @@ struct PlayCommand: AsyncParsableCommand {
         guard (16...65_536).contains(periodFrames), (2...64).contains(periods) else {
             throw ValidationError("--period-frames must be in 16...65536 and --periods in 2...64")
         }
-        guard let latencyValue = Self.duration(latency), latencyValue >= .zero, latencyValue <= .seconds(2) else {
+        guard let latencyValue = Nanoseconds(duration: latency), latencyValue >= .zero, latencyValue <= .seconds(2) else {
             throw ValidationError("--latency \(latency): expected a duration such as 20ms, up to 2s")
         }
         guard (0...99).contains(rtPriority) else { throw ValidationError("--rt-priority must be in 0...99") }
@@ -95,14 +95,6 @@ struct PlayCommand: AsyncParsableCommand {
         Self.log("jamplay: stopped: \(playback.periods.value) periods played, \(playback.xruns.value) underruns, "
                  + "\(playback.silentFrames.value) silent frames, \(playback.streamReanchors.value) re-anchors, "
                  + "\(ingest.late.value) late frames, \(ingest.uncalibrated.value) uncalibrated frames")
-    }
-
-    static func duration(_ text: String) -> Nanoseconds? {
-        for (suffix, scale) in [("us", 1e3), ("ms", 1e6), ("s", 1e9)] where text.hasSuffix(suffix) {
-            guard let value = Double(text.dropLast(suffix.count)), value.isFinite else { return nil }
-            return Nanoseconds(Int64((value * scale).rounded()))
-        }
-        return nil
     }
 
     @Sendable static func log(_ line: String) {

@@ -19,9 +19,9 @@ import Testing
         for text in ["square", "sine:loud", "sine:440:2", "impulse:10us", "impulse:soon", "chirp:100", "silence:1", "file:"] {
             #expect(throws: Signal.ParseError.self, "\(text)") { try Signal(parsing: text) }
         }
-        #expect(Signal.duration("250ms") == .milliseconds(250))
-        #expect(Signal.duration("1.5") == .milliseconds(1500))
-        #expect(Signal.duration("-1s") == nil)
+        #expect(Nanoseconds(duration: "250ms") == .milliseconds(250))
+        #expect(Nanoseconds(duration: "1.5") == .milliseconds(1500))
+        #expect(Nanoseconds(duration: "-1s") == nil)
     }
 
     @Test func aSignalThatDoesNotFitTheStreamIsRefused() {
