@@ -32,7 +32,7 @@ var targets: [Target] = [
     .executableTarget(name: "WireBenchmarks", dependencies: ["Core", "Wire"], path: "Benchmarks/WireBenchmarks"),
     .executableTarget(name: "ClockBenchmarks", dependencies: ["Core", "Clock"], path: "Benchmarks/ClockBenchmarks"),
     .executableTarget(name: "SenderBenchmarks", dependencies: ["Core", "Wire", "Sender"], path: "Benchmarks/SenderBenchmarks"),
-    .executableTarget(name: "PlaybackBenchmarks", dependencies: ["Core", "JackProbe"], path: "Benchmarks/PlaybackBenchmarks"),
+    .executableTarget(name: "PlaybackBenchmarks", dependencies: ["Core", "Sender", "JackProbe"], path: "Benchmarks/PlaybackBenchmarks"),
     .executableTarget(name: "IngestBenchmarks", dependencies: ["Core", "Wire", "Buffer", "Ingest"], path: "Benchmarks/IngestBenchmarks"),
     .target(name: "AllocationCounter", path: "Tests/Support/AllocationCounter"),
     .target(name: "TestSupport", path: "Tests/Support/TestSupport"),
@@ -48,7 +48,7 @@ var targets: [Target] = [
         name: "ReceiverTests",
         dependencies: ["Core", "Buffer", "Ingest", "Playback", "Receiver", "Sender", "JackProbe", "TestSupport", "jamsend", "jamplay"]
     ),
-    .testTarget(name: "JamplayTests", dependencies: ["jamplay"]),
+    .testTarget(name: "JamplayTests", dependencies: ["jamplay", "TestSupport"]),
 ]
 
 // The libFuzzer harness exists only in fuzzing builds (`make fuzz`): it calls into libFuzzer,

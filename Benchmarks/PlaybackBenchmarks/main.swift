@@ -1,6 +1,7 @@
 import Core
 import Foundation
 import JackProbe
+import Sender
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -23,7 +24,6 @@ let seconds = Double(ProcessInfo.processInfo.environment["BENCH_SECONDS"] ?? "20
 let parts = Set((ProcessInfo.processInfo.environment["BENCH_PARTS"] ?? "timing,cpu,latency").split(separator: ",").map(String.init))
 let periods = (ProcessInfo.processInfo.environment["BENCH_PERIODS"] ?? "256,128").split(separator: ",").compactMap { Int($0) }
 let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-let clock = SystemMonotonicClock()
 
 @discardableResult
 func run(_ path: String, _ arguments: [String], wait: Bool = true, environment: [String: String] = [:], output: FileHandle? = nil) throws -> Process {
@@ -54,36 +54,17 @@ func connectProbe(_ pattern: String) {
     for _ in 0..<50 where jack_probe_connect(pattern) < 2 { usleep(100_000) }
 }
 
-/// CLOCK_MONOTONIC − JACK time, ns.
-func monotonicMinusJack() -> Double {
-    var best = (Int64.max, 0.0)
-    for _ in 0..<50 {
-        let before = clock.now(), jack = jack_probe_now_usecs(), after = clock.now()
-        let width = (after - before).rawValue
-        if width < best.0 { best = (width, Double(before.rawValue + width / 2) - Double(jack) * 1000) }
-    }
-    return best.1
-}
-
 /// Played times (CLOCK_MONOTONIC ns) of the impulses in the probe's recording (energy centroids).
 func impulseTimes() -> [Double] {
     let frames = jack_probe_frames()
     var left = [Float](repeating: 0, count: frames)
     _ = jack_probe_copy(0, &left, frames)
-    let offset = monotonicMinusJack()
+    let offset = jack_probe_monotonic_minus_jack_nsecs()
     var times: [Double] = []
     var quiet = 1_000
     for index in 0..<frames {
         if abs(left[index]) >= 0.3 {
-            if quiet >= 1_000 {
-                var weight = 0.0, moment = 0.0
-                for near in max(0, index - 4)...min(frames - 1, index + 6) {
-                    let energy = Double(left[near] * left[near])
-                    weight += energy
-                    moment += energy * (jack_probe_frame_time_usecs(near) * 1000 + offset)
-                }
-                times.append(moment / weight)
-            }
+            if quiet >= 1_000 { times.append(jack_probe_pulse_time_usecs(index) * 1000 + offset) }
             quiet = 0
         } else {
             quiet += 1
@@ -108,18 +89,8 @@ func gridError(_ time: Double, _ period: Double = 100e6) -> Double { time - (tim
 func aplayFloor() throws -> String {
     let path = NSTemporaryDirectory() + "jamplay-bench-impulses.wav"
     let frames = Int(seconds * 48_000)
-    var body = [UInt8]()
-    body.reserveCapacity(frames * 8)
-    for frame in 0..<frames {
-        let value: Float = frame % 4_800 == 2_400 ? 1 : 0
-        for _ in 0..<2 { withUnsafeBytes(of: value.bitPattern.littleEndian) { body += $0 } }
-    }
-    var header = [UInt8]()
-    func put(_ text: String) { header += Array(text.utf8) }
-    func put(_ value: Int, _ count: Int) { for index in 0..<count { header.append(UInt8(truncatingIfNeeded: value >> (8 * index))) } }
-    put("RIFF"); put(36 + body.count, 4); put("WAVEfmt "); put(16, 4); put(3, 2); put(2, 2); put(48_000, 4); put(48_000 * 8, 4); put(8, 2); put(32, 2)
-    put("data"); put(body.count, 4)
-    try Data(header + body).write(to: URL(fileURLWithPath: path))
+    let samples = (0..<frames * 2).map { $0 / 2 % 4_800 == 2_400 ? Float(1) : 0 }
+    try Data(WAVFile.encode(samples: samples, rate: .standard, channels: ChannelCount(2))).write(to: URL(fileURLWithPath: path))
     defer { unlink(path) }
     let player = try run("/usr/bin/aplay", ["-q", "-D", "jack", path], wait: false)
     connectProbe("^alsa-jack.*out_00[01]$|aplay.*out_00[01]$")

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `jamplay lint` as a user runs it: the built binary on files and standard input.
@@ -11,7 +12,7 @@ import Testing
 
     static func run(_ arguments: [String], input: String? = nil) throws -> Outcome {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try resolvedExecutable())
+        process.executableURL = URL(fileURLWithPath: try builtExecutable(named: "jamplay"))
         process.arguments = arguments
         let output = Pipe(), error = Pipe(), standardInput = Pipe()
         process.standardOutput = output
@@ -25,17 +26,6 @@ import Testing
         process.waitUntilExit()
         return Outcome(status: process.terminationStatus, standardOutput: String(decoding: outputData, as: UTF8.self),
                        standardError: String(decoding: errorData, as: UTF8.self))
-    }
-
-    /// swift-testing's runner may be the xctest binary or a helper beside it; the products share a folder.
-    static func resolvedExecutable() throws -> String {
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for _ in 0..<3 {
-            let candidate = directory.appendingPathComponent("jamplay").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            directory.deleteLastPathComponent()
-        }
-        throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: "jamplay beside \(CommandLine.arguments[0])"])
     }
 
     static func temporaryFile(_ contents: String) throws -> String {

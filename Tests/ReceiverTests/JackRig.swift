@@ -1,4 +1,3 @@
-import Core
 import Foundation
 import JackProbe
 #if canImport(Glibc)
@@ -36,21 +35,6 @@ enum JackRig {
         return probe.terminationStatus == 0
     }
 
-    /// CLOCK_MONOTONIC − JACK time (JACK's clock is CLOCK_MONOTONIC_RAW here), in nanoseconds:
-    /// the reading with the tightest bracket of several.
-    static func monotonicMinusJack() -> Double {
-        let clock = SystemMonotonicClock()
-        var best = (width: Int64.max, offset: 0.0)
-        for _ in 0..<50 {
-            let before = clock.now()
-            let jack = jack_probe_now_usecs()
-            let after = clock.now()
-            let width = (after - before).rawValue
-            if width < best.width { best = (width, Double(before.rawValue + width / 2) - Double(jack) * 1000) }
-        }
-        return best.offset
-    }
-
     /// A recording of the probe: both channels and the CLOCK_MONOTONIC time of each frame.
     struct Recording {
         var left: [Float]
@@ -60,17 +44,8 @@ enum JackRig {
         /// When frame `index` was played, CLOCK_MONOTONIC nanoseconds.
         func time(ofFrame index: Int) -> Double { jack_probe_frame_time_usecs(index) * 1000 + offset }
 
-        /// When the pulse starting near frame `onset` was played: the energy centroid of the few
-        /// frames around it (resampling spreads a one-sample impulse over its neighbours).
-        func pulseTime(near onset: Int) -> Double {
-            var weight = 0.0, moment = 0.0
-            for index in max(0, onset - 4)...min(left.count - 1, onset + 6) {
-                let energy = Double(left[index]) * Double(left[index])
-                weight += energy
-                moment += energy * time(ofFrame: index)
-            }
-            return moment / weight
-        }
+        /// When the pulse starting near frame `onset` was played, CLOCK_MONOTONIC nanoseconds.
+        func pulseTime(near onset: Int) -> Double { jack_probe_pulse_time_usecs(onset) * 1000 + offset }
 
         /// Frames where the left channel rises through `threshold` after at least `quiet` frames below it.
         func onsets(threshold: Float = 0.5, quiet: Int = 100) -> [Int] {
@@ -94,6 +69,6 @@ enum JackRig {
         var right = [Float](repeating: 0, count: frames)
         _ = jack_probe_copy(0, &left, frames)
         _ = jack_probe_copy(1, &right, frames)
-        return Recording(left: left, right: right, offset: monotonicMinusJack())
+        return Recording(left: left, right: right, offset: jack_probe_monotonic_minus_jack_nsecs())
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Wire
 
 /// Runs the built `jamsend` as a user does.
@@ -8,21 +9,10 @@ enum JamsendProcess {
         var standardError: String
     }
 
-    /// The products share a folder; the test runner may sit one or two levels below it.
-    static func executable() throws -> String {
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for _ in 0..<3 {
-            let candidate = directory.appendingPathComponent("jamsend").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            directory.deleteLastPathComponent()
-        }
-        throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: "jamsend beside \(CommandLine.arguments[0])"])
-    }
-
     /// Starts `jamsend arguments`; standard error is collected.
     static func start(_ arguments: [String], environment: [String: String] = [:]) throws -> (Process, Pipe) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try executable())
+        process.executableURL = URL(fileURLWithPath: try builtExecutable(named: "jamsend"))
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let error = Pipe()

@@ -3,6 +3,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MAX_CYCLES 65536
 
@@ -102,7 +103,37 @@ double jack_probe_frame_time_usecs(long frame) {
     return cycle_start_usecs[low] + (double)(frame - cycle_first_frame[low]) * cycle_period_usecs[low] / (double)frames_in_cycle;
 }
 
-uint64_t jack_probe_now_usecs(void) { return jack_get_time(); }
+static int64_t monotonic_nsecs(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+}
+
+double jack_probe_monotonic_minus_jack_nsecs(void) {
+    int64_t best_width = INT64_MAX;
+    double best = 0;
+    for (int attempt = 0; attempt < 50; attempt++) {
+        int64_t before = monotonic_nsecs();
+        jack_time_t jack = jack_get_time();
+        int64_t after = monotonic_nsecs();
+        if (after - before < best_width) {
+            best_width = after - before;
+            best = (double)(before + best_width / 2) - (double)jack * 1000.0;
+        }
+    }
+    return best;
+}
+
+double jack_probe_pulse_time_usecs(long onset) {
+    long frames = atomic_load(&recorded);
+    double weight = 0, moment = 0;
+    for (long frame = onset - 4 < 0 ? 0 : onset - 4; frame <= onset + 6 && frame < frames; frame++) {
+        double energy = (double)recording[0][frame] * (double)recording[0][frame];
+        weight += energy;
+        moment += energy * jack_probe_frame_time_usecs(frame);
+    }
+    return weight > 0 ? moment / weight : jack_probe_frame_time_usecs(onset);
+}
 
 long jack_probe_period_frames(void) { return client ? (long)jack_get_buffer_size(client) : 0; }
 

@@ -18,8 +18,12 @@ long jack_probe_frames(void);
 long jack_probe_copy(int channel, float *out, long max_frames);
 /// When recorded frame `frame` was played, in JACK microseconds (cycle start + its offset in the cycle).
 double jack_probe_frame_time_usecs(long frame);
-/// JACK's current time, in microseconds (to relate JACK time to the system clocks).
-uint64_t jack_probe_now_usecs(void);
+/// CLOCK_MONOTONIC − JACK time, in nanoseconds (JACK's clock is CLOCK_MONOTONIC_RAW here): the
+/// reading with the tightest bracket of several.
+double jack_probe_monotonic_minus_jack_nsecs(void);
+/// When the pulse starting near recorded frame `onset` was played, in JACK microseconds: the energy
+/// centroid of the left channel's frames around it (resampling spreads a one-sample impulse).
+double jack_probe_pulse_time_usecs(long onset);
 /// Frames per JACK period.
 long jack_probe_period_frames(void);
 /// Xruns JACK reported while recording.
