@@ -31,6 +31,9 @@ public struct DeviceTimeline: Sendable {
     public private(set) var resets = 0
     private var lockedSince: Nanoseconds = .zero
     private var farReadings = 0
+    /// The device pointer's last reading and its smallest step so far.
+    private var lastPointer: Int64?
+    private var pointerStep = Int64.max
     /// Consecutive readings beyond `resetThreshold` that re-anchor the loop.
     static let farReadingsToReset = 4
 
@@ -51,10 +54,20 @@ public struct DeviceTimeline: Sendable {
     /// Anchors without a reading: frame `frame` is heard at `time` (at start, and for devices that do not pace).
     public mutating func anchor(frame: Int64, at time: Nanoseconds) {
         farReadings = 0
+        lastPointer = nil
         anchorFrame = frame
         anchorTime = Double(time.rawValue)
         lockedSince = time
         isAnchored = true
+    }
+
+    /// Feeds a reading of the device pointer (the frames written less the device's delay) at
+    /// `time`. The pointer moves in steps (a JACK period, a USB packet) and the frames of the last
+    /// step are still being played, so the frame heard then is a step behind it.
+    public mutating func observe(devicePointer pointer: Int64, at time: Nanoseconds) {
+        if let last = lastPointer, pointer > last { pointerStep = min(pointerStep, pointer - last) }
+        observe(heardFrame: pointer - (pointerStep == .max ? 0 : pointerStep), at: time)
+        lastPointer = pointer
     }
 
     /// Feeds one reading: frame `heardFrame` was being heard at `time`.

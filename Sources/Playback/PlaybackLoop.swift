@@ -27,9 +27,6 @@ final class PlaybackLoop: @unchecked Sendable {
     private var converter: SampleConverter
     private let bytes: UnsafeMutableRawPointer
     private(set) var timeline: DeviceTimeline
-    /// The device pointer's last position and its smallest step so far.
-    private var lastPointer: Int64?
-    private var pointerStep = Int64.max
     private let clock = SystemMonotonicClock()
 
     private let recorder: PlaybackRecorder?
@@ -85,18 +82,12 @@ final class PlaybackLoop: @unchecked Sendable {
                 guard pcm.recover(result) else { return .deviceFailed(code: result) }
                 // An underrun: the device restarts when its buffer fills again, so the timeline re-anchors.
                 counters.xruns.add()
-                lastPointer = nil
                 timeline.anchor(frame: written, at: clock.now() + Nanoseconds(Int64(Double(buffer) * frameNanoseconds)))
             }
             written += Int64(period)
             counters.periods.add()
             if paces, let status = pcm.readStatus() {
-                // The device's pointer moves in steps (a JACK period, a USB packet): the frames of
-                // the last step are still being played, so the one heard now is a step behind it.
-                let pointer = written - Int64(status.delayFrames)
-                if let last = lastPointer, pointer > last { pointerStep = min(pointerStep, pointer - last) }
-                lastPointer = pointer
-                timeline.observe(heardFrame: pointer - (pointerStep == .max ? 0 : pointerStep), at: status.timestamp)
+                timeline.observe(devicePointer: written - Int64(status.delayFrames), at: status.timestamp)
             }
         }
         return .stopped
