@@ -56,12 +56,12 @@ public final class PlaybackStream {
 
     /// Renders `frames` output frames at `deviceRate` (frames per local second, measured) whose
     /// first is heard at `firstTime`; `latency` is added to every sample's time. Writes
-    /// `frames × channels` samples to `output`; returns false while the stream has not started.
+    /// `frames × channels` samples to `output`; returns false (and writes silence) while the
+    /// stream has not started.
     /// Thread: playback (RT). Lock-free, non-allocating.
     public func render(frames: Int, firstTime: Nanoseconds, deviceRate: Double, latency: Nanoseconds,
                        into output: UnsafeMutablePointer<Float>) -> Bool {
-        output.update(repeating: 0, count: frames * channels)
-        guard let line = timeline.line, line.samplesPerSecond > 0 else { return false }
+        guard let line = timeline.line, line.samplesPerSecond > 0 else { return silence(frames, into: output) }
         // The stream sample due when output frame 0 is heard.
         let target = line.sampleIndex(at: firstTime - latency)
         let nominalRatio = deviceRate / line.samplesPerSecond
@@ -69,8 +69,9 @@ public final class PlaybackStream {
         if !isPlaying {
             // Not yet at its first sample: silence, then start exactly where sample 0 falls.
             let leadIn = Int((-target * nominalRatio).rounded())
-            guard leadIn < frames else { return false }
+            guard leadIn < frames else { return silence(frames, into: output) }
             startFrame = max(0, leadIn)
+            output.update(repeating: 0, count: startFrame * channels)
             jump(to: leadIn > 0 ? 0 : Int64(target.rounded()))
             isPlaying = true
         } else if abs(position - target) > Self.reanchorThreshold * line.samplesPerSecond {
@@ -93,8 +94,17 @@ public final class PlaybackStream {
         consumeStaging(result.consumed)
         position += Double(result.produced) * 2 / (ratio + lastRatio)
         lastRatio = ratio
-        if result.produced < wanted { pendingGap += wanted - result.produced }
+        if result.produced < wanted {
+            pendingGap += wanted - result.produced
+            (output + (startFrame + result.produced) * channels).update(repeating: 0, count: (wanted - result.produced) * channels)
+        }
         return true
+    }
+
+    /// Writes `frames` of silence; false: nothing of the stream played.
+    private func silence(_ frames: Int, into output: UnsafeMutablePointer<Float>) -> Bool {
+        output.update(repeating: 0, count: frames * channels)
+        return false
     }
 
     /// Restarts reading at stream index `index`: history dropped; what is heard next lags it by
