@@ -44,6 +44,9 @@ public final class IngestCounters: Sendable {
     /// Makes zeroed counters.
     public init() {}
 
+    /// Lines rejected, every class together.
+    public var rejectedLines: Int { LineClass.allCases.reduce(0) { $0 + rejections[$1]!.value } }
+
     /// Lines rejected as `lineClass` (`ok` lines are not rejections: always 0).
     public func rejected(_ lineClass: LineClass) -> AtomicCounter {
         rejections[lineClass]!

@@ -6,7 +6,7 @@
 public struct ListenAddress: Hashable, Sendable, CustomStringConvertible {
     /// The address to bind, nil for every interface (IPv4 and IPv6).
     public var host: String?
-    /// The port, 1…65535.
+    /// The port, 0…65535 (0: any free port, the same for TCP and UDP).
     public var port: Int
 
     /// Makes an address.
@@ -20,7 +20,7 @@ public struct ListenAddress: Hashable, Sendable, CustomStringConvertible {
         guard let colon = text.lastIndex(of: ":") else { throw .init(text, "expected [HOST]:PORT, e.g. :9000 or 127.0.0.1:9000") }
         var host = String(text[..<colon])
         let portText = text[text.index(after: colon)...]
-        guard let port = Int(portText), (1...65_535).contains(port) else { throw .init(text, "the port must be a number from 1 to 65535") }
+        guard let port = Int(portText), (0...65_535).contains(port) else { throw .init(text, "the port must be a number from 0 (any free port) to 65535") }
         if host.hasPrefix("[") {
             guard host.hasSuffix("]"), host.count > 2 else { throw .init(text, "an IPv6 address goes in brackets, e.g. [::]:9000") }
             host = String(host.dropFirst().dropLast())
@@ -32,6 +32,7 @@ public struct ListenAddress: Hashable, Sendable, CustomStringConvertible {
             guard Self.ipv4Octets(host) != nil else { throw .init(text, "'\(host)' is not an IPv4 address (use [..] for IPv6)") }
         }
         self.init(host: host.isEmpty ? nil : host, port: port)
+        guard port != 0 || !isMulticast else { throw .init(text, "a multicast group needs the port its senders send to") }
     }
 
     /// Whether the host is a multicast group (224.0.0.0/4 or ff00::/8): joined, not bound.

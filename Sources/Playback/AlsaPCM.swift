@@ -84,6 +84,12 @@ public final class AlsaPCM: @unchecked Sendable {
         Int(snd_pcm_writei(handle, bytes, snd_pcm_uframes_t(frames)))
     }
 
+    /// Waits until the device has room for a period: 1 then, 0 if it has none after
+    /// `timeoutMilliseconds` (it stopped taking samples), or a negative error (an xrun).
+    public func waitForRoom(timeoutMilliseconds: Int32) -> Int {
+        Int(snd_pcm_wait(handle, timeoutMilliseconds))
+    }
+
     /// The device's status now, nil when ALSA cannot give one.
     public func readStatus() -> Status? {
         guard snd_pcm_status(handle, statusBuffer) >= 0 else { return nil }

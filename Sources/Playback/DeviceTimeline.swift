@@ -15,7 +15,10 @@ public struct DeviceTimeline: Sendable {
     public var lockingBandwidth = 2.0, lockingDuration = Nanoseconds.seconds(2)
     /// Loop bandwidth once locked: low enough to average away the readings' jitter.
     public var lockedBandwidth = 0.1
-    /// Readings further than this from the prediction, several in a row, re-anchor the loop.
+    /// Readings further than this from the prediction, several in a row, re-anchor the loop;
+    /// once the pointer's step is known, ¾ of a step (at least 2 ms) is enough, so that a device
+    /// whose timing slips by one step (JACK skipping a cycle) re-anchors rather than bending the
+    /// loop's rate estimate for seconds.
     public var resetThreshold = Nanoseconds.milliseconds(10)
 
     /// The nominal frame rate.
@@ -43,6 +46,13 @@ public struct DeviceTimeline: Sendable {
         framePeriod = 1e9 / Double(nominalRate.hertz)
     }
 
+    /// How far off the prediction a reading counts as far, ns.
+    private var farThreshold: Double {
+        let limit = Double(resetThreshold.rawValue)
+        guard pointerStep != .max else { return limit }
+        return min(limit, max(2e6, 0.75 * Double(pointerStep) * framePeriod))
+    }
+
     /// The device's frames per local second.
     public var measuredRate: Double { 1e9 / framePeriod }
 
@@ -65,10 +75,24 @@ public struct DeviceTimeline: Sendable {
     /// `time`. The pointer moves in steps (a JACK period, a USB packet) and the frames of the last
     /// step are still being played, so the frame heard then is a step behind it.
     public mutating func observe(devicePointer pointer: Int64, at time: Nanoseconds) {
-        if let last = lastPointer, pointer > last { pointerStep = min(pointerStep, pointer - last) }
+        notePointer(pointer)
         observe(heardFrame: pointer - (pointerStep == .max ? 0 : pointerStep), at: time)
+    }
+
+    /// Learns the device pointer's step from a reading without timing it. Readings once a period
+    /// see the pointer move by a whole period even when it steps in smaller units (a JACK period
+    /// of 128 under an ALSA period of 256), so the loop also polls it briefly at start.
+    public mutating func notePointer(_ pointer: Int64) {
+        if let last = lastPointer, pointer > last, pointer - last < pointerStep {
+            // Readings so far were placed by a wrong step: the next one anchors afresh.
+            pointerStep = pointer - last
+            isAnchored = false
+        }
         lastPointer = pointer
     }
+
+    /// The smallest step of the device pointer seen so far, in frames (nil before two readings moved).
+    public var devicePointerStep: Int64? { pointerStep == .max ? nil : pointerStep }
 
     /// Feeds one reading: frame `heardFrame` was being heard at `time`.
     public mutating func observe(heardFrame: Int64, at time: Nanoseconds) {
@@ -80,13 +104,12 @@ public struct DeviceTimeline: Sendable {
         guard frames > 0 else { return }  // nothing new heard since the last reading
         let predicted = anchorTime + frames * framePeriod
         let error = Double(time.rawValue) - predicted
-        guard abs(error) <= Double(resetThreshold.rawValue) else {
+        guard abs(error) <= farThreshold else {
             // One late reading is the reading thread's delay, not the device's: ignore it. Only a
-            // run of them means the device's timing really moved.
+            // run of them means the device's timing really moved: its phase, not its rate.
             farReadings += 1
             if farReadings >= Self.farReadingsToReset {
                 resets += 1
-                framePeriod = 1e9 / Double(nominalRate.hertz)
                 anchor(frame: heardFrame, at: time)
             }
             return

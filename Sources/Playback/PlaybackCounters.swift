@@ -13,6 +13,9 @@ public final class PlaybackCounters: Sendable {
     /// Stream frames played as silence because they were missing (lost, or arrived too late),
     /// counted once the stream goes on after them (a stream's end is not a gap).
     public let silentFrames = AtomicCounter()
+    /// Times the device's timing slipped and its timeline re-anchored (JACK skipping a cycle,
+    /// a device that lost samples without reporting an underrun).
+    public let deviceSlips = AtomicCounter()
     /// Times a stream's position was re-anchored (its error grew past the lock's reach).
     public let streamReanchors = AtomicCounter()
     /// Mixed samples clipped to ±1.

@@ -49,8 +49,14 @@ public final class PlaybackEngine: @unchecked Sendable {
         }
         self.negotiated = negotiated
         devicePaces = Self.paces(pcm)
-        log("playback: \(pcm.name): \(negotiated)" + (devicePaces ? "" : " — the device does not pace writes; jamplay paces itself on CLOCK_MONOTONIC"))
-        if configuration.lockMemory && mlockall(MCL_CURRENT | MCL_FUTURE) != 0 {
+        // Samples must be in the device a buffer and a period before they are heard, so a
+        // sender's lead plus the latency must cover that: say how much it is.
+        let devicePath = Nanoseconds(Int64(Double(negotiated.bufferFrames + negotiated.periodFrames) * 1e9 / Double(negotiated.rate.hertz)))
+        log("playback: \(pcm.name): \(negotiated); samples must arrive \(devicePath) before they are heard (timestamp + latency \(configuration.latency)), later ones are skipped"
+            + (devicePaces ? "" : " — the device does not pace writes; jamplay paces itself on CLOCK_MONOTONIC"))
+        // On fault: pages are locked as they are first touched, so the process's reserved but
+        // unused memory (thread stacks, allocator arenas) does not become resident.
+        if configuration.lockMemory && mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0 {
             log("playback: warning: cannot lock memory (mlockall: \(String(cString: strerror(errno)))); page faults may cause glitches")
         }
         let mixer = PlaybackMixer(channels: negotiated.channels.rawValue, maximumPeriod: negotiated.periodFrames,
@@ -129,8 +135,13 @@ public final class PlaybackEngine: @unchecked Sendable {
             }
             thread.join()
             current.withLock { $0 = nil }
-            if case .deviceFailed(let code) = ending {
+            switch ending {
+            case .stopped: break
+            case .deviceFailed(let code):
                 log("playback: \(device.name) failed: \(AlsaError("write", code: Int32(code)).description); closing it and reopening every second")
+                pcm = nil
+            case .deviceStopped:
+                log("playback: \(device.name) took no samples for \(PlaybackLoop.stuckTimeoutMilliseconds) ms; closing it and reopening every second")
                 pcm = nil
             }
         }

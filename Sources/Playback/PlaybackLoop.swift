@@ -16,7 +16,12 @@ final class PlaybackLoop: @unchecked Sendable {
     enum Ending: Equatable {
         case stopped
         case deviceFailed(code: Int)
+        /// The device took no samples for `stuckTimeoutMilliseconds` (a JACK server that died).
+        case deviceStopped
     }
+
+    /// How long a pacing device may take no samples before the loop gives it up.
+    static let stuckTimeoutMilliseconds: Int32 = 1_000
 
     let pcm: AlsaPCM
     let paces: Bool
@@ -74,7 +79,10 @@ final class PlaybackLoop: @unchecked Sendable {
             recorder?.append(mixer.mix, frames: period)
             var offset = 0
             while offset < period {
-                let result = pcm.write(bytes + offset * mixer.channels * pcm.negotiated.format.bytesPerSample, frames: period - offset)
+                // A device that dies may never wake a blocking write: wait with a timeout first.
+                var result = paces ? pcm.waitForRoom(timeoutMilliseconds: Self.stuckTimeoutMilliseconds) : 1
+                if result == 0 { return .deviceStopped }
+                if result > 0 { result = pcm.write(bytes + offset * mixer.channels * pcm.negotiated.format.bytesPerSample, frames: period - offset) }
                 if result >= 0 {
                     offset += result
                     continue
@@ -86,11 +94,24 @@ final class PlaybackLoop: @unchecked Sendable {
             }
             written += Int64(period)
             counters.periods.add()
+            if paces && written == Int64(buffer) { learnPointerStep(written: written, for: Nanoseconds(Int64(Double(period) * frameNanoseconds))) }
             if paces, let status = pcm.readStatus() {
+                let resets = timeline.resets
                 timeline.observe(devicePointer: written - Int64(status.delayFrames), at: status.timestamp)
+                if timeline.resets != resets { counters.deviceSlips.add() }
             }
         }
         return .stopped
+    }
+
+    /// Polls the device pointer every 200 µs for `duration` (the buffer has just filled, so the
+    /// device has more than that queued) to see the unit it steps in.
+    private func learnPointerStep(written: Int64, for duration: Nanoseconds) {
+        let end = clock.now() + duration
+        while clock.now() < end {
+            if let status = pcm.readStatus() { timeline.notePointer(written - Int64(status.delayFrames)) }
+            sleep(until: clock.now() + .microseconds(200))
+        }
     }
 
     private func sleep(until deadline: Nanoseconds) {

@@ -9,8 +9,10 @@ import Core
 /// thread only. Thread: playback (RT). Lock-free, non-allocating.
 public final class PlaybackStream {
     /// How far the heard position may drift from the timeline before it jumps (re-anchors)
-    /// instead of being pulled back by resampling, in seconds.
-    public static let reanchorThreshold = 0.010
+    /// instead of being pulled back by resampling, in seconds: far above the lock's steady error
+    /// (microseconds), below a device period, so a device whose timing slips by a period is
+    /// followed at once rather than by seconds of bent pitch.
+    public static let reanchorThreshold = 0.002
     /// PI gains on the position error (input frames): proportional per frame of error, and
     /// integral per frame-second. The loop settles within about two seconds, without audible
     /// pitch change (a 1-frame error moves the ratio by 10 ppm).

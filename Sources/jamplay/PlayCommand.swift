@@ -93,8 +93,8 @@ struct PlayCommand: AsyncParsableCommand {
         try await receiver.stop()
         let playback = receiver.playbackCounters, ingest = receiver.ingestCounters
         Self.log("jamplay: stopped: \(playback.periods.value) periods played, \(playback.xruns.value) underruns, "
-                 + "\(playback.silentFrames.value) silent frames, \(playback.streamReanchors.value) re-anchors, "
-                 + "\(ingest.late.value) late frames, \(ingest.uncalibrated.value) uncalibrated frames")
+                 + "\(playback.silentFrames.value) silent frames, \(playback.streamReanchors.value) re-anchors, \(playback.deviceSlips.value) device slips, "
+                 + "\(ingest.late.value) late frames, \(ingest.uncalibrated.value) uncalibrated frames, \(ingest.rejectedLines) rejected lines")
     }
 
     @Sendable static func log(_ line: String) {

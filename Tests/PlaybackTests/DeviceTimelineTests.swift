@@ -47,3 +47,60 @@ import Testing
         #expect(abs((timeline.time(ofFrame: frame + 48_000) - timeline.time(ofFrame: frame)).rawValue - 1_000_000_000) < 1_000)
     }
 }
+
+extension DeviceTimelineTests {
+    /// A JACK period of 128 under an ALSA period of 256: once-a-period readings see the pointer
+    /// move by 256, the brief poll at start sees its real step, and the heard frame is a JACK
+    /// period (not an ALSA one) behind the pointer.
+    @Test func thePointersStepIsLearnedFromAPollNotFromOnceAPeriodReadings() {
+        let framePeriod = 1e9 / 48_000
+        let start = 1e9
+        /// The pointer after JACK's cycles up to `time`: 128 frames per cycle, the frames of the
+        /// cycle in progress (started at `time(pointer − 128)`) being heard.
+        func pointer(at time: Double) -> Int64 { (Int64((time - start) / framePeriod) / 128 + 1) * 128 }
+        var polled = DeviceTimeline(nominalRate: .standard)
+        var unpolled = DeviceTimeline(nominalRate: .standard)
+        for step in 0..<25 {
+            polled.notePointer(pointer(at: start + Double(step) * 200_000))
+        }
+        #expect(polled.devicePointerStep == 128)
+        // Readings just after every other JACK cycle began (the ALSA period's wake-up), for 10 s.
+        for cycle in stride(from: 2, to: 3750, by: 2) {
+            let time = start + Double(cycle * 128) * framePeriod + 20_000
+            polled.observe(devicePointer: pointer(at: time), at: Nanoseconds(Int64(time)))
+            unpolled.observe(devicePointer: pointer(at: time), at: Nanoseconds(Int64(time)))
+        }
+        #expect(unpolled.devicePointerStep == 256)
+        let frame = Int64(480_000)
+        let truth = start + Double(frame) * framePeriod
+        let error = Double(polled.time(ofFrame: frame).rawValue) - truth
+        // Within the readings' 20 µs wake-up delay, not a JACK period (2.7 ms) off.
+        #expect(abs(error - 20_000) < 5_000, "heard-time error \(error / 1000) µs")
+    }
+}
+
+extension DeviceTimelineTests {
+    /// JACK skipped a cycle: from then on every frame is heard one period later. The timeline
+    /// moves by that period within a few readings and keeps the device's rate, instead of
+    /// swinging its rate estimate for seconds.
+    @Test func aSlipOfOnePointerStepReanchorsAtOnceAndKeepsTheRate() {
+        let framePeriod = 1e9 / 48_000 / (1 + 200e-6)
+        var timeline = DeviceTimeline(nominalRate: .standard)
+        var random = SeededRandomNumberGenerator(seed: 9)
+        var slip = 0.0
+        for period in Int64(1)...Int64(4_000) {
+            if period == 2_000 { slip = 256 * framePeriod }
+            let pointer = period * 256
+            // The reading thread wakes 0…200 µs after the step.
+            let time = 1e9 + Double(pointer - 256) * framePeriod + slip + Double(Int64.random(in: 0...200_000, using: &random))
+            timeline.observe(devicePointer: pointer, at: Nanoseconds(Int64(time)))
+            if period == 2_010 {
+                let frame = Int64(2_010 * 256)
+                let error = Double(timeline.time(ofFrame: frame).rawValue) - (1e9 + Double(frame) * framePeriod + slip)
+                #expect(abs(error) < 1_000_000, "ten readings after the slip the timeline is \(error / 1000) µs off")
+            }
+        }
+        #expect(timeline.resets == 1)
+        #expect(abs(timeline.measuredRate / 48_000 - 1 - 200e-6) < 20e-6, "rate \(timeline.measuredRate)")
+    }
+}
