@@ -37,6 +37,7 @@ var targets: [Target] = [
     .target(name: "AllocationCounter", path: "Tests/Support/AllocationCounter"),
     .target(name: "TestSupport", path: "Tests/Support/TestSupport"),
     .target(name: "JackProbe", path: "Tests/Support/JackProbe", linkerSettings: [.linkedLibrary("jack")]),
+    .target(name: "RigSupport", dependencies: ["JackProbe", "TestSupport"], path: "Tests/Support/RigSupport"),
     .testTarget(name: "CoreTests", dependencies: ["Core"]),
     .testTarget(name: "WireTests", dependencies: ["Core", "Wire", "AllocationCounter"]),
     .testTarget(name: "ClockTests", dependencies: ["Core", "Clock"]),
@@ -46,7 +47,11 @@ var targets: [Target] = [
     .testTarget(name: "PlaybackTests", dependencies: ["Core", "Buffer", "Playback", "AllocationCounter"]),
     .testTarget(
         name: "ReceiverTests",
-        dependencies: ["Core", "Buffer", "Ingest", "Playback", "Receiver", "Sender", "JackProbe", "TestSupport", "jamsend", "jamplay"]
+        dependencies: ["Core", "Buffer", "Ingest", "Playback", "Receiver", "Sender", "JackProbe", "RigSupport", "TestSupport", "jamsend", "jamplay"]
+    ),
+    .testTarget(
+        name: "SystemTests",
+        dependencies: ["Core", "Sender", "JackProbe", "RigSupport", "TestSupport", "jamsend", "jamplay"]
     ),
     .testTarget(name: "JamplayTests", dependencies: ["jamplay", "TestSupport"]),
 ]

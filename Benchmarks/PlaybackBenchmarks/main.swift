@@ -9,7 +9,8 @@ import Glibc
 // `make bench`: playback timing on the JACK dummy rig, measured by an independent JACK client
 // (Tests/Support/JackProbe) — jamplay playing impulses sent by jamsend at 100 ms multiples of
 // CLOCK_MONOTONIC, beside `aplay -D jack` playing a file of the same impulses (the rig's floor) —
-// then jamplay's CPU and memory for one and four streams, and the smallest --latency that plays
+// over TCP and UDP — then jamplay's CPU and memory for 1, 4 and 16 streams beside aplay's for
+// one file, and the smallest --latency that plays
 // a stream from a sender with the default 5 ms lead without a gap or an underrun.
 // Needs the built jamplay and jamsend (release) beside this program, jackd2 and alsa-utils.
 
@@ -85,8 +86,9 @@ func summary(_ errors: [Double]) -> String {
 
 func gridError(_ time: Double, _ period: Double = 100e6) -> Double { time - (time / period).rounded() * period }
 
-/// The rig's floor: aplay playing a file of impulses 100 ms apart; errors against its own first impulse's grid.
-func aplayFloor() throws -> String {
+/// The rig's floor: aplay playing a file of impulses 100 ms apart; errors against its own first
+/// impulse's grid, and aplay's CPU seconds per audio second and peak RSS (KiB).
+func aplayFloor() throws -> (timing: String, cpu: Double, peakKiB: Int) {
     let path = NSTemporaryDirectory() + "jamplay-bench-impulses.wav"
     let frames = Int(seconds * 48_000)
     let samples = (0..<frames * 2).map { $0 / 2 % 4_800 == 2_400 ? Float(1) : 0 }
@@ -95,10 +97,21 @@ func aplayFloor() throws -> String {
     let player = try run("/usr/bin/aplay", ["-q", "-D", "jack", path], wait: false)
     connectProbe("^alsa-jack.*out_00[01]$|aplay.*out_00[01]$")
     jack_probe_restart()
-    player.waitUntilExit()
+    var (ticks, peak) = (0.0, 0)
+    while player.isRunning {
+        (ticks, peak) = (cpuTicks(of: player), peakKiB(of: player) ?? peak)
+        usleep(100_000)
+    }
     let times = impulseTimes()
-    guard let first = times.first else { return "no impulses heard" }
-    return summary(times.map { gridError($0 - first) })
+    let cpu = ticks / Double(sysconf(Int32(_SC_CLK_TCK))) / seconds
+    guard let first = times.first else { return ("no impulses heard", cpu, peak) }
+    return (summary(times.map { gridError($0 - first) }), cpu, peak)
+}
+
+/// Peak resident memory of a running process, KiB.
+func peakKiB(of process: Process) -> Int? {
+    let status = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)) ?? ""
+    return status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }.flatMap { Int($0.split(separator: " ").dropFirst().first ?? "") }
 }
 
 /// jamplay on the rig with `streams` senders; returns its log and CPU seconds, peak RSS (KiB).
@@ -120,8 +133,7 @@ func jamplay(latency: String, periods: Int = 3, streams: [[String]], duration: D
     for sender in senders { sender.waitUntilExit() }
     if senders.isEmpty { usleep(useconds_t(duration * 1e6)) }
     let ticks = cpuTicks(of: player) - startTicks
-    let status = (try? String(contentsOfFile: "/proc/\(player.processIdentifier)/status", encoding: .utf8)) ?? ""
-    let peak = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }.flatMap { Int($0.split(separator: " ").dropFirst().first ?? "") } ?? 0
+    let peak = peakKiB(of: player) ?? 0
     player.interrupt()
     player.waitUntilExit()
     try? log.close()
@@ -146,23 +158,27 @@ say("Playback timing on the JACK dummy rig, impulses every 100 ms for \(Int(seco
 for period in periods where parts.contains("timing") {
     try startJack(period: period)
     say("\njackd -d dummy -p \(period) (one period = \(String(format: "%.0f", Double(period) / 0.048)) µs)")
-    say("aplay -D jack (floor)          " + (try aplayFloor()))
-    for latency in ["5ms", "20ms"] {
-        let result = try jamplay(latency: latency, streams: [["--signal", "impulse:100ms", "--lead", "40ms"]])
-        let latencyNanoseconds = latency == "5ms" ? 5e6 : 20e6
-        // Steady state: the first two seconds (the device and stream locks settling) are left out.
-        let times = impulseTimes()
-        let errors = times.filter { $0 > (times.first ?? 0) + 2e9 }.map { gridError($0 - latencyNanoseconds) }
-        say("jamplay --latency \(latency.padding(toLength: 5, withPad: " ", startingAt: 0))       " + summary(errors)
-              + "   underruns \(count("underruns", in: result.log)), silent frames \(count("silent frames", in: result.log))")
+    say("aplay -D jack (floor)              " + (try aplayFloor()).timing)
+    for transport in ["tcp", "udp"] {
+        for latency in ["5ms", "20ms"] {
+            let result = try jamplay(latency: latency, streams: [["--signal", "impulse:100ms", "--lead", "40ms", "--\(transport)"]])
+            let latencyNanoseconds = latency == "5ms" ? 5e6 : 20e6
+            // Steady state: the first two seconds (the device and stream locks settling) are left out.
+            let times = impulseTimes()
+            let errors = times.filter { $0 > (times.first ?? 0) + 2e9 }.map { gridError($0 - latencyNanoseconds) }
+            say("jamplay \(transport.uppercased()) --latency \(latency.padding(toLength: 5, withPad: " ", startingAt: 0))       " + summary(errors)
+                  + "   underruns \(count("underruns", in: result.log)), silent frames \(count("silent frames", in: result.log))")
+        }
     }
 }
 
 try startJack(period: 256)
 if parts.contains("cpu") {
 say("\nCPU and memory (jamplay process, -p 256, sine streams, \(Int(seconds)) s)")
+let floor = try aplayFloor()
+say(String(format: "aplay -D jack, one file   CPU %.4f s per audio s", floor.cpu) + "   peak RSS \(floor.peakKiB) KiB")
 var idle = 0.0
-for streams in [0, 1, 4] {
+for streams in [0, 1, 4, 16] {
     let result = try jamplay(latency: "20ms", streams: Array(repeating: ["--signal", "sine:997", "--lead", "40ms"], count: streams), record: false)
     let perSecond = result.cpu / seconds
     if streams == 0 { idle = perSecond }

@@ -4,9 +4,9 @@ import Ingest
 import JackProbe
 import Playback
 import Receiver
+import RigSupport
 import Sender
 import TestSupport
-import Synchronization
 import Testing
 
 /// Playback on the JACK dummy rig: what the player writes to the ALSA `jack` PCM, recorded by a
@@ -14,7 +14,6 @@ import Testing
 @Suite(.serialized, .enabled(if: JackRig.unavailable == nil, "\(JackRig.unavailable ?? "")"))
 final class PlaybackRigTests {
     static let period = 256.0 / 48_000 * 1e9  // one JACK period, ns
-    let logs = LogCollector()
     var receiver: Receiver?
     var senders: [Process] = []
 
@@ -33,7 +32,7 @@ final class PlaybackRigTests {
         configuration.playback.device.name = "jack"
         configuration.playback.latency = latency
         configuration.playback.recordPath = record
-        let receiver = Receiver(configuration: configuration, log: logs.append)
+        let receiver = Receiver(configuration: configuration, log: { _ in })
         let ports = try await receiver.start()
         self.receiver = receiver
         #expect(await eventually(within: 5) { jack_probe_connect("out_00[01]$") == 2 })
@@ -70,71 +69,6 @@ final class PlaybackRigTests {
         #expect(recording.left == recording.right)
         try await receiver!.stop()
     }
-
-    @Test func impulsesAreHeardWithinOneJackPeriodOfTheirTimePlusTheLatency() async throws {
-        let port = try await startReceiver(latency: .milliseconds(20))
-        try send(["--signal", "impulse:100ms", "--duration", "5s"], port: port)
-        waitForSenders()
-        let recording = JackRig.record()
-        let onsets = recording.onsets()
-        #expect(onsets.count >= 40)
-        // The impulses sit on multiples of 100 ms of the sender's CLOCK_MONOTONIC (this host's).
-        let errors = onsets.map { Self.gridError(recording.pulseTime(near: $0) - 20e6, period: 100e6) }
-        let worst = errors.map(abs).max() ?? .infinity
-        #expect(worst <= Self.period, "impulses heard up to \(worst / 1000) µs from their time + latency (errors µs: \(errors.prefix(8).map { Int($0 / 1000) }))")
-        #expect(receiver!.playbackCounters.xruns.value == 0)
-        try await receiver!.stop()
-    }
-
-    /// How far `time` is from the nearest multiple of `period` (ns).
-    static func gridError(_ time: Double, period: Double) -> Double { time - (time / period).rounded() * period }
-
-    @Test func twoStreamsWithAlignedTimestampsAreHeardAlignedToTheSample() async throws {
-        let port = try await startReceiver()
-        // Stream a ticks every 100 ms, stream b every 150 ms, both on this host's clock grid.
-        try send(["--signal", "impulse:100ms", "--duration", "6s", "--session", "a"], port: port)
-        try send(["--signal", "impulse:150ms", "--duration", "6s", "--session", "b"], port: port)
-        waitForSenders()
-        let recording = JackRig.record()
-        var errorsA: [Double] = [], errorsB: [Double] = []
-        // After each stream's lock has settled (it starts within half a sample and pulls in over ~2 s).
-        for onset in recording.onsets() where onset > 48_000 * 3 {
-            let heard = recording.pulseTime(near: onset) - 20e6
-            let (toA, toB) = (Self.gridError(heard, period: 100e6), Self.gridError(heard, period: 150e6))
-            if abs(toA) < 2e6 && abs(toB) > 20e6 { errorsA.append(toA) }
-            if abs(toB) < 2e6 && abs(toA) > 20e6 { errorsB.append(toB) }
-        }
-        #expect(errorsA.count >= 15 && errorsB.count >= 8)
-        // Both are heard the same time after their timestamps: within one sample (20.8 µs).
-        let mean = { (values: [Double]) in values.reduce(0, +) / Double(max(1, values.count)) }
-        let difference = abs(mean(errorsA) - mean(errorsB))
-        #expect(difference < 1e9 / 48_000, "stream a and b are heard \(difference / 1000) µs apart")
-        try await receiver!.stop()
-    }
-
-    @Test func aStreamWhoseClockRuns300PPMFastStaysLockedForAMinute() async throws {
-        let port = try await startReceiver()
-        try send(["--signal", "impulse:100ms", "--duration", "62s", "--gpu-skew-ppm", "300"], port: port)
-        waitForSenders()
-        let recording = JackRig.record()
-        let onsets = recording.onsets()
-        #expect(onsets.count >= 580)
-        let errors = onsets.map { Self.gridError(recording.pulseTime(near: $0) - 20e6, period: 100e6) }
-        let worst = errors.map(abs).max() ?? .infinity
-        let firstBad = errors.firstIndex { abs($0) > Self.period }
-        #expect(worst <= Self.period, "worst error \(worst / 1000) µs over a minute; first beyond a period at impulse \(firstBad ?? -1): \(errors[max(0, (firstBad ?? 0) - 3)..<min(errors.count, (firstBad ?? 0) + 5)].map { Int($0 / 1000) }) µs")
-        let counters = receiver!.playbackCounters
-        #expect(counters.streamReanchors.value == 0)
-        #expect(counters.xruns.value == 0)
-        try await receiver!.stop()
-    }
-}
-
-/// Collects log lines from any thread.
-final class LogCollector: Sendable {
-    private let lines = Mutex<[String]>([])
-    var all: [String] { lines.withLock { $0 } }
-    @Sendable func append(_ line: String) { lines.withLock { $0.append(line) } }
 }
 
 extension PlaybackRigTests {
@@ -149,7 +83,7 @@ extension PlaybackRigTests {
         // A second after the stall, impulses are on time again.
         let onsets = recording.onsets().filter { $0 > 48_000 * 3 }
         #expect(onsets.count >= 10)
-        let worst = onsets.map { abs(Self.gridError(recording.pulseTime(near: $0) - 20e6, period: 100e6)) }.max() ?? .infinity
+        let worst = onsets.map { abs(JackRig.gridError(recording.pulseTime(near: $0) - 20e6, period: 100e6)) }.max() ?? .infinity
         #expect(worst <= Self.period, "after the underrun, impulses are \(worst / 1000) µs off")
         try await receiver!.stop()
     }
@@ -163,7 +97,7 @@ extension PlaybackRigTests {
         let recording = JackRig.record()
         let onsets = recording.onsets(threshold: 0.3)
         #expect(onsets.count >= 30)
-        let worst = onsets.map { abs(Self.gridError(recording.pulseTime(near: $0) - 20e6, period: 100e6)) }.max() ?? .infinity
+        let worst = onsets.map { abs(JackRig.gridError(recording.pulseTime(near: $0) - 20e6, period: 100e6)) }.max() ?? .infinity
         #expect(worst <= Self.period, "44.1 kHz impulses up to \(worst / 1000) µs off")
         try await receiver!.stop()
     }

@@ -13,6 +13,8 @@ static float *recording[2];
 static long capacity;
 static atomic_long recorded;
 static atomic_long xruns;
+#define MAX_XRUNS 64
+static long xrun_frame[MAX_XRUNS];
 static long cycle_first_frame[MAX_CYCLES];
 static double cycle_start_usecs[MAX_CYCLES];
 static double cycle_period_usecs[MAX_CYCLES];
@@ -46,7 +48,9 @@ static int process(jack_nframes_t frames, void *argument) {
 
 static int xrun(void *argument) {
     (void)argument;
-    atomic_fetch_add(&xruns, 1);
+    long index = atomic_load(&xruns);
+    if (index < MAX_XRUNS) xrun_frame[index] = atomic_load(&recorded);
+    atomic_store(&xruns, index + 1);
     return 0;
 }
 
@@ -138,6 +142,8 @@ double jack_probe_pulse_time_usecs(long onset) {
 long jack_probe_period_frames(void) { return client ? (long)jack_get_buffer_size(client) : 0; }
 
 long jack_probe_xruns(void) { return atomic_load(&xruns); }
+
+long jack_probe_xrun_frame(long index) { return index >= 0 && index < MAX_XRUNS && index < atomic_load(&xruns) ? xrun_frame[index] : -1; }
 
 void jack_probe_stop(void) {
     if (!client) return;

@@ -6,9 +6,9 @@ import Glibc
 
 /// The test rig of DESIGN §5: a JACK dummy server (started here when none runs) and a probe client
 /// that records what the ALSA `jack` PCM plays, with JACK's time of every frame.
-enum JackRig {
+public enum JackRig {
     /// Why the rig cannot run here (tests skip loudly with it), or nil once a server answers.
-    static let unavailable: String? = {
+    public static let unavailable: String? = {
         if serverAnswers() { return nil }
         guard let jackd = ["/usr/bin/jackd", "/usr/local/bin/jackd"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             return "jackd is not installed (Debian: jackd2, with libasound2-plugins for the ALSA jack PCM; CI installs them)"
@@ -36,19 +36,28 @@ enum JackRig {
     }
 
     /// A recording of the probe: both channels and the CLOCK_MONOTONIC time of each frame.
-    struct Recording {
-        var left: [Float]
-        var right: [Float]
-        var offset: Double
+    public struct Recording {
+        public var left: [Float]
+        public var right: [Float]
+        /// CLOCK_MONOTONIC − JACK time, ns.
+        public var offset: Double
+        /// Recorded frames at which the JACK server itself reported an xrun (the rig, not the
+        /// player, missed a cycle: timing measured across one says nothing of the player).
+        public var rigXrunFrames: [Int]
+
+        /// Whether recorded frame `frame` lies within 3 s after an xrun of the JACK server.
+        public func isDisturbed(at frame: Int) -> Bool {
+            rigXrunFrames.contains { $0 <= frame && frame < $0 + 3 * 48_000 }
+        }
 
         /// When frame `index` was played, CLOCK_MONOTONIC nanoseconds.
-        func time(ofFrame index: Int) -> Double { jack_probe_frame_time_usecs(index) * 1000 + offset }
+        public func time(ofFrame index: Int) -> Double { jack_probe_frame_time_usecs(index) * 1000 + offset }
 
         /// When the pulse starting near frame `onset` was played, CLOCK_MONOTONIC nanoseconds.
-        func pulseTime(near onset: Int) -> Double { jack_probe_pulse_time_usecs(onset) * 1000 + offset }
+        public func pulseTime(near onset: Int) -> Double { jack_probe_pulse_time_usecs(onset) * 1000 + offset }
 
         /// Frames where the left channel rises through `threshold` after at least `quiet` frames below it.
-        func onsets(threshold: Float = 0.5, quiet: Int = 100) -> [Int] {
+        public func onsets(threshold: Float = 0.5, quiet: Int = 100) -> [Int] {
             var result: [Int] = []
             var below = quiet
             for (index, sample) in left.enumerated() {
@@ -63,12 +72,17 @@ enum JackRig {
         }
     }
 
-    static func record() -> Recording {
+    /// How far `time` is from the nearest multiple of `period` (both ns).
+    public static func gridError(_ time: Double, period: Double) -> Double { time - (time / period).rounded() * period }
+
+    /// What the probe recorded since its last restart.
+    public static func record() -> Recording {
         let frames = jack_probe_frames()
         var left = [Float](repeating: 0, count: frames)
         var right = [Float](repeating: 0, count: frames)
         _ = jack_probe_copy(0, &left, frames)
         _ = jack_probe_copy(1, &right, frames)
-        return Recording(left: left, right: right, offset: jack_probe_monotonic_minus_jack_nsecs())
+        let xruns = (0..<jack_probe_xruns()).map { Int(jack_probe_xrun_frame($0)) }
+        return Recording(left: left, right: right, offset: jack_probe_monotonic_minus_jack_nsecs(), rigXrunFrames: xruns)
     }
 }

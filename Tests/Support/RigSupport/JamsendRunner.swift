@@ -2,8 +2,9 @@ import Foundation
 import TestSupport
 
 /// Starts the built `jamsend`.
-enum JamsendRunner {
-    static func start(_ arguments: [String]) throws -> Process {
+public enum JamsendRunner {
+    /// Starts `jamsend` with `arguments`, its output discarded.
+    public static func start(_ arguments: [String]) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try builtExecutable(named: "jamsend"))
         process.arguments = arguments

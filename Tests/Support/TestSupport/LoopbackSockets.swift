@@ -4,8 +4,8 @@ import Glibc
 #endif
 
 /// Plain blocking sockets on 127.0.0.1, for driving the server the way a sender would.
-enum LoopbackSockets {
-    static func address(port: Int) -> sockaddr_in {
+public enum LoopbackSockets {
+    public static func address(port: Int) -> sockaddr_in {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -14,7 +14,7 @@ enum LoopbackSockets {
     }
 
     /// A connected TCP socket (no Nagle delay, so separate writes tend to arrive separately).
-    static func connectTCP(port: Int) -> Int32 {
+    public static func connectTCP(port: Int) -> Int32 {
         let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var yes: Int32 = 1
         setsockopt(socket, Int32(IPPROTO_TCP), TCP_NODELAY, &yes, socklen_t(MemoryLayout<Int32>.size))
@@ -24,7 +24,7 @@ enum LoopbackSockets {
         return socket
     }
 
-    static func sendAll(_ socket: Int32, _ bytes: some Collection<UInt8>) {
+    public static func sendAll(_ socket: Int32, _ bytes: some Collection<UInt8>) {
         var remaining = Array(bytes)[...]
         while !remaining.isEmpty {
             let sent = remaining.withUnsafeBytes { send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -34,7 +34,7 @@ enum LoopbackSockets {
     }
 
     /// One UDP datagram from a fresh socket (a new source port each call) or from `socket`.
-    static func sendDatagram(port: Int, _ bytes: [UInt8], from socket: Int32? = nil) {
+    public static func sendDatagram(port: Int, _ bytes: [UInt8], from socket: Int32? = nil) {
         let udp = socket ?? Glibc.socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         defer { if socket == nil { close(udp) } }
         var address = address(port: port)
@@ -46,10 +46,10 @@ enum LoopbackSockets {
         precondition(sent == bytes.count, "sendto failed: \(errno)")
     }
 
-    static func udpSocket() -> Int32 { Glibc.socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0) }
+    public static func udpSocket() -> Int32 { Glibc.socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0) }
 
     /// Whether the peer has closed `socket` (waits up to `timeout` seconds for it).
-    static func isClosedByPeer(_ socket: Int32, timeout: Double) -> Bool {
+    public static func isClosedByPeer(_ socket: Int32, timeout: Double) -> Bool {
         var poll = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
         guard Glibc.poll(&poll, 1, Int32(timeout * 1000)) > 0 else { return false }
         var byte: UInt8 = 0
@@ -57,7 +57,7 @@ enum LoopbackSockets {
     }
 
     /// This process's resident memory, in bytes.
-    static func residentBytes() -> Int {
+    public static func residentBytes() -> Int {
         let fields = (try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8))?.split(separator: " ") ?? []
         return (fields.count > 1 ? Int(fields[1]) ?? 0 : 0) * Int(sysconf(Int32(_SC_PAGESIZE)))
     }

@@ -28,6 +28,8 @@ double jack_probe_pulse_time_usecs(long onset);
 long jack_probe_period_frames(void);
 /// Xruns JACK reported while recording.
 long jack_probe_xruns(void);
+/// The recorded frame at which xrun `index` (from 0) was reported, or -1.
+long jack_probe_xrun_frame(long index);
 /// Closes the client.
 void jack_probe_stop(void);
 

@@ -1,0 +1,86 @@
+import Foundation
+import Synchronization
+import TestSupport
+
+/// The built `jamplay` run as a box runs it, on a free loopback port, its log collected.
+public final class JamplayProcess: Sendable {
+    /// The process.
+    public let process: Process
+    /// The port it listens on (TCP and UDP).
+    public let port: Int
+    private let output = Output()
+
+    /// What the process wrote to stderr so far.
+    private final class Output: Sendable {
+        let text = Mutex("")
+    }
+
+    /// Starts `jamplay --listen 127.0.0.1:0` with `arguments` (and `environment` added) and waits
+    /// until it listens.
+    public init(_ arguments: [String], environment: [String: String] = [:]) async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try builtExecutable(named: "jamplay"))
+        process.arguments = ["--listen", "127.0.0.1:0"] + arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        let pipe = Pipe()
+        process.standardError = pipe
+        let output = self.output
+        pipe.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            if data.isEmpty { handle.readabilityHandler = nil }
+            output.text.withLock { $0 += String(decoding: data, as: UTF8.self) }
+        }
+        try process.run()
+        self.process = process
+        let started = await eventually(within: 10) { output.text.withLock { $0.contains("(TCP ") } || !process.isRunning }
+        guard started, let port = Self.port(in: output.text.withLock { $0 }) else {
+            process.terminate()
+            throw CocoaError(.executableLoad, userInfo: [NSLocalizedDescriptionKey: "jamplay did not start: \(output.text.withLock { $0 })"])
+        }
+        self.port = port
+    }
+
+    deinit { if process.isRunning { process.terminate() } }
+
+    /// Everything it logged so far.
+    public var log: String { output.text.withLock { $0 } }
+
+    /// Waits up to `seconds` for `text` to appear in the log.
+    public func waitForLog(_ text: String, within seconds: Double = 10) async -> Bool {
+        await eventually(within: seconds) { log.contains(text) }
+    }
+
+    /// Sends SIGTERM and waits for the exit: its status and how long it took, in seconds.
+    @discardableResult
+    public func terminate() -> (status: Int32, seconds: Double) {
+        let start = Date()
+        process.terminate()
+        process.waitUntilExit()
+        let seconds = Date().timeIntervalSince(start)
+        // The pipe's last bytes may land just after the exit.
+        _ = Self.waitBriefly { self.log.contains("jamplay: stopped:") }
+        return (process.terminationStatus, seconds)
+    }
+
+    /// The counters of the line it logs on stopping ("3 underruns" → ["underruns": 3]).
+    public var finalCounters: [String: Int] {
+        guard let line = log.split(separator: "\n").last(where: { $0.hasPrefix("jamplay: stopped: ") }) else { return [:] }
+        var counters: [String: Int] = [:]
+        for item in line.dropFirst("jamplay: stopped: ".count).split(separator: ",") {
+            let words = item.split(separator: " ")
+            if let value = words.first.flatMap({ Int($0) }) { counters[words.dropFirst().joined(separator: " ")] = value }
+        }
+        return counters
+    }
+
+    private static func port(in log: String) -> Int? {
+        guard let range = log.range(of: "(TCP ") ?? log.range(of: "UDP ") else { return nil }
+        return Int(log[range.upperBound...].prefix { $0.isNumber })
+    }
+
+    private static func waitBriefly(_ condition: () -> Bool) -> Bool {
+        for _ in 0..<100 where !condition() { usleep(10_000) }
+        return condition()
+    }
+}

@@ -1,0 +1,353 @@
+import Core
+import Foundation
+import JackProbe
+import RigSupport
+import Sender
+import TestSupport
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Why the whole chain cannot run here, or nil: it needs the JACK rig and a Vulkan device
+/// (lavapipe will do) for `jamsend`.
+enum SystemRig {
+    static let missing: String? = {
+        if let rig = JackRig.unavailable { return rig }
+        do {
+            _ = try VulkanDevice()
+            return nil
+        } catch {
+            return "no Vulkan device for jamsend (\(error)); CI installs mesa-vulkan-drivers"
+        }
+    }()
+}
+
+/// The product as a whole (DESIGN §5): `jamsend` renders and stamps on the GPU (Vulkan) and sends
+/// over loopback; the `jamplay` binary plays on the ALSA `jack` PCM; a JACK client records what
+/// is heard, with JACK's time of every frame. Each test is one scenario and asserts on what was heard.
+@Suite(.serialized, .enabled(if: SystemRig.missing == nil, "\(SystemRig.missing ?? "")"))
+final class EndToEndTests {
+    /// One JACK period (the rig's `-p 256`), ns: the tolerance for "on time".
+    static let period = 256.0 / 48_000 * 1e9
+    /// The impulse grid every scenario sends on (`impulse:100ms`), ns and frames.
+    static let grid = 100e6, gridFrames = 4_800.0
+
+    /// One probe client for the suite (its recording restarts with each player).
+    static let probe: Void = {
+        precondition(jack_probe_start("jamplay-system-probe", 48_000 * 90) == 0, "the JACK probe cannot open a client")
+    }()
+
+    var player: JamplayProcess?
+    var senders: [Process] = []
+
+    init() { Self.probe }
+
+    deinit {
+        for sender in senders where sender.isRunning { sender.terminate() }
+    }
+
+    // MARK: - Scenarios
+
+    @Test(arguments: ["5ms", "20ms", "80ms"])
+    func impulsesOverTCPAreHeardAtTheirTimePlusTheLatency(latency: String) async throws {
+        let player = try await startPlayer(latency: latency)
+        try send(["--signal", "impulse:100ms", "--duration", "3s"], to: player).waitUntilExit()
+        expectOnTime(JackRig.record(), latency: try #require(Nanoseconds(duration: latency)), atLeast: 25)
+        #expect(stopPlayer()["underruns"] == 0)
+    }
+
+    @Test func impulsesOverUDPAreHeardAtTheirTimePlusTheLatency() async throws {
+        let player = try await startPlayer()
+        try send(["--udp", "--signal", "impulse:100ms", "--duration", "3s"], to: player).waitUntilExit()
+        expectOnTime(JackRig.record(), atLeast: 25)
+        #expect(stopPlayer()["underruns"] == 0)
+    }
+
+    @Test func aGPUClockWithOffsetSkewAnd32BitWrapsIsStillHeardOnTime() async throws {
+        let player = try await startPlayer()
+        // A 32-bit nanosecond counter wraps every 4.3 s: twice in this run.
+        try send(["--signal", "impulse:100ms", "--duration", "10s", "--gpu-offset", "3s", "--gpu-skew-ppm", "200", "--gpu-bits", "32"],
+                 to: player).waitUntilExit()
+        expectOnTime(JackRig.record(), atLeast: 90)
+        let counters = stopPlayer()
+        expectContinuous(counters)
+    }
+
+    @Test func frameStampJitterOfOneMillisecondLeavesTheImpulseTrainEvenlySpacedToTheSample() async throws {
+        let player = try await startPlayer()
+        try send(["--signal", "impulse:100ms", "--duration", "8s", "--stamp-jitter", "1ms"], to: player).waitUntilExit()
+        let recording = JackRig.record()
+        expectOnTime(recording, atLeast: 70)
+        // Once the stream's timeline has averaged the jitter away (it starts from one stamp).
+        expectEvenlySpaced(recording, after: 4 * 48_000, tolerance: 1)
+        expectContinuous(stopPlayer())
+    }
+
+    @Test func twoSendersAtOnceAreMixedAndHeardAlignedToTheSample() async throws {
+        let player = try await startPlayer()
+        // Sender a ticks every 100 ms, sender b every 150 ms, both on this host's clock grid.
+        let a = try send(["--signal", "impulse:100ms", "--duration", "6s", "--session", "a"], to: player)
+        let b = try send(["--signal", "impulse:150ms", "--duration", "6s", "--session", "b"], to: player)
+        a.waitUntilExit()
+        b.waitUntilExit()
+        let recording = JackRig.record()
+        var errorsA: [Double] = [], errorsB: [Double] = []
+        // After each stream's lock has settled (it starts within half a sample and pulls in over ~2 s).
+        for onset in recording.onsets() where onset > 48_000 * 3 {
+            let heard = recording.pulseTime(near: onset) - 20e6
+            let (toA, toB) = (JackRig.gridError(heard, period: 100e6), JackRig.gridError(heard, period: 150e6))
+            if abs(toA) < 2e6 && abs(toB) > 20e6 { errorsA.append(toA) }
+            if abs(toB) < 2e6 && abs(toA) > 20e6 { errorsB.append(toB) }
+        }
+        #expect(errorsA.count >= 15 && errorsB.count >= 8)
+        #expect((errorsA + errorsB).allSatisfy { abs($0) <= Self.period })
+        // Both are heard the same time after their timestamps: within one sample (20.8 µs).
+        let mean = { (values: [Double]) in values.reduce(0, +) / Double(max(1, values.count)) }
+        let difference = abs(mean(errorsA) - mean(errorsB))
+        #expect(difference < 1e9 / 48_000, "sender a and b are heard \(difference / 1000) µs apart")
+        #expect(stopPlayer()["underruns"] == 0)
+    }
+
+    @Test func aSenderRestartedWithANewClockIsHeardOnTimeAgain() async throws {
+        let player = try await startPlayer()
+        let first = try send(["--signal", "impulse:100ms", "--duration", "10s"], to: player)
+        try await Task.sleep(nanoseconds: 3_000_000_000)
+        // Killed mid-stream; the new one has the same session name, a GPU clock 7 s apart and
+        // its stream starting again at sample 0.
+        kill(first.processIdentifier, SIGKILL)
+        first.waitUntilExit()
+        let restart = Self.monotonicNow()
+        try send(["--signal", "impulse:100ms", "--duration", "3s", "--gpu-offset", "7s"], to: player).waitUntilExit()
+        let recording = JackRig.record()
+        let beforeRestart = recording.onsets().filter { recording.time(ofFrame: $0) < restart }
+        let afterRestart = recording.onsets().filter { recording.time(ofFrame: $0) > restart + 0.5e9 }
+        #expect(beforeRestart.count >= 20 && afterRestart.count >= 20, "heard \(beforeRestart.count) impulses before the restart, \(afterRestart.count) after")
+        expectOnTime(recording, onsets: beforeRestart + afterRestart)
+        #expect(stopPlayer()["underruns"] == 0)
+    }
+
+    @Test func aSenderThatIsDisconnectedReconnectsAndIsHeardOnTimeAgain() async throws {
+        let player = try await startPlayer()
+        let relay = TCPRelay(forwardingTo: player.port)
+        defer { relay.stop() }
+        let sender = try JamsendRunner.start(["--lead", "50ms", "--to", "127.0.0.1:\(relay.port)", "--signal", "impulse:100ms", "--duration", "7s"])
+        senders.append(sender)
+        try await Task.sleep(nanoseconds: 3_000_000_000)
+        relay.cutConnections()
+        let cut = Self.monotonicNow()
+        sender.waitUntilExit()
+        let recording = JackRig.record()
+        let afterReturn = recording.onsets().filter { recording.time(ofFrame: $0) > cut + 1e9 }
+        #expect(afterReturn.count >= 25, "heard \(afterReturn.count) impulses after the connection came back")
+        expectOnTime(recording, atLeast: 50)
+        #expect(stopPlayer()["underruns"] == 0)
+    }
+
+    @Test func udpLossReorderingAndDuplicatesLeaveSilentGapsAndTheRestOnTime() async throws {
+        let player = try await startPlayer()
+        try send(["--udp", "--signal", "impulse:100ms", "--duration", "8s", "--loss", "0.02", "--reorder", "0.02", "--duplicate", "0.02", "--seed", "5"],
+                 to: player).waitUntilExit()
+        let recording = JackRig.record()
+        let onsets = expectOnTime(recording, atLeast: 70)
+        // Between the impulses (and where frames were lost) nothing but silence: no garbage, no
+        // repeated frame, no impulse twice.
+        var loud = 0
+        for (index, sample) in recording.left.enumerated() where abs(sample) > 1e-3 {
+            if !onsets.contains(where: { abs($0 - index) < 200 }) { loud += 1 }
+        }
+        #expect(loud == 0, "\(loud) samples sound away from the impulses")
+        let counters = stopPlayer()
+        #expect(counters["underruns"] == 0)
+        #expect((counters["silent frames"] ?? 0) > 0, "the lost frames are played as counted silence: \(counters)")
+    }
+
+    @Test func aStormOfMalformedLinesBesideAValidStreamLeavesItPlayingClean() async throws {
+        let player = try await startPlayer()
+        let sender = try send(["--signal", "sine:1000:0.5", "--duration", "5s"], to: player)
+        let port = player.port
+        let storm = Task.detached { MalformedTraffic.send(to: port, for: 4) }
+        sender.waitUntilExit()
+        let linesSent = await storm.value
+        let recording = JackRig.record()
+        let onset = try #require(recording.onsets(threshold: 0.1).first)
+        let steady = recording.left[(onset + 12_000)..<min(recording.left.count, onset + 200_000)]
+        #expect(steady.count > 150_000)
+        // A 1 kHz sine at 0.5, whole: its RMS, and no step larger than the sine's own (0.065).
+        let rms = (steady.map { Double($0) * Double($0) }.reduce(0, +) / Double(steady.count)).squareRoot()
+        #expect(abs(rms - 0.5 / 2.0.squareRoot()) < 0.005)
+        #expect(steady.indices.dropFirst().allSatisfy { abs(steady[$0] - steady[$0 - 1]) < 0.07 })
+        let counters = stopPlayer()
+        #expect((counters["rejected lines"] ?? 0) >= linesSent / 2, "\(linesSent) junk lines sent, \(counters)")
+        #expect(counters["underruns"] == 0 && counters["silent frames"] == 0, "\(counters)")
+    }
+
+    @Test func aSenderWhoseSampleClockRuns300PPMFastStaysLockedForAMinute() async throws {
+        let player = try await startPlayer()
+        try send(["--signal", "impulse:100ms", "--duration", "62s", "--gpu-skew-ppm", "300"], to: player).waitUntilExit()
+        let recording = JackRig.record()
+        expectOnTime(recording, atLeast: 580)
+        // Once locked, evenly spaced: each impulse sits on the nearest sample of a clock 300 ppm
+        // off the grid (±½ sample, so spacings vary by up to one) and the lock may wander by one more.
+        expectEvenlySpaced(recording, after: 3 * 48_000, tolerance: 2)
+        // No sample dropped or repeated.
+        expectContinuous(stopPlayer())
+    }
+
+    @Test func sigtermEndsThePlayerWithExitCodeZeroWithinASecond() async throws {
+        let player = try await startPlayer()
+        try send(["--signal", "sine", "--duration", "5s"], to: player)
+        try await Task.sleep(nanoseconds: 1_500_000_000)
+        let (status, seconds) = player.terminate()
+        #expect(status == 0)
+        #expect(seconds < 1, "it took \(seconds) s to exit")
+    }
+
+    @Test func aJackServerThatGoesAwayIsReopenedWhenItComesBack() async throws {
+        // A server of its own, so the rig's keeps running for the other tests.
+        let name = "jamplay-reopen-\(getpid())"
+        var server = try Self.startJackServer(named: name)
+        #expect(await eventually(within: 5) { !Self.jackPorts(server: name).isEmpty })
+        let player = try await JamplayProcess(["--device", "jack"], environment: ["JACK_DEFAULT_SERVER": name])
+        self.player = player
+        let pattern = "P.\(player.process.processIdentifier).*out_000"
+        #expect(await eventually(within: 5) { Self.jackPorts(server: name).contains { $0.range(of: pattern, options: .regularExpression) != nil } })
+        Self.stopJackServer(server)
+        #expect(await player.waitForLog("took no samples", within: 5))
+        #expect(await player.waitForLog("cannot reopen", within: 5))
+        server = try Self.startJackServer(named: name)
+        defer { Self.stopJackServer(server) }
+        #expect(await eventually(within: 5) { !Self.jackPorts(server: name).isEmpty })
+        #expect(await player.waitForLog("jack reopened", within: 5))
+        #expect(await eventually(within: 5) { Self.jackPorts(server: name).contains { $0.range(of: pattern, options: .regularExpression) != nil } })
+        #expect(player.process.isRunning)
+        #expect(player.terminate().status == 0)
+    }
+
+    // MARK: - The rig
+
+    /// Starts `jamplay --device jack` and connects the probe to what it plays.
+    func startPlayer(latency: String = "20ms") async throws -> JamplayProcess {
+        let player = try await JamplayProcess(["--device", "jack", "--latency", latency])
+        self.player = player
+        let ports = "P\\.\(player.process.processIdentifier)\\..*out_00[01]$"
+        #expect(await eventually(within: 5) { jack_probe_connect(ports) == 2 }, "the probe cannot connect to jamplay's ports")
+        jack_probe_restart()
+        return player
+    }
+
+    /// Starts `jamsend` (GPU clock, Vulkan) sending to the player. Frames leave 50 ms before
+    /// their time: the rig's device path (a 3-period buffer and JACK's own period, 21 ms) plus a
+    /// period must be covered by lead + latency, whatever the latency, and lavapipe renders on
+    /// the same two busy cores, where a frame now and then comes out 25 ms late.
+    @discardableResult
+    func send(_ arguments: [String], to player: JamplayProcess) throws -> Process {
+        let sender = try JamsendRunner.start(["--lead", "50ms", "--to", "127.0.0.1:\(player.port)"] + arguments)
+        senders.append(sender)
+        return sender
+    }
+
+    /// Stops the player (SIGTERM, expecting exit 0) and returns the counters it reported.
+    func stopPlayer(sourceLocation: SourceLocation = #_sourceLocation) -> [String: Int] {
+        guard let player else { return [:] }
+        #expect(player.terminate().status == 0, sourceLocation: sourceLocation)
+        return player.finalCounters
+    }
+
+    /// Expects the player's own counters to show a continuous stream: no gap, no underrun, and no
+    /// jump but the ones that followed the device's timing when it slipped (the JACK server on
+    /// these busy two cores now and then runs a cycle late; rarely).
+    func expectContinuous(_ counters: [String: Int], sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(counters["silent frames"] == 0 && counters["underruns"] == 0, "\(counters)", sourceLocation: sourceLocation)
+        let (jumps, slips) = (counters["re-anchors"] ?? .max, counters["device slips"] ?? 0)
+        #expect(jumps <= slips && slips <= 2, "\(jumps) stream re-anchors, \(slips) device slips", sourceLocation: sourceLocation)
+    }
+
+    /// Expects every heard impulse (at least `count`) within one JACK period of its grid time
+    /// plus `latency`; returns their onsets.
+    @discardableResult
+    func expectOnTime(_ recording: JackRig.Recording, latency: Nanoseconds = .milliseconds(20), atLeast count: Int,
+                      sourceLocation: SourceLocation = #_sourceLocation) -> [Int] {
+        let onsets = recording.onsets()
+        #expect(onsets.count >= count, "heard \(onsets.count) impulses", sourceLocation: sourceLocation)
+        expectOnTime(recording, onsets: onsets, latency: latency, sourceLocation: sourceLocation)
+        return onsets
+    }
+
+    /// Impulses within 3 s after an xrun of the JACK server itself are left out: the rig's
+    /// device slipped (and JACK's own clock with it) and the player follows it.
+    func expectOnTime(_ recording: JackRig.Recording, onsets: [Int], latency: Nanoseconds = .milliseconds(20),
+                      sourceLocation: SourceLocation = #_sourceLocation) {
+        let onsets = onsets.filter { !recording.isDisturbed(at: $0) }
+        let errors = onsets.map { JackRig.gridError(recording.pulseTime(near: $0) - Double(latency.rawValue), period: Self.grid) }
+        let worst = errors.map(abs).max() ?? 0
+        let first = errors.firstIndex { abs($0) > Self.period } ?? 0
+        #expect(worst <= Self.period, "impulses heard up to \(Int(worst / 1000)) µs from their time + latency; from impulse \(first): \(errors[first...].prefix(6).map { Int($0 / 1000) }) µs",
+                sourceLocation: sourceLocation)
+    }
+
+    /// Expects the impulses heard after frame `start` to be a whole number of grid periods apart,
+    /// in device frames, within `tolerance` frames of their median spacing. Spans within 3 s
+    /// after an xrun of the JACK server itself are left out: the rig's device slipped a period
+    /// and the player follows it.
+    func expectEvenlySpaced(_ recording: JackRig.Recording, after start: Int, tolerance: Double,
+                            sourceLocation: SourceLocation = #_sourceLocation) {
+        let centres = recording.onsets().filter { $0 > start }.map { onset in
+            // The energy centroid, in frames (resampling spreads a one-sample impulse).
+            let window = max(0, onset - 32)..<min(recording.left.count, onset + 64)
+            let energy = window.map { Double(recording.left[$0] * recording.left[$0]) }
+            return zip(window, energy).map { Double($0) * $1 }.reduce(0, +) / energy.reduce(0, +)
+        }
+        let spacings = zip(centres, centres.dropFirst()).filter { !recording.isDisturbed(at: Int($0.1)) }.map { first, second in
+            (end: second, frames: (second - first) / ((second - first) / Self.gridFrames).rounded())
+        }
+        #expect(spacings.count > 10 && spacings.count * 2 > centres.count,
+                "only \(spacings.count) of \(centres.count) impulses away from JACK xruns at \(recording.rigXrunFrames)", sourceLocation: sourceLocation)
+        guard !spacings.isEmpty else { return }
+        let median = spacings.map(\.frames).sorted()[spacings.count / 2]
+        var strays: [String] = []
+        for spacing in spacings where abs(spacing.frames - median) > tolerance {
+            strays.append("at frame \(Int(spacing.end)): \(String(format: "%+.2f", spacing.frames - median))")
+        }
+        #expect(strays.isEmpty, "impulse spacing strays from its median \(median) frames \(strays.prefix(10))", sourceLocation: sourceLocation)
+        #expect(abs(median - Self.gridFrames) < 1, "impulses \(median) frames apart", sourceLocation: sourceLocation)
+    }
+
+    static func monotonicNow() -> Double {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return Double(now.tv_sec) * 1e9 + Double(now.tv_nsec)
+    }
+
+    static func startJackServer(named name: String) throws -> Process {
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/jackd")
+        server.arguments = ["-n", name, "-d", "dummy", "-r", "48000", "-p", "256"]
+        server.environment = ProcessInfo.processInfo.environment.merging(["JACK_NO_AUDIO_RESERVATION": "1"]) { $1 }
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        return server
+    }
+
+    static func stopJackServer(_ server: Process) {
+        server.terminate()
+        for _ in 0..<200 where server.isRunning { usleep(10_000) }
+        if server.isRunning { kill(server.processIdentifier, SIGKILL) }
+        server.waitUntilExit()
+    }
+
+    /// The ports of JACK server `server` (empty when it does not answer).
+    static func jackPorts(server: String) -> [String] {
+        let lister = Process()
+        lister.executableURL = URL(fileURLWithPath: "/usr/bin/jack_lsp")
+        lister.environment = ["JACK_NO_START_SERVER": "1", "JACK_DEFAULT_SERVER": server]
+        let pipe = Pipe()
+        lister.standardOutput = pipe
+        lister.standardError = FileHandle.nullDevice
+        guard (try? lister.run()) != nil else { return [] }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        lister.waitUntilExit()
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+    }
+}
