@@ -187,12 +187,12 @@ import Glibc
         #expect(server.counters.duplicates.value == proxy.duplicated.filter { !dropped.contains($0) }.count)
         #expect(server.counters.reordered.value > 0)
         // Read back in order: each frame's samples where it arrived, silence where it was lost.
-        let samples = try await server.withTable { table -> [Float] in
-            let ring = table.activeSessions[0].streams["main"]!.ring
+        let samples = try #require(try await server.withTable { table -> [Float]? in
+            guard let ring = table.activeSessions.first?.streams["main"]?.ring else { return nil }
             var output = [Float](repeating: .nan, count: frames * 48)
             _ = output.withUnsafeMutableBufferPointer { ring.read(from: 0, frameCount: frames * 48, into: $0) }
             return output
-        }
+        })
         var misplaced = 0
         for number in 0..<frames {
             let expected = dropped.contains(number) ? [Float](repeating: 0, count: 48) : (0..<48).map { Float(($0 + number) % 97) / 97 - 0.5 }
