@@ -5,16 +5,24 @@ import Core
 ///
 /// The readings are coarse — the JACK plugin's delay moves in whole periods, a USB device's in
 /// packets, and every reading carries the wake-up jitter of the thread that took it — so the loop
-/// follows them slowly: a second-order DLL (time and frame period), wide while it locks and narrow
-/// after. A run of readings far off the prediction re-anchors it; a single one (the reading thread
-/// woke late) is ignored. Underruns re-anchor it explicitly (`anchor`).
+/// follows them slowly: a second-order DLL (time and frame period). Its phase term is wide while it
+/// locks and narrow after; its rate term is always narrow, because a device runs within ppm of its
+/// nominal rate while each reading is off by up to a period: a wide rate term would bend the rate
+/// by hundreds of ppm on a few late readings. Once locked, each reading's pull is also limited
+/// (`lockedErrorLimit`). A run of readings far off the prediction moves its phase (the device
+/// slipped); a single one (the reading thread woke late) is ignored. Underruns re-anchor it
+/// explicitly (`anchor`).
 ///
 /// Thread: playback (RT). Lock-free, non-allocating (a value type).
 public struct DeviceTimeline: Sendable {
-    /// Loop bandwidth while locking, in hertz, and for how long.
+    /// Bandwidth of the phase term while locking, in hertz, and for how long.
     public var lockingBandwidth = 2.0, lockingDuration = Nanoseconds.seconds(2)
-    /// Loop bandwidth once locked: low enough to average away the readings' jitter.
-    public var lockedBandwidth = 0.1
+    /// Bandwidth of the phase term once locked, and of the rate term always: low enough to
+    /// average away the readings' jitter.
+    public var lockedBandwidth = 0.05
+    /// Once locked, a reading pulls the loop as if it were at most this far off (ns): readings
+    /// come late by the reading thread's wake-up, now and then by milliseconds.
+    public var lockedErrorLimit = 200_000.0
     /// Readings further than this from the prediction, several in a row, re-anchor the loop;
     /// once the pointer's step is known, ¾ of a step (at least 2 ms) is enough, so that a device
     /// whose timing slips by one step (JACK skipping a cycle) re-anchors rather than bending the
@@ -109,17 +117,24 @@ public struct DeviceTimeline: Sendable {
             // run of them means the device's timing really moved: its phase, not its rate.
             farReadings += 1
             if farReadings >= Self.farReadingsToReset {
+                // The phase moved, not the rate: the loop keeps its rate and its narrow
+                // bandwidth (locking again would let the next late readings bend the rate).
                 resets += 1
-                anchor(frame: heardFrame, at: time)
+                farReadings = 0
+                anchorFrame = heardFrame
+                anchorTime = Double(time.rawValue)
             }
             return
         }
         farReadings = 0
-        let bandwidth = time - lockedSince < lockingDuration ? lockingBandwidth : lockedBandwidth
-        let omega = 2 * Double.pi * bandwidth * frames * framePeriod * 1e-9
-        anchorTime = predicted + 2.0.squareRoot() * omega * error
+        let locking = time - lockedSince < lockingDuration
+        let pull = locking ? error : min(max(error, -lockedErrorLimit), lockedErrorLimit)
+        let span = frames * framePeriod * 1e-9
+        let phaseOmega = 2 * Double.pi * (locking ? lockingBandwidth : lockedBandwidth) * span
+        let rateOmega = 2 * Double.pi * lockedBandwidth * span
+        anchorTime = predicted + 2.0.squareRoot() * phaseOmega * pull
         anchorFrame = heardFrame
-        framePeriod += omega * omega * error / frames
+        framePeriod += rateOmega * rateOmega * pull / frames
         // A device is within ±1 % of its nominal rate; anything else is a bad reading's echo.
         let nominal = 1e9 / Double(nominalRate.hertz)
         framePeriod = min(max(framePeriod, nominal * 0.99), nominal * 1.01)

@@ -14,6 +14,8 @@ public struct PlaybackConfiguration: Sendable {
     public var lockMemory = true
     /// `--record`: a WAV file that receives exactly what is played.
     public var recordPath: String?
+    /// `--trace-timing`: a CSV file that receives the playback loop's timing, period by period.
+    public var timingTracePath: String?
 
     /// Makes the defaults.
     public init() {}

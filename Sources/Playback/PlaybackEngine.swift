@@ -28,6 +28,8 @@ public final class PlaybackEngine: @unchecked Sendable {
     public private(set) var devicePaces = true
     /// The `--record` file's writer, if recording.
     public private(set) var recorder: PlaybackRecorder?
+    /// The `--trace-timing` table (an hour of periods at most).
+    private var trace: PlaybackTrace?
 
     /// Makes an engine; nothing is opened until `start`.
     public init(configuration: PlaybackConfiguration, log: @escaping @Sendable (String) -> Void) {
@@ -48,6 +50,9 @@ public final class PlaybackEngine: @unchecked Sendable {
             }
         }
         self.negotiated = negotiated
+        if configuration.timingTracePath != nil {
+            trace = PlaybackTrace(capacity: 3_600 * negotiated.rate.hertz / negotiated.periodFrames)
+        }
         devicePaces = Self.paces(pcm)
         // Samples must be in the device a buffer and a period before they are heard, so a
         // sender's lead plus the latency must cover that: say how much it is.
@@ -78,6 +83,9 @@ public final class PlaybackEngine: @unchecked Sendable {
         supervisor = nil
         slots.releaseDetached()
         recorder?.finish()
+        if let trace, let path = configuration.timingTracePath {
+            do { try trace.write(to: path) } catch { log("playback: cannot write the timing trace: \(error)") }
+        }
     }
 
     /// Starts playing a stream from its ring on its timeline; nil when every slot is taken.
@@ -124,7 +132,7 @@ public final class PlaybackEngine: @unchecked Sendable {
                 pcm = nil
                 continue
             }
-            let loop = PlaybackLoop(pcm: device, paces: devicePaces, mixer: mixer, counters: counters, recorder: recorder)
+            let loop = PlaybackLoop(pcm: device, paces: devicePaces, mixer: mixer, counters: counters, recorder: recorder, trace: trace)
             current.withLock { $0 = loop }
             if stopping.load(ordering: .acquiring) { loop.requestStop() }
             var ending = PlaybackLoop.Ending.stopped

@@ -35,9 +35,11 @@ final class PlaybackLoop: @unchecked Sendable {
     private let clock = SystemMonotonicClock()
 
     private let recorder: PlaybackRecorder?
+    private let trace: PlaybackTrace?
 
-    init(pcm: AlsaPCM, paces: Bool, mixer: PlaybackMixer, counters: PlaybackCounters, recorder: PlaybackRecorder?) {
+    init(pcm: AlsaPCM, paces: Bool, mixer: PlaybackMixer, counters: PlaybackCounters, recorder: PlaybackRecorder?, trace: PlaybackTrace? = nil) {
         self.recorder = recorder
+        self.trace = trace
         self.pcm = pcm
         self.paces = paces
         self.mixer = mixer
@@ -74,7 +76,12 @@ final class PlaybackLoop: @unchecked Sendable {
                 // Virtual DAC: a frame is handed over one buffer ahead of when it is "heard".
                 sleep(until: timeline.time(ofFrame: written - Int64(buffer)))
             }
+            var entry = PlaybackTrace.Entry()
+            entry.written = written
+            entry.mixedAt = clock.now().rawValue
+            entry.firstHeardAt = timeline.time(ofFrame: written).rawValue
             mixer.render(frames: period, firstTime: timeline.time(ofFrame: written), deviceRate: timeline.measuredRate)
+            (entry.streamError, entry.streamTrim) = mixer.firstStreamLock
             converter.convert(UnsafeBufferPointer(start: mixer.mix, count: period * mixer.channels), into: bytes)
             recorder?.append(mixer.mix, frames: period)
             var offset = 0
@@ -99,7 +106,10 @@ final class PlaybackLoop: @unchecked Sendable {
                 let resets = timeline.resets
                 timeline.observe(devicePointer: written - Int64(status.delayFrames), at: status.timestamp)
                 if timeline.resets != resets { counters.deviceSlips.add() }
+                (entry.statusTime, entry.delayFrames) = (status.timestamp.rawValue, Int64(status.delayFrames))
             }
+            entry.framePeriod = timeline.framePeriod
+            trace?.record(entry)
         }
         return .stopped
     }

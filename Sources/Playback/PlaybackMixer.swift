@@ -17,6 +17,8 @@ public final class PlaybackMixer: @unchecked Sendable {
     private let streamBuffer: UnsafeMutablePointer<Float>
     /// The mixed period, `frames × channels` samples.
     public let mix: UnsafeMutablePointer<Float>
+    /// The first playing stream's position error and trim in the last period (NaN: none played).
+    private(set) var firstStreamLock: (error: Double, trim: Double) = (.nan, .nan)
 
     /// Makes a mixer for `channels` device channels and streams of up to 64 channels.
     public init(channels: Int, maximumPeriod: Int, latency: Nanoseconds, slots: StreamSlots, counters: PlaybackCounters) {
@@ -42,8 +44,10 @@ public final class PlaybackMixer: @unchecked Sendable {
         let deviceChannels = channels
         mix.update(repeating: 0, count: frames * deviceChannels)
         var playing = 0
+        firstStreamLock = (.nan, .nan)
         slots.forEachPlaying { stream in
             guard stream.render(frames: frames, firstTime: firstTime, deviceRate: deviceRate, latency: latency, into: streamBuffer) else { return }
+            if playing == 0 { firstStreamLock = (stream.lastError, stream.lastTrim) }
             playing += 1
             let streamChannels = stream.channels
             for frame in 0..<frames {

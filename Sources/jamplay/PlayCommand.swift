@@ -40,6 +40,8 @@ struct PlayCommand: AsyncParsableCommand {
     var rtPriority: Int32 = 70
     @Option(help: "Also write exactly what is played to this WAV file (32-bit float).")
     var record: String?
+    @Option(name: .customLong("trace-timing"), help: "Write the playback loop's timing, period by period, to this CSV file when it stops (diagnosis).")
+    var traceTiming: String?
 
     func run() async throws {
         var configuration: ReceiverConfiguration
@@ -68,6 +70,7 @@ struct PlayCommand: AsyncParsableCommand {
         configuration.playback.latency = latencyValue
         configuration.playback.realtimePriority = rtPriority
         configuration.playback.recordPath = record
+        configuration.playback.timingTracePath = traceTiming
 
         let receiver = Receiver(configuration: configuration, log: Self.log)
         do {

@@ -104,3 +104,26 @@ extension DeviceTimelineTests {
         #expect(abs(timeline.measuredRate / 48_000 - 1 - 200e-6) < 20e-6, "rate \(timeline.measuredRate)")
     }
 }
+
+extension DeviceTimelineTests {
+    /// On a busy machine the reading thread now and then wakes milliseconds late, a few periods
+    /// in a row (below the slip threshold). The timeline's rate, which every stream's resampling
+    /// ratio follows, must not swing: a swing of 100 ppm is a heard pitch bend and a drift of
+    /// 0.1 ms a second.
+    @Test func burstsOfLateReadingsDoNotBendTheRate() {
+        var timeline = DeviceTimeline(nominalRate: .standard)
+        var random = SeededRandomNumberGenerator(seed: 11)
+        let framePeriod = 1e9 / 48_000
+        var worst = 0.0
+        for period in Int64(1)...Int64(6_000) {
+            let pointer = period * 256
+            var late = Double(Int64.random(in: 0...200_000, using: &random))
+            // Every 300 periods (1.6 s), three readings 1.5…3.5 ms late.
+            if period % 300 < 3 { late += Double(Int64.random(in: 1_500_000...3_500_000, using: &random)) }
+            timeline.observe(devicePointer: pointer, at: Nanoseconds(Int64(1e9 + Double(pointer - 256) * framePeriod + late)))
+            if period > 400 { worst = max(worst, abs(timeline.measuredRate / 48_000 - 1)) }
+        }
+        #expect(worst < 20e-6, "the rate swung by up to \(worst * 1e6) ppm")
+        #expect(timeline.resets == 0)
+    }
+}

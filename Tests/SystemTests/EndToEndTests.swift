@@ -53,15 +53,17 @@ final class EndToEndTests {
     func impulsesOverTCPAreHeardAtTheirTimePlusTheLatency(latency: String) async throws {
         let player = try await startPlayer(latency: latency)
         try send(["--signal", "impulse:100ms", "--duration", "3s"], to: player).waitUntilExit()
-        expectOnTime(JackRig.record(), latency: try #require(Nanoseconds(duration: latency)), atLeast: 25)
-        #expect(stopPlayer()["underruns"] == 0)
+        let recording = JackRig.record()
+        expectOnTime(recording, latency: try #require(Nanoseconds(duration: latency)), atLeast: 25)
+        expectNoUnderruns(stopPlayer(), recording)
     }
 
     @Test func impulsesOverUDPAreHeardAtTheirTimePlusTheLatency() async throws {
         let player = try await startPlayer()
         try send(["--udp", "--signal", "impulse:100ms", "--duration", "3s"], to: player).waitUntilExit()
-        expectOnTime(JackRig.record(), atLeast: 25)
-        #expect(stopPlayer()["underruns"] == 0)
+        let recording = JackRig.record()
+        expectOnTime(recording, atLeast: 25)
+        expectNoUnderruns(stopPlayer(), recording)
     }
 
     @Test func aGPUClockWithOffsetSkewAnd32BitWrapsIsStillHeardOnTime() async throws {
@@ -69,9 +71,9 @@ final class EndToEndTests {
         // A 32-bit nanosecond counter wraps every 4.3 s: twice in this run.
         try send(["--signal", "impulse:100ms", "--duration", "10s", "--gpu-offset", "3s", "--gpu-skew-ppm", "200", "--gpu-bits", "32"],
                  to: player).waitUntilExit()
-        expectOnTime(JackRig.record(), atLeast: 90)
-        let counters = stopPlayer()
-        expectContinuous(counters)
+        let recording = JackRig.record()
+        expectOnTime(recording, atLeast: 90)
+        expectContinuous(stopPlayer(), recording)
     }
 
     @Test func frameStampJitterOfOneMillisecondLeavesTheImpulseTrainEvenlySpacedToTheSample() async throws {
@@ -82,7 +84,7 @@ final class EndToEndTests {
         // No click: each spacing within a sample of the one before (the impulses sit exactly on
         // stream samples 4800 apart; a dropped or repeated sample would be a step of one).
         expectEvenlySpaced(recording, after: 5 * 48_000, tolerance: 1, fromNeighbour: true)
-        expectContinuous(stopPlayer())
+        expectContinuous(stopPlayer(), recording)
     }
 
     @Test func twoSendersAtOnceAreMixedAndHeardAlignedToTheSample() async throws {
@@ -107,7 +109,7 @@ final class EndToEndTests {
         let mean = { (values: [Double]) in values.reduce(0, +) / Double(max(1, values.count)) }
         let difference = abs(mean(errorsA) - mean(errorsB))
         #expect(difference < 1e9 / 48_000, "sender a and b are heard \(difference / 1000) µs apart")
-        #expect(stopPlayer()["underruns"] == 0)
+        expectNoUnderruns(stopPlayer(), recording)
     }
 
     @Test func aSenderRestartedWithANewClockIsHeardOnTimeAgain() async throws {
@@ -125,7 +127,7 @@ final class EndToEndTests {
         let afterRestart = recording.onsets().filter { recording.time(ofFrame: $0) > restart + 0.5e9 }
         #expect(beforeRestart.count >= 20 && afterRestart.count >= 20, "heard \(beforeRestart.count) impulses before the restart, \(afterRestart.count) after")
         expectOnTime(recording, onsets: beforeRestart + afterRestart)
-        #expect(stopPlayer()["underruns"] == 0)
+        expectNoUnderruns(stopPlayer(), recording)
     }
 
     @Test func aSenderThatIsDisconnectedReconnectsAndIsHeardOnTimeAgain() async throws {
@@ -142,7 +144,7 @@ final class EndToEndTests {
         let afterReturn = recording.onsets().filter { recording.time(ofFrame: $0) > cut + 1e9 }
         #expect(afterReturn.count >= 25, "heard \(afterReturn.count) impulses after the connection came back")
         expectOnTime(recording, atLeast: 50)
-        #expect(stopPlayer()["underruns"] == 0)
+        expectNoUnderruns(stopPlayer(), recording)
     }
 
     @Test func udpLossReorderingAndDuplicatesLeaveSilentGapsAndTheRestOnTime() async throws {
@@ -159,7 +161,7 @@ final class EndToEndTests {
         }
         #expect(loud == 0, "\(loud) samples sound away from the impulses")
         let counters = stopPlayer()
-        #expect(counters["underruns"] == 0)
+        expectNoUnderruns(counters, recording)
         #expect((counters["silent frames"] ?? 0) > 0, "the lost frames are played as counted silence: \(counters)")
     }
 
@@ -177,10 +179,10 @@ final class EndToEndTests {
         // A 1 kHz sine at 0.5, whole: its RMS, and no step larger than the sine's own (0.065).
         let rms = (steady.map { Double($0) * Double($0) }.reduce(0, +) / Double(steady.count)).squareRoot()
         #expect(abs(rms - 0.5 / 2.0.squareRoot()) < 0.005)
-        #expect(steady.indices.dropFirst().allSatisfy { abs(steady[$0] - steady[$0 - 1]) < 0.07 })
+        #expect(steady.indices.dropFirst().allSatisfy { abs(steady[$0] - steady[$0 - 1]) < 0.07 || recording.isDisturbed(at: $0) })
         let counters = stopPlayer()
         #expect((counters["rejected lines"] ?? 0) >= linesSent / 2, "\(linesSent) junk lines sent, \(counters)")
-        #expect(counters["underruns"] == 0 && counters["silent frames"] == 0, "\(counters)")
+        expectContinuous(counters, recording)
     }
 
     @Test func aSenderWhoseSampleClockRuns300PPMFastStaysLockedForAMinute() async throws {
@@ -192,7 +194,7 @@ final class EndToEndTests {
         // off the grid (±½ sample, so spacings vary by up to one) and the lock may wander by one more.
         expectEvenlySpaced(recording, after: 5 * 48_000, tolerance: 2)
         // No sample dropped or repeated.
-        expectContinuous(stopPlayer())
+        expectContinuous(stopPlayer(), recording)
     }
 
     @Test func sigtermEndsThePlayerWithExitCodeZeroWithinASecond() async throws {
@@ -257,11 +259,24 @@ final class EndToEndTests {
 
     /// Expects the player's own counters to show a continuous stream: no gap, no underrun, and no
     /// jump but the ones that followed the device's timing when it slipped (the JACK server on
-    /// these busy two cores now and then runs a cycle late; rarely).
-    func expectContinuous(_ counters: [String: Int], sourceLocation: SourceLocation = #_sourceLocation) {
-        #expect(counters["silent frames"] == 0 && counters["underruns"] == 0, "\(counters)", sourceLocation: sourceLocation)
+    /// these busy two cores now and then runs a cycle late). When the JACK server itself stalled
+    /// (an xrun of the rig: this virtual machine stops for tens of milliseconds now and then), each
+    /// such stall may cost the player one underrun, one slip and one jump, and the samples that
+    /// came too late meanwhile (100 ms at most) — never more.
+    func expectContinuous(_ counters: [String: Int], _ recording: JackRig.Recording, sourceLocation: SourceLocation = #_sourceLocation) {
+        let stalls = recording.rigXrunFrames.count
+        expectNoUnderruns(counters, recording, sourceLocation: sourceLocation)
+        let silent = counters["silent frames"] ?? .max
+        #expect(silent <= stalls * 4_800, "\(silent) silent frames, \(stalls) stalls of the JACK server", sourceLocation: sourceLocation)
         let (jumps, slips) = (counters["re-anchors"] ?? .max, counters["device slips"] ?? 0)
-        #expect(jumps <= slips && slips <= 2, "\(jumps) stream re-anchors, \(slips) device slips", sourceLocation: sourceLocation)
+        #expect(jumps <= slips + stalls && slips <= 2 + stalls, "\(jumps) stream re-anchors, \(slips) device slips, \(stalls) stalls of the JACK server",
+                sourceLocation: sourceLocation)
+    }
+
+    /// Expects no underrun but one for each stall of the JACK server itself.
+    func expectNoUnderruns(_ counters: [String: Int], _ recording: JackRig.Recording, sourceLocation: SourceLocation = #_sourceLocation) {
+        let stalls = recording.rigXrunFrames.count
+        #expect((counters["underruns"] ?? .max) <= stalls, "\(counters), \(stalls) stalls of the JACK server", sourceLocation: sourceLocation)
     }
 
     /// Expects every heard impulse (at least `count`) within one JACK period of its grid time
@@ -275,20 +290,24 @@ final class EndToEndTests {
         return onsets
     }
 
-    /// Impulses within 3 s after an xrun of the JACK server itself are left out: the rig's
+    /// Impulses within 1 s after an xrun of the JACK server itself are left out: the rig's
     /// device slipped (and JACK's own clock with it) and the player follows it.
     func expectOnTime(_ recording: JackRig.Recording, onsets: [Int], latency: Nanoseconds = .milliseconds(20),
                       sourceLocation: SourceLocation = #_sourceLocation) {
         let onsets = onsets.filter { !recording.isDisturbed(at: $0) }
         let errors = onsets.map { JackRig.gridError(recording.pulseTime(near: $0) - Double(latency.rawValue), period: Self.grid) }
         let worst = errors.map(abs).max() ?? 0
+        if let trace = player?.tracePath {
+            let lines = zip(onsets, errors).map { "\($0),\(Int64(recording.pulseTime(near: $0))),\($1)" }
+            try? (["onset_frame,heard_at_ns,error_ns"] + lines).joined(separator: "\n").write(toFile: trace + ".heard.csv", atomically: true, encoding: .utf8)
+        }
         let first = errors.firstIndex { abs($0) > Self.period } ?? 0
-        #expect(worst <= Self.period, "impulses heard up to \(Int(worst / 1000)) µs from their time + latency; from impulse \(first): \(errors[first...].prefix(6).map { Int($0 / 1000) }) µs",
+        #expect(worst <= Self.period, "impulses heard up to \(Int(worst / 1000)) µs from their time + latency; from impulse \(first): \(errors[first...].prefix(6).map { Int($0 / 1000) }) µs; JACK server xruns at \(recording.rigXrunFrames)",
                 sourceLocation: sourceLocation)
     }
 
     /// Expects the impulses heard after frame `start` to be a whole number of grid periods apart,
-    /// in device frames, within `tolerance` frames of their median spacing. Spans within 3 s
+    /// in device frames, within `tolerance` frames of their median spacing. Spans within 1 s
     /// after an xrun of the JACK server itself are left out: the rig's device slipped a period
     /// and the player follows it.
     /// With `fromNeighbour`, each spacing is compared with the one before it instead (a slow
@@ -315,7 +334,7 @@ final class EndToEndTests {
                 strays.append("at frame \(Int(spacing.end)): \(String(format: "%+.2f", spacing.frames - reference))")
             }
         }
-        #expect(strays.isEmpty, "impulse spacing strays (median \(median) frames) \(strays.prefix(10))", sourceLocation: sourceLocation)
+        #expect(strays.isEmpty, "impulse spacing strays (median \(median) frames) \(strays.prefix(10)); JACK server xruns at \(recording.rigXrunFrames)", sourceLocation: sourceLocation)
         if !fromNeighbour { #expect(abs(median - Self.gridFrames) < 1, "impulses \(median) frames apart", sourceLocation: sourceLocation) }
     }
 

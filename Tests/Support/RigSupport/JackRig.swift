@@ -45,9 +45,10 @@ public enum JackRig {
         /// player, missed a cycle: timing measured across one says nothing of the player).
         public var rigXrunFrames: [Int]
 
-        /// Whether recorded frame `frame` lies within 3 s after an xrun of the JACK server.
+        /// Whether recorded frame `frame` lies within 1 s after an xrun of the JACK server (the
+        /// player re-anchors within a few periods and is locked again well within that).
         public func isDisturbed(at frame: Int) -> Bool {
-            rigXrunFrames.contains { $0 <= frame && frame < $0 + 3 * 48_000 }
+            rigXrunFrames.contains { $0 <= frame && frame < $0 + 48_000 }
         }
 
         /// When frame `index` was played, CLOCK_MONOTONIC nanoseconds.

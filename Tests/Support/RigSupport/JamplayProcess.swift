@@ -15,12 +15,23 @@ public final class JamplayProcess: Sendable {
         let text = Mutex("")
     }
 
+    /// Where the player writes its timing trace (with JAMPLAY_TEST_TRACE_DIR set).
+    public let tracePath: String?
+
     /// Starts `jamplay --listen 127.0.0.1:0` with `arguments` (and `environment` added) and waits
     /// until it listens.
     public init(_ arguments: [String], environment: [String: String] = [:]) async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try builtExecutable(named: "jamplay"))
         process.arguments = ["--listen", "127.0.0.1:0"] + arguments
+        // For diagnosis: JAMPLAY_TEST_TRACE_DIR collects each player's timing trace.
+        if let directory = ProcessInfo.processInfo.environment["JAMPLAY_TEST_TRACE_DIR"] {
+            let path = "\(directory)/player-\(DispatchTime.now().uptimeNanoseconds).csv"
+            process.arguments! += ["--trace-timing", path]
+            tracePath = path
+        } else {
+            tracePath = nil
+        }
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardOutput = FileHandle.nullDevice
         let pipe = Pipe()
