@@ -12,14 +12,21 @@ SECONDS ?= 60
 RUN_PACKAGES := libasound2-dev libsamplerate0-dev
 SENDER_PACKAGES := libvulkan-dev mesa-vulkan-drivers glslang-tools
 RIG_PACKAGES := jackd2 libasound2-plugins libjack-jackd2-dev
-TEST_PACKAGES := $(RUN_PACKAGES) $(SENDER_PACKAGES) $(RIG_PACKAGES)
+# systemd-analyze checks the service unit.
+TEST_PACKAGES := $(RUN_PACKAGES) $(SENDER_PACKAGES) $(RIG_PACKAGES) systemd
 BENCH_PACKAGES := $(RUN_PACKAGES) $(SENDER_PACKAGES) $(RIG_PACKAGES) alsa-utils g++ libsimdjson-dev
 
 FUZZ_BUILD := .build-fuzz
 TSAN_BUILD := .build-tsan
 FUZZ_FLAGS := -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld
 
-.PHONY: run test test-rig test-system test-tsan build release fuzz bench deps-run deps-test clean
+# `make install`: where the binary, the service unit and its settings file go.
+PREFIX ?= /usr/local
+UNIT_DIR ?= /etc/systemd/system
+DEFAULTS_DIR ?= /etc/default
+BIN_DIR ?= .build/release
+
+.PHONY: run test test-rig test-system test-tsan build release install install-files fuzz bench deps-run deps-test clean
 
 # The box's job: listen on port 9000 and play on ALSA "default" — or, on a machine where ALSA sees
 # no sound card, on the "null" device (self-paced, nothing audible), saying so.
@@ -59,6 +66,21 @@ build:
 
 release:
 	$(SWIFT) build -c release --product jamplay
+
+# The headless box: jamplay, its systemd unit and /etc/default/jamplay (kept if it exists), then
+# `systemctl enable --now jamplay`. PREFIX, UNIT_DIR and DEFAULTS_DIR move them.
+install: deps-run release install-files
+	@if [ -d /run/systemd/system ] && [ "$(UNIT_DIR)" = /etc/systemd/system ]; then systemctl daemon-reload; fi
+	@echo "installed; start it now and at boot with: systemctl enable --now jamplay (settings: $(DEFAULTS_DIR)/jamplay)"
+
+install-files:
+	install -D -m 755 $(BIN_DIR)/jamplay $(PREFIX)/bin/jamplay
+	install -D -m 644 README.md $(PREFIX)/share/doc/jamplay/README.md
+	install -D -m 644 docs/PROTOCOL.md $(PREFIX)/share/doc/jamplay/PROTOCOL.md
+	mkdir -p $(UNIT_DIR)
+	sed -e 's|/usr/local|$(PREFIX)|g' -e 's|/etc/default|$(DEFAULTS_DIR)|g' Resources/jamplay.service > $(UNIT_DIR)/jamplay.service
+	chmod 644 $(UNIT_DIR)/jamplay.service
+	if [ ! -e $(DEFAULTS_DIR)/jamplay ]; then install -D -m 644 Resources/jamplay.default $(DEFAULTS_DIR)/jamplay; fi
 
 # Coverage-guided fuzzing of the framer and decoder (libFuzzer + AddressSanitizer). The corpus
 # starts from the example captures and every input that once failed (Fuzz/regressions/);

@@ -53,7 +53,7 @@ var targets: [Target] = [
         name: "SystemTests",
         dependencies: ["Core", "Sender", "JackProbe", "RigSupport", "TestSupport", "jamsend", "jamplay"]
     ),
-    .testTarget(name: "JamplayTests", dependencies: ["jamplay", "TestSupport"]),
+    .testTarget(name: "JamplayTests", dependencies: ["jamplay", "RigSupport", "TestSupport"]),
 ]
 
 // The libFuzzer harness exists only in fuzzing builds (`make fuzz`): it calls into libFuzzer,

@@ -59,7 +59,11 @@ public final class AlsaPCM: @unchecked Sendable {
     public init(_ request: Request) throws(AlsaError) {
         name = request.name
         var pcm: OpaquePointer?
-        try alsaCheck(snd_pcm_open(&pcm, request.name, SND_PCM_STREAM_PLAYBACK, 0), "cannot open ALSA device \"\(request.name)\"")
+        // Our error says what failed; ALSA's own line would come first and on every retry.
+        jamplay_alsa_silence_errors()
+        let opened = snd_pcm_open(&pcm, request.name, SND_PCM_STREAM_PLAYBACK, 0)
+        jamplay_alsa_restore_errors()
+        try alsaCheck(opened, "cannot open ALSA device \"\(request.name)\"")
         handle = pcm!
         do {
             negotiated = try Self.configure(handle, request)

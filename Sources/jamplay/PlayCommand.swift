@@ -78,7 +78,8 @@ struct PlayCommand: AsyncParsableCommand {
             Self.log("jamplay: listening on \(configuration.listen) (TCP \(ports.tcp.map(String.init) ?? "off"), UDP \(ports.udp.map(String.init) ?? "off")), latency \(latencyValue)")
         } catch let error as AlsaError {
             Self.log("jamplay: \(error)")
-            Self.log("jamplay: `jamplay devices` lists the playback devices; --device chooses one")
+            let names = AlsaPCM.playbackDeviceHints().map(\.name)
+            Self.log("jamplay: the playback devices here: \(names.joined(separator: ", ")); `jamplay devices` describes them, --device chooses one")
             throw ExitCode.failure
         }
         var stopSignals = sigset_t()

@@ -4,30 +4,6 @@ import Testing
 
 /// `jamplay lint` as a user runs it: the built binary on files and standard input.
 @Suite struct LintCommandTests {
-    struct Outcome {
-        var status: Int32
-        var standardOutput: String
-        var standardError: String
-    }
-
-    static func run(_ arguments: [String], input: String? = nil) throws -> Outcome {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try builtExecutable(named: "jamplay"))
-        process.arguments = arguments
-        let output = Pipe(), error = Pipe(), standardInput = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        process.standardInput = standardInput
-        try process.run()
-        if let input { standardInput.fileHandleForWriting.write(Data(input.utf8)) }
-        try standardInput.fileHandleForWriting.close()
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Outcome(status: process.terminationStatus, standardOutput: String(decoding: outputData, as: UTF8.self),
-                       standardError: String(decoding: errorData, as: UTF8.self))
-    }
-
     static func temporaryFile(_ contents: String) throws -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("jamplay-lint-\(UUID().uuidString).jsonl").path
         try contents.write(toFile: path, atomically: true, encoding: .utf8)
@@ -45,7 +21,7 @@ import Testing
     @Test func aFileWithBadLinesIsReportedLineByLineAndExitsOne() throws {
         let path = try Self.temporaryFile(mixed)
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let outcome = try Self.run(["lint", path])
+        let outcome = try JamplayRun.run(["lint", path])
         #expect(outcome.status == 1)
         #expect(outcome.standardOutput == """
             line 2: json-error: byte 65: unexpected end of line
@@ -56,28 +32,28 @@ import Testing
     }
 
     @Test func standardInputIsReadWithADashAndQuietPrintsOnlyTheSummary() throws {
-        let outcome = try Self.run(["lint", "--quiet", "-"], input: mixed)
+        let outcome = try JamplayRun.run(["lint", "--quiet", "-"], input: mixed)
         #expect(outcome.status == 1)
         #expect(outcome.standardOutput == "4 lines: 2 ok, 1 json-error, 0 not-a-message, 1 unsupported-version, 0 invalid-field, 0 unknown-type, 0 line-too-long\n")
     }
 
     @Test func aCleanCaptureExitsZero() throws {
         let clean = try String(contentsOfFile: URLForPackageFile("Resources/examples/reference.jsonl"), encoding: .utf8)
-        let outcome = try Self.run(["lint"], input: clean)
+        let outcome = try JamplayRun.run(["lint"], input: clean)
         #expect(outcome.status == 0)
         #expect(outcome.standardOutput.hasPrefix("3 lines: 3 ok, 0 json-error"))
     }
 
     @Test func aMissingFileExitsTwoWithAMessage() throws {
-        let outcome = try Self.run(["lint", "/nonexistent/capture.jsonl"])
+        let outcome = try JamplayRun.run(["lint", "/nonexistent/capture.jsonl"])
         #expect(outcome.status == 2)
         #expect(outcome.standardError.contains("cannot open /nonexistent/capture.jsonl: No such file or directory"))
     }
 
     @Test func theLineLimitIsAdjustable() throws {
-        let outcome = try Self.run(["lint", "--max-line-bytes", "50", "-"], input: mixed)
+        let outcome = try JamplayRun.run(["lint", "--max-line-bytes", "50", "-"], input: mixed)
         #expect(outcome.standardOutput.contains("line 1: line-too-long: 93 bytes, over the 50 B limit (discarded)"))
-        #expect(try Self.run(["lint", "--max-line-bytes", "0", "-"], input: "").status == 64)
+        #expect(try JamplayRun.run(["lint", "--max-line-bytes", "0", "-"], input: "").status == 64)
     }
 }
 
