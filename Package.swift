@@ -21,13 +21,22 @@ var targets: [Target] = [
     .systemLibrary(name: "CSampleRate", path: "Sources/CSampleRate", providers: [.apt(["libsamplerate0-dev"])]),
     .target(name: "Playback", dependencies: ["Core", "Buffer", "CALSA", "CSampleRate"]),
     .target(name: "Receiver", dependencies: ["Core", "Buffer", "Ingest", "Playback"]),
+    .target(
+        name: "Operations",
+        dependencies: [
+            "Core", "Wire", "Clock", "Ingest", "Playback", "Receiver",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "CoreMetrics", package: "swift-metrics"), .product(name: "Prometheus", package: "swift-prometheus"),
+        ]
+    ),
     .executableTarget(
         name: "jamsend",
         dependencies: ["Core", "Wire", "Sender", .product(name: "ArgumentParser", package: "swift-argument-parser")]
     ),
     .executableTarget(
         name: "jamplay",
-        dependencies: ["Core", "Wire", "Ingest", "Playback", "Receiver", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        dependencies: ["Core", "Wire", "Ingest", "Playback", "Receiver", "Operations", .product(name: "ArgumentParser", package: "swift-argument-parser")]
     ),
     .executableTarget(name: "WireBenchmarks", dependencies: ["Core", "Wire"], path: "Benchmarks/WireBenchmarks"),
     .executableTarget(name: "ClockBenchmarks", dependencies: ["Core", "Clock"], path: "Benchmarks/ClockBenchmarks"),
@@ -79,6 +88,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: targets,
     swiftLanguageModes: [.v6]

@@ -24,6 +24,9 @@ public final class PlaybackCounters: Sendable {
     public let droppedChannelSamples = AtomicCounter()
     /// Streams playing now.
     public let streamsPlaying = AtomicCounter()
+    /// How far the heard position of the playing streams was from their timelines in the last
+    /// period, the largest of them, nanoseconds (the drift lock's error; 0 with no stream).
+    public let presentationError = AtomicGauge()
 
     /// Makes counters at zero.
     public init() {}

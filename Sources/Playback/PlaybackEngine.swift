@@ -75,6 +75,9 @@ public final class PlaybackEngine: @unchecked Sendable {
         thread.start()
     }
 
+    /// Whether the device is open and playing now (false while it is being reopened).
+    public var deviceIsOpen: Bool { current.withLock { $0 != nil } }
+
     /// Stops the loop and closes the device.
     public func stop() {
         guard supervisor != nil, !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }

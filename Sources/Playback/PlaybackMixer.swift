@@ -44,10 +44,12 @@ public final class PlaybackMixer: @unchecked Sendable {
         let deviceChannels = channels
         mix.update(repeating: 0, count: frames * deviceChannels)
         var playing = 0
+        var worstError = 0.0
         firstStreamLock = (.nan, .nan)
         slots.forEachPlaying { stream in
             guard stream.render(frames: frames, firstTime: firstTime, deviceRate: deviceRate, latency: latency, into: streamBuffer) else { return }
             if playing == 0 { firstStreamLock = (stream.lastError, stream.lastTrim) }
+            worstError = max(worstError, abs(stream.lastErrorNanoseconds))
             playing += 1
             let streamChannels = stream.channels
             for frame in 0..<frames {
@@ -67,6 +69,7 @@ public final class PlaybackMixer: @unchecked Sendable {
             clipped += 1
         }
         if clipped > 0 { counters.clippedSamples.add(clipped) }
+        counters.presentationError.set(Int(worstError))
         let previous = counters.streamsPlaying.value
         if previous != playing { counters.streamsPlaying.add(playing - previous) }
     }

@@ -41,6 +41,9 @@ public final class PlaybackStream {
     private var pendingGap = 0
     /// The position error (input frames) and ratio trim of the last period, for the timing trace.
     private(set) var lastError: Double = 0, lastTrim: Double = 0
+    /// The position error of the last period in nanoseconds.
+    var lastErrorNanoseconds: Double { samplesPerSecond > 0 ? lastError / samplesPerSecond * 1e9 : 0 }
+    private var samplesPerSecond: Double = 0
 
     /// Prepares to play `ring` on `timeline`; `maximumPeriod` bounds the frames of one render call.
     public init(ring: FrameRing, timeline: PublishedTimeline, maximumPeriod: Int, counters: PlaybackCounters) {
@@ -87,7 +90,7 @@ public final class PlaybackStream {
         integral += error * Double(frames) / deviceRate
         let trim = min(max(Self.proportionalGain * error + Self.integralGain * integral, -Self.authority), Self.authority)
         let ratio = nominalRatio * (1 + trim)
-        (lastError, lastTrim) = (error, trim)
+        (lastError, lastTrim, samplesPerSecond) = (error, trim, line.samplesPerSecond)
         if lastRatio == 0 { lastRatio = ratio }
 
         let wanted = frames - startFrame

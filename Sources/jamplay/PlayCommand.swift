@@ -1,6 +1,7 @@
 import ArgumentParser
 import Core
 import Ingest
+import Operations
 import Playback
 import Receiver
 import Synchronization
@@ -40,6 +41,8 @@ struct PlayCommand: AsyncParsableCommand {
     var rtPriority: Int32 = 70
     @Option(help: "Also write exactly what is played to this WAV file (32-bit float).")
     var record: String?
+    @Option(help: "ADDR:PORT serving GET /metrics (Prometheus) and /status (JSON), or off. :9001 is every interface.")
+    var http = "127.0.0.1:9001"
     @Option(name: .customLong("trace-timing"), help: "Write the playback loop's timing, period by period, to this CSV file when it stops (diagnosis).")
     var traceTiming: String?
 
@@ -62,6 +65,12 @@ struct PlayCommand: AsyncParsableCommand {
             throw ValidationError("--latency \(latency): expected a duration such as 20ms, up to 2s")
         }
         guard (0...99).contains(rtPriority) else { throw ValidationError("--rt-priority must be in 0...99") }
+        let httpAddress: ListenAddress?
+        do {
+            httpAddress = http == "off" ? nil : try ListenAddress(parsing: http)
+        } catch {
+            throw ValidationError("--http \(http): expected ADDR:PORT such as 127.0.0.1:9001 or :9001, or off")
+        }
         configuration.playback.device.name = device
         configuration.playback.device.rate = SampleRate(hertz: rate)
         configuration.playback.device.channels = ChannelCount(channels)
@@ -81,6 +90,25 @@ struct PlayCommand: AsyncParsableCommand {
             let names = AlsaPCM.playbackDeviceHints().map(\.name)
             Self.log("jamplay: the playback devices here: \(names.joined(separator: ", ")); `jamplay devices` describes them, --device chooses one")
             throw ExitCode.failure
+        } catch {
+            Self.log("jamplay: cannot listen on \(configuration.listen): \(error)")
+            Self.log("jamplay: another program (another jamplay?) may hold the port; --listen chooses another")
+            throw ExitCode.failure
+        }
+        var operations: OperationsServer?
+        if let httpAddress {
+            do {
+                let responder = StatusEndpoints.responder(for: receiver, version: Jamplay.configuration.version, started: SystemMonotonicClock().now())
+                let server = try await OperationsServer.start(host: httpAddress.host ?? "::", port: httpAddress.port, responder: responder)
+                operations = server
+                let shown = httpAddress.host.map { $0.contains(":") ? "[\($0)]" : $0 } ?? "[::]"
+                Self.log("jamplay: metrics and status on http://\(shown):\(server.port)/metrics and /status")
+            } catch {
+                Self.log("jamplay: cannot serve HTTP on \(httpAddress): \(error)")
+                Self.log("jamplay: --http chooses another ADDR:PORT, --http off turns it off")
+                try? await receiver.stop()
+                throw ExitCode.failure
+            }
         }
         var stopSignals = sigset_t()
         sigemptyset(&stopSignals)
@@ -94,6 +122,7 @@ struct PlayCommand: AsyncParsableCommand {
             try? await Task.sleep(nanoseconds: 100_000_000)
             report.update(receiver)
         }
+        await operations?.stop()
         try await receiver.stop()
         let playback = receiver.playbackCounters, ingest = receiver.ingestCounters
         Self.log("jamplay: stopped: \(playback.periods.value) periods played, \(playback.xruns.value) underruns, "

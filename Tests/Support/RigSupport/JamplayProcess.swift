@@ -18,12 +18,13 @@ public final class JamplayProcess: Sendable {
     /// Where the player writes its timing trace (with JAMPLAY_TEST_TRACE_DIR set).
     public let tracePath: String?
 
-    /// Starts `jamplay --listen 127.0.0.1:0` with `arguments` (and `environment` added) and waits
+    /// Starts `jamplay --listen 127.0.0.1:0 --http 127.0.0.1:0` with `arguments` (and `environment` added) and waits
     /// until it listens.
     public init(_ arguments: [String], environment: [String: String] = [:]) async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try builtExecutable(named: "jamplay"))
-        process.arguments = ["--listen", "127.0.0.1:0"] + arguments
+        // Any free ports: several players run at once.
+        process.arguments = ["--listen", "127.0.0.1:0"] + (arguments.contains("--http") ? [] : ["--http", "127.0.0.1:0"]) + arguments
         // For diagnosis: JAMPLAY_TEST_TRACE_DIR collects each player's timing trace.
         if let directory = ProcessInfo.processInfo.environment["JAMPLAY_TEST_TRACE_DIR"] {
             let path = "\(directory)/player-\(DispatchTime.now().uptimeNanoseconds).csv"
@@ -44,7 +45,10 @@ public final class JamplayProcess: Sendable {
         }
         try process.run()
         self.process = process
-        let started = await eventually(within: 10) { output.text.withLock { $0.contains("(TCP ") } || !process.isRunning }
+        // Ready once it listens, and serves its HTTP port unless that is off.
+        let servesHTTP = arguments.firstIndex(of: "--http").map { arguments.index(after: $0) < arguments.endIndex && arguments[$0 + 1] != "off" } ?? true
+        let ready = servesHTTP ? "/metrics and /status" : "(TCP "
+        let started = await eventually(within: 10) { output.text.withLock { $0.contains(ready) } || !process.isRunning }
         guard started, let port = Self.port(in: output.text.withLock { $0 }) else {
             process.terminate()
             throw CocoaError(.executableLoad, userInfo: [NSLocalizedDescriptionKey: "jamplay did not start: \(output.text.withLock { $0 })"])

@@ -1,0 +1,115 @@
+import Foundation
+import RigSupport
+import TestSupport
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The operations port as a monitoring system uses it: the `jamplay` binary on the `null` device
+/// with a sender (`jamsend --clock cpu`), `/metrics` scraped and parsed, `/status` decoded.
+@Suite struct OperationsEndpointTests {
+    struct Reply {
+        var status: Int
+        var head: String
+        var body: String
+    }
+
+    /// One HTTP/1.1 request over a plain socket (the server closes after `Connection: close`).
+    static func request(_ path: String, method: String = "GET", port: Int) -> Reply {
+        let socket = LoopbackSockets.connectTCP(port: port)
+        defer { close(socket) }
+        LoopbackSockets.sendAll(socket, Array("\(method) \(path) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".utf8))
+        var bytes: [UInt8] = [], buffer = [UInt8](repeating: 0, count: 65_536)
+        while case let count = recv(socket, &buffer, buffer.count, 0), count > 0 { bytes += buffer[0..<count] }
+        let text = String(decoding: bytes, as: UTF8.self)
+        let parts = text.components(separatedBy: "\r\n\r\n")
+        let status = Int(parts[0].split(separator: " ").dropFirst().first ?? "") ?? 0
+        return Reply(status: status, head: parts[0], body: parts.dropFirst().joined(separator: "\r\n\r\n"))
+    }
+
+    /// Prometheus text → value by series (`name{labels}`); every line must parse.
+    static func series(_ text: String) -> [String: Double] {
+        var series: [String: Double] = [:]
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            // Label values may hold spaces (`source="tcp 127.0.0.1:5000"`): the value follows the last one.
+            let space = line.lastIndex(of: " ")
+            let value = space.flatMap { Double(line[line.index(after: $0)...]) }
+            #expect(value != nil && line.first?.isLetter == true, "not a Prometheus sample line: \(line)")
+            if let space, let value { series[String(line[..<space])] = value }
+        }
+        return series
+    }
+
+    static func httpPort(of player: JamplayProcess) throws -> Int {
+        let match = try #require(player.log.firstMatch(of: /http:\/\/127\.0\.0\.1:(\d+)\/metrics/))
+        return try #require(Int(match.1))
+    }
+
+    static func startPlayer() async throws -> (JamplayProcess, port: Int) {
+        let player = try await JamplayProcess(["--device", "null", "--rt-priority", "0"])
+        return (player, try httpPort(of: player))
+    }
+
+    @Test func metricsAndStatusDescribeTheSessionAndItsCounters() async throws {
+        let (player, port) = try await Self.startPlayer()
+        let sender = try JamsendRunner.start(["--clock", "cpu", "--to", "127.0.0.1:\(player.port)", "--signal", "sine", "--duration", "3s", "--session", "kitchen"])
+        defer { sender.terminate() }
+        #expect(await eventually(within: 10) {
+            let series = Self.series(Self.request("/metrics", port: port).body)
+            return series["jamplay_playback_streams_playing"] == 1 && (series["jamplay_ingest_tcp_messages_total"] ?? 0) > 10
+        })
+
+        let metrics = Self.request("/metrics", port: port)
+        #expect(metrics.status == 200 && metrics.head.contains("text/plain; version=0.0.4"))
+        #expect(metrics.body.contains("# TYPE jamplay_ingest_tcp_messages_total counter"))
+        let series = Self.series(metrics.body)
+        #expect((series["jamplay_ingest_tcp_messages_total"] ?? 0) > 10)
+        #expect((series["jamplay_playback_periods_total"] ?? 0) > 10)
+        #expect(series["jamplay_device_open"] == 1)
+        #expect(series["jamplay_ingest_rejected_lines_total{class=\"json-error\"}"] == 0)
+        let session = series.keys.filter { $0.hasPrefix("jamplay_session_clock_offset_seconds{") && $0.contains("session=\"kitchen\"") }
+        #expect(session.count == 1, "\(series.keys.sorted())")
+
+        let status = Self.request("/status", port: port)
+        #expect(status.status == 200 && status.head.contains("application/json"))
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(status.body.utf8)) as? [String: Any])
+        let device = try #require(json["device"] as? [String: Any])
+        #expect(device["name"] as? String == "null" && device["paces_writes"] as? Bool == false && device["open"] as? Bool == true)
+        #expect(json["latency_nanoseconds"] as? Int == 20_000_000)
+        let sessions = try #require(json["sessions"] as? [[String: Any]])
+        #expect(sessions.count == 1)
+        let first = try #require(sessions.first)
+        #expect(first["session_id"] as? String == "kitchen")
+        #expect((first["host_clock"] as? [String: Any])?["mode"] as? String == "same-host")
+        #expect(["offset-only", "drift"].contains((first["calibration"] as? [String: Any])?["mode"] as? String ?? ""))
+        let streams = try #require(first["streams"] as? [[String: Any]])
+        #expect(streams.count == 1 && streams.first?["sample_rate"] as? Int == 48_000)
+        #expect(((json["counters"] as? [String: Any])?["playback_streams_playing"] as? Int) == 1)
+
+        // Once the session has ended (5 s without a message), its series are gone.
+        sender.terminate()
+        #expect(await eventually(within: 12) { !Self.request("/metrics", port: port).body.contains("session=\"kitchen\"") })
+        #expect(player.terminate().status == 0)
+    }
+
+    @Test func otherPathsAndMethodsAreRefused() async throws {
+        let (player, port) = try await Self.startPlayer()
+        #expect(Self.request("/", port: port).status == 404)
+        #expect(Self.request("/status", method: "POST", port: port).status == 405)
+        #expect(Self.request("/status", method: "HEAD", port: port).status == 200)
+        #expect(player.terminate().status == 0)
+    }
+
+    @Test func portsInUseAreStartUpErrorsThatSayWhatToDo() async throws {
+        let (player, port) = try await Self.startPlayer()
+        let http = try JamplayRun.run(["--listen", "127.0.0.1:0", "--device", "null", "--rt-priority", "0", "--http", "127.0.0.1:\(port)"])
+        #expect(http.status == 1)
+        #expect(http.standardError.contains("cannot serve HTTP on 127.0.0.1:\(port)") && http.standardError.contains("--http"), "\(http.standardError)")
+        let listen = try JamplayRun.run(["--listen", "127.0.0.1:\(player.port)", "--device", "null", "--rt-priority", "0", "--http", "off"])
+        #expect(listen.status == 1)
+        #expect(listen.standardError.contains("cannot listen on 127.0.0.1:\(player.port)") && listen.standardError.contains("--listen"), "\(listen.standardError)")
+        #expect(!listen.standardError.contains("metrics and status"))
+        #expect(player.terminate().status == 0)
+    }
+}
