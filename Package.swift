@@ -19,8 +19,8 @@ var targets: [Target] = [
     .target(name: "Sender", dependencies: ["Core", "Wire", "CVulkan"]),
     .systemLibrary(name: "CALSA", path: "Sources/CALSA", providers: [.apt(["libasound2-dev"])]),
     .systemLibrary(name: "CSampleRate", path: "Sources/CSampleRate", providers: [.apt(["libsamplerate0-dev"])]),
-    .target(name: "Playback", dependencies: ["Core", "Buffer", "CALSA", "CSampleRate"]),
-    .target(name: "Receiver", dependencies: ["Core", "Buffer", "Ingest", "Playback"]),
+    .target(name: "Playback", dependencies: ["Core", "Buffer", "CALSA", "CSampleRate", .product(name: "Logging", package: "swift-log")]),
+    .target(name: "Receiver", dependencies: ["Core", "Buffer", "Ingest", "Playback", .product(name: "Logging", package: "swift-log")]),
     .target(
         name: "Operations",
         dependencies: [
@@ -36,7 +36,10 @@ var targets: [Target] = [
     ),
     .executableTarget(
         name: "jamplay",
-        dependencies: ["Core", "Wire", "Ingest", "Playback", "Receiver", "Operations", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        dependencies: [
+            "Core", "Wire", "Ingest", "Playback", "Receiver", "Operations",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log"),
+        ]
     ),
     .executableTarget(name: "WireBenchmarks", dependencies: ["Core", "Wire"], path: "Benchmarks/WireBenchmarks"),
     .executableTarget(name: "ClockBenchmarks", dependencies: ["Core", "Clock"], path: "Benchmarks/ClockBenchmarks"),
@@ -53,10 +56,13 @@ var targets: [Target] = [
     .testTarget(name: "BufferTests", dependencies: ["Core", "Buffer", "AllocationCounter"]),
     .testTarget(name: "IngestTests", dependencies: ["Core", "Wire", "Clock", "Buffer", "Ingest", "TestSupport"]),
     .testTarget(name: "SenderTests", dependencies: ["Core", "Wire", "Sender", "Ingest", "TestSupport", "jamsend"]),
-    .testTarget(name: "PlaybackTests", dependencies: ["Core", "Buffer", "Playback", "AllocationCounter"]),
+    .testTarget(name: "PlaybackTests", dependencies: ["Core", "Buffer", "Playback", "AllocationCounter", .product(name: "Logging", package: "swift-log")]),
     .testTarget(
         name: "ReceiverTests",
-        dependencies: ["Core", "Buffer", "Ingest", "Playback", "Receiver", "Sender", "JackProbe", "RigSupport", "TestSupport", "jamsend", "jamplay"]
+        dependencies: [
+            "Core", "Buffer", "Ingest", "Playback", "Receiver", "Sender", "JackProbe", "RigSupport", "TestSupport", "jamsend", "jamplay",
+            .product(name: "Logging", package: "swift-log"),
+        ]
     ),
     .testTarget(
         name: "SystemTests",
@@ -89,6 +95,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: targets,

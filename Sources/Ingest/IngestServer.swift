@@ -28,11 +28,12 @@ public final class IngestServer: Sendable {
 
     /// Makes a server (nothing is bound until ``start()``). `isSameHost` tells the senders that
     /// share our clock: by default loopback and this host's interface addresses. `streamEvents`
-    /// hears of streams starting and ending, on the ingest thread.
+    /// hears of streams starting and ending, `sessionEvents` of session changes and bad input, on
+    /// the ingest thread.
     public init(
         listen: ListenAddress, tcp: Bool = true, udp: Bool = true, configuration: IngestConfiguration = IngestConfiguration(),
         clock: any MonotonicClock = SystemMonotonicClock(), isSameHost: (@Sendable (SourceKey) -> Bool)? = nil,
-        streamEvents: SessionTable.StreamEvents? = nil
+        streamEvents: SessionTable.StreamEvents? = nil, sessionEvents: SessionTable.SessionEvents? = nil
     ) {
         self.listen = listen
         self.useTCP = tcp
@@ -46,7 +47,9 @@ public final class IngestServer: Sendable {
         // Made here, used only on the loop from now on.
         let isSameHost = isSameHost ?? Self.isOnThisHost(addresses: Self.interfaceAddresses())
         table = .makeBoxSendingValue(
-            SessionTable(configuration: configuration, counters: counters, isSameHost: isSameHost, streamEvents: streamEvents), eventLoop: loop)
+            SessionTable(configuration: configuration, counters: counters, isSameHost: isSameHost, streamEvents: streamEvents,
+                         sessionEvents: sessionEvents),
+            eventLoop: loop)
         connections = .makeBoxSendingValue(0, eventLoop: loop)
         replyChannels = .makeBoxSendingValue([:], eventLoop: loop)
     }

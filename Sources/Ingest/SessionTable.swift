@@ -29,18 +29,26 @@ public final class SessionTable {
     private var streamCount = 0
     private var nextProbeID: UInt64 = 0
     private let streamEvents: StreamEvents?
+    private let sessionEvents: SessionEvents?
+    /// (address, class) pairs whose rejections were told; cleared when it reaches its bound.
+    private var toldRejections: Set<String> = []
+    static let toldRejectionsBound = 1_024
 
     /// Told when a stream starts (its first frame) and when it ends (its session ends, or its
     /// format changes): playback attaches and detaches it. Called on the ingest thread.
     public typealias StreamEvents = @Sendable (_ stream: IngestStream, _ started: Bool) -> Void
+    /// Told of session changes and (rate-limited) bad input, for the log. Called on the ingest thread.
+    public typealias SessionEvents = @Sendable (SessionEvent) -> Void
 
     /// Makes an empty table. `isSameHost` tells the sources on this host (by default: loopback).
     public init(configuration: IngestConfiguration = IngestConfiguration(), counters: IngestCounters = IngestCounters(),
-                isSameHost: @escaping @Sendable (SourceKey) -> Bool = { $0.isLoopback }, streamEvents: StreamEvents? = nil) {
+                isSameHost: @escaping @Sendable (SourceKey) -> Bool = { $0.isLoopback }, streamEvents: StreamEvents? = nil,
+                sessionEvents: SessionEvents? = nil) {
         self.configuration = configuration
         self.counters = counters
         self.isSameHost = isSameHost
         self.streamEvents = streamEvents
+        self.sessionEvents = sessionEvents
         // Each payload element takes at least two bytes ("0,"): a line cannot overflow this.
         samples = .allocate(capacity: configuration.maximumLineBytes.rawValue / 2 + 1)
     }
@@ -61,12 +69,17 @@ public final class SessionTable {
         switch decoder.decode(line, samples: samples) {
         case .rejected(let rejection):
             counters.rejected(rejection.lineClass).add()
+            tell(rejection, from: source)
         case .syncCalibration(let block):
             guard let session = session(for: source, block.sessionID, at: arrival) else { return }
-            session.calibration.add(
+            let mode = session.calibration.status.mode
+            let outcome = session.calibration.add(
                 CalibrationBlock(cpuTimestamp: block.timestampCPU, gpuTimestamp: block.timestampGPU, unit: block.unit,
                                  counterBits: block.timestampBits, maxDeviation: block.maxDeviation),
                 receivedAt: arrival)
+            if outcome == .relocked { sessionEvents?(.relocked(source: source, sessionID: session.sessionID)) }
+            let newMode = session.calibration.status.mode
+            if newMode != mode { sessionEvents?(.calibrated(source: source, sessionID: session.sessionID, mode: newMode)) }
         case .clockEcho(let echo):
             guard let session = session(for: source, echo.sessionID, at: arrival) else { return }
             session.host.addExchange(probeSent: echo.probeSent, probeReceived: echo.probeReceived, echoSent: echo.echoSent, echoReceived: arrival)
@@ -84,6 +97,17 @@ public final class SessionTable {
         transport.messages.add()
         transport.bytes.add(length.rawValue)
         counters.rejected(.lineTooLong).add()
+        tell(.lineTooLong(length, limit: configuration.maximumLineBytes), from: source)
+    }
+
+    /// Tells the first rejection of each class from each address; the rest are only counted.
+    private func tell(_ rejection: LineRejection, from source: SourceKey) {
+        guard let sessionEvents else { return }
+        let key = "\(source.address) \(rejection.lineClass)"
+        guard !toldRejections.contains(key) else { return }
+        if toldRejections.count >= Self.toldRejectionsBound { toldRejections.removeAll() }
+        toldRejections.insert(key)
+        sessionEvents(.rejected(source: source, rejection: rejection))
     }
 
     /// A `clock_probe` line (with its newline) for each live session of a remote sender, stamped
@@ -102,6 +126,7 @@ public final class SessionTable {
     public func expire(now: Nanoseconds) {
         for (key, session) in sessions where now - session.lastActivity > configuration.sessionTimeout {
             end(key, session)
+            sessionEvents?(.ended(source: key.source, sessionID: key.sessionID))
         }
     }
 
@@ -158,7 +183,11 @@ public final class SessionTable {
             streamCount -= 1
             counters.streamsActive.subtract()
         }
-        guard streamCount < configuration.maximumStreams else { counters.refusedStreams.add(); return nil }
+        guard streamCount < configuration.maximumStreams else {
+            if counters.refusedStreams.value == 0 { sessionEvents?(.refused(source: session.source, what: "a stream")) }
+            counters.refusedStreams.add()
+            return nil
+        }
         let stream = IngestStream(
             streamID: header.streamID, sampleRate: header.sampleRate, channels: header.channelCount, stampsOnGPU: stampsOnGPU,
             firstFrameLength: frameCount, ringDuration: configuration.ringDuration)
@@ -180,12 +209,18 @@ public final class SessionTable {
         if let previous = currentSession[source], previous != sessionID {
             // A restart: the previous session keeps what it has queued and ends.
             sessions[Key(source: source, sessionID: previous)]?.isEnding = true
+            sessionEvents?(.restarted(source: source, previous: previous, sessionID: sessionID))
         }
-        guard sessions.count < configuration.maximumSessions else { counters.refusedSessions.add(); return nil }
+        guard sessions.count < configuration.maximumSessions else {
+            if counters.refusedSessions.value == 0 { sessionEvents?(.refused(source: source, what: "a session")) }
+            counters.refusedSessions.add()
+            return nil
+        }
         let session = IngestSession(source: source, sessionID: sessionID, sameHost: isSameHost(source), now: now)
         sessions[key] = session
         currentSession[source] = sessionID
         counters.sessionsActive.add()
+        sessionEvents?(.started(source: source, sessionID: sessionID))
         return session
     }
 

@@ -1,6 +1,7 @@
 import Buffer
 import Core
 import Foundation
+import Logging
 import Synchronization
 
 /// Plays every attached stream on one ALSA device: opens it, runs the real-time loop, and when the
@@ -16,7 +17,7 @@ public final class PlaybackEngine: @unchecked Sendable {
     public let counters = PlaybackCounters()
     /// The streams being played.
     public let slots: StreamSlots
-    private let log: @Sendable (String) -> Void
+    private let logger: Logger
     private let stopping = Atomic<Bool>(false)
     private let current = Mutex<PlaybackLoop?>(nil)
     private let opened = Mutex<AlsaPCM?>(nil)
@@ -32,9 +33,9 @@ public final class PlaybackEngine: @unchecked Sendable {
     private var trace: PlaybackTrace?
 
     /// Makes an engine; nothing is opened until `start`.
-    public init(configuration: PlaybackConfiguration, log: @escaping @Sendable (String) -> Void) {
+    public init(configuration: PlaybackConfiguration, logger: Logger) {
         self.configuration = configuration
-        self.log = log
+        self.logger = logger
         slots = StreamSlots(capacity: configuration.maximumStreams)
     }
 
@@ -57,12 +58,12 @@ public final class PlaybackEngine: @unchecked Sendable {
         // Samples must be in the device a buffer and a period before they are heard, so a
         // sender's lead plus the latency must cover that: say how much it is.
         let devicePath = Nanoseconds(Int64(Double(negotiated.bufferFrames + negotiated.periodFrames) * 1e9 / Double(negotiated.rate.hertz)))
-        log("playback: \(pcm.name): \(negotiated); samples must arrive \(devicePath) before they are heard (timestamp + latency \(configuration.latency)), later ones are skipped"
-            + (devicePaces ? "" : " — the device does not pace writes; jamplay paces itself on CLOCK_MONOTONIC"))
+        let pacing = devicePaces ? "" : " — the device does not pace writes; jamplay paces itself on CLOCK_MONOTONIC"
+        logger.info("\(pcm.name): \(negotiated); samples must arrive \(devicePath) before they are heard (timestamp + latency \(configuration.latency)), later ones are skipped\(pacing)")
         // On fault: pages are locked as they are first touched, so the process's reserved but
         // unused memory (thread stacks, allocator arenas) does not become resident.
         if configuration.lockMemory && mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0 {
-            log("playback: warning: cannot lock memory (mlockall: \(String(cString: strerror(errno)))); page faults may cause glitches")
+            logger.warning("cannot lock memory (mlockall: \(String(cString: strerror(errno)))); page faults may cause glitches")
         }
         let mixer = PlaybackMixer(channels: negotiated.channels.rawValue, maximumPeriod: negotiated.periodFrames,
                                   latency: configuration.latency, slots: slots, counters: counters)
@@ -87,7 +88,7 @@ public final class PlaybackEngine: @unchecked Sendable {
         slots.releaseDetached()
         recorder?.finish()
         if let trace, let path = configuration.timingTracePath {
-            do { try trace.write(to: path) } catch { log("playback: cannot write the timing trace: \(error)") }
+            do { try trace.write(to: path) } catch { logger.error("cannot write the timing trace: \(error)") }
         }
     }
 
@@ -122,16 +123,16 @@ public final class PlaybackEngine: @unchecked Sendable {
                 do {
                     pcm = try AlsaPCM(configuration.device)
                     counters.reopenings.add()
-                    log("playback: \(configuration.device.name) reopened: \(pcm!.negotiated)")
+                    logger.notice("\(configuration.device.name) reopened: \(pcm!.negotiated)")
                     reportedFailure = false
                 } catch {
-                    if !reportedFailure { log("playback: cannot reopen: \(error); retrying every second") }
+                    if !reportedFailure { logger.error("cannot reopen: \(error); retrying every second") }
                     reportedFailure = true
                 }
                 continue
             }
             guard device.negotiated == negotiated else {
-                log("playback: \(device.name) now offers \(device.negotiated), not \(negotiated!); retrying every second")
+                logger.error("\(device.name) now offers \(device.negotiated), not \(negotiated!); retrying every second")
                 pcm = nil
                 continue
             }
@@ -141,7 +142,7 @@ public final class PlaybackEngine: @unchecked Sendable {
             var ending = PlaybackLoop.Ending.stopped
             let thread = RealtimeThread(priority: configuration.realtimePriority) { ending = loop.run() }
             if !thread.isRealtime && !warnedAboutPriority && configuration.realtimePriority > 0 {
-                log("playback: warning: no permission for SCHED_FIFO priority \(configuration.realtimePriority); playing at normal priority")
+                logger.warning("no permission for SCHED_FIFO priority \(configuration.realtimePriority); playing at normal priority")
                 warnedAboutPriority = true
             }
             thread.join()
@@ -149,10 +150,10 @@ public final class PlaybackEngine: @unchecked Sendable {
             switch ending {
             case .stopped: break
             case .deviceFailed(let code):
-                log("playback: \(device.name) failed: \(AlsaError("write", code: Int32(code)).description); closing it and reopening every second")
+                logger.error("\(device.name) failed: \(AlsaError("write", code: Int32(code)).description); closing it and reopening every second")
                 pcm = nil
             case .deviceStopped:
-                log("playback: \(device.name) took no samples for \(PlaybackLoop.stuckTimeoutMilliseconds) ms; closing it and reopening every second")
+                logger.error("\(device.name) took no samples for \(PlaybackLoop.stuckTimeoutMilliseconds) ms; closing it and reopening every second")
                 pcm = nil
             }
         }

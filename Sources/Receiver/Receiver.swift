@@ -1,6 +1,7 @@
 import Buffer
 import Core
 import Ingest
+import Logging
 import Playback
 import Synchronization
 
@@ -21,14 +22,21 @@ public final class Receiver: Sendable {
     public let playback: PlaybackEngine
 
     /// Makes the receiver; nothing is opened until `start`.
-    public init(configuration: ReceiverConfiguration, log: @escaping @Sendable (String) -> Void) {
+    /// Makes the receiver; nothing is opened until `start`. Playback and ingest log through
+    /// `logger` with the metadata `component` set to `playback` and `ingest`.
+    public init(configuration: ReceiverConfiguration, logger: Logger) {
         self.configuration = configuration
-        let playback = PlaybackEngine(configuration: configuration.playback, log: log)
-        let attachments = Attachments(playback: playback, log: log)
+        var playbackLogger = logger, ingestLogger = logger
+        playbackLogger[metadataKey: "component"] = "playback"
+        ingestLogger[metadataKey: "component"] = "ingest"
+        let playback = PlaybackEngine(configuration: configuration.playback, logger: playbackLogger)
+        let attachments = Attachments(playback: playback, logger: playbackLogger)
         self.playback = playback
         ingest = IngestServer(listen: configuration.listen, tcp: configuration.tcp, udp: configuration.udp,
-                              configuration: configuration.ingest, streamEvents: { stream, started in
-                                  attachments.handle(stream, started: started)
+                              configuration: configuration.ingest,
+                              streamEvents: { stream, started in attachments.handle(stream, started: started) },
+                              sessionEvents: { [ingestLogger] event in
+                                  if event.isWarning { ingestLogger.warning("\(event)") } else { ingestLogger.info("\(event)") }
                               })
     }
 
@@ -54,19 +62,19 @@ public final class Receiver: Sendable {
 /// Which playback slot each ingest stream plays in. Thread: the ingest thread only.
 private final class Attachments: @unchecked Sendable {
     private let playback: PlaybackEngine
-    private let log: @Sendable (String) -> Void
+    private let logger: Logger
     private var slots: [ObjectIdentifier: Int] = [:]
 
-    init(playback: PlaybackEngine, log: @escaping @Sendable (String) -> Void) {
+    init(playback: PlaybackEngine, logger: Logger) {
         self.playback = playback
-        self.log = log
+        self.logger = logger
     }
 
     func handle(_ stream: IngestStream, started: Bool) {
         let key = ObjectIdentifier(stream)
         if started {
             guard let slot = playback.attach(ring: stream.ring, timeline: stream.published) else {
-                log("playback: all \(playback.slots.capacity) stream slots busy; stream \(stream.streamID ?? "-") is not played")
+                logger.warning("all \(playback.slots.capacity) stream slots busy; stream \(stream.streamID ?? "-") is not played")
                 return
             }
             slots[key] = slot

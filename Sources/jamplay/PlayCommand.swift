@@ -1,6 +1,7 @@
 import ArgumentParser
 import Core
 import Ingest
+import Logging
 import Operations
 import Playback
 import Receiver
@@ -9,8 +10,10 @@ import Synchronization
 import Glibc
 #endif
 
-/// Set by SIGINT/SIGTERM: the player stops cleanly.
+/// Set by SIGINT/SIGTERM: the player stops cleanly (a second one ends the process at once).
 let stopRequested = Atomic<Bool>(false)
+/// Set by SIGUSR1: the stats line now.
+let statsRequested = Atomic<Bool>(false)
 
 /// `jamplay --listen :9000`: receive jamnet streams and play them on time.
 struct PlayCommand: AsyncParsableCommand {
@@ -43,10 +46,32 @@ struct PlayCommand: AsyncParsableCommand {
     var record: String?
     @Option(help: "ADDR:PORT serving GET /metrics (Prometheus) and /status (JSON), or off. :9001 is every interface.")
     var http = "127.0.0.1:9001"
+    @Option(name: .customLong("log-level"), help: "Least level logged: trace, debug, info, notice, warning, error, critical.")
+    var logLevel = "info"
+    @Option(name: .customLong("log-format"), help: "Log lines as text (under systemd: with journal priorities) or json (one object per line).")
+    var logFormat = "text"
+    @Option(name: .customLong("stats-interval"), help: "How often the stats line is logged (e.g. 10s, 1min), or off; SIGUSR1 logs it at once.")
+    var statsInterval = "10s"
     @Option(name: .customLong("trace-timing"), help: "Write the playback loop's timing, period by period, to this CSV file when it stops (diagnosis).")
     var traceTiming: String?
 
     func run() async throws {
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw ValidationError("--log-level \(logLevel): expected one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard let format = JamplayLogHandler.Format(rawValue: logFormat) else { throw ValidationError("--log-format \(logFormat): expected text or json") }
+        let statsPeriod: Nanoseconds?
+        if statsInterval == "off" {
+            statsPeriod = nil
+        } else if let period = Nanoseconds(duration: statsInterval), period >= .seconds(1) {
+            statsPeriod = period
+        } else {
+            throw ValidationError("--stats-interval \(statsInterval): expected a duration of 1s or more, such as 10s or 1min, or off")
+        }
+        let toJournal = getenv("JOURNAL_STREAM") != nil
+        LoggingSystem.bootstrap { _ in JamplayLogHandler(level: level, format: format, toJournal: toJournal) }
+        var logger = Logger(label: "jamplay")
+        logger[metadataKey: "component"] = "jamplay"
         var configuration: ReceiverConfiguration
         do {
             configuration = ReceiverConfiguration(listen: try ListenAddress(parsing: listen))
@@ -81,18 +106,23 @@ struct PlayCommand: AsyncParsableCommand {
         configuration.playback.recordPath = record
         configuration.playback.timingTracePath = traceTiming
 
-        let receiver = Receiver(configuration: configuration, log: Self.log)
+        logger.info("""
+            jamplay \(Jamplay.configuration.version): listen \(configuration.listen) (\(tcp ? "TCP" : "")\(tcp && udp ? ", " : "")\(udp ? "UDP" : "")), \
+            device \(device) \(rate) Hz \(channels) ch, period \(periodFrames) × \(periods), latency \(latencyValue), rt-priority \(rtPriority), \
+            http \(http), log \(logLevel) \(logFormat), stats \(statsInterval)\(record.map { ", record \($0)" } ?? "")
+            """)
+        let receiver = Receiver(configuration: configuration, logger: logger)
         do {
             let ports = try await receiver.start()
-            Self.log("jamplay: listening on \(configuration.listen) (TCP \(ports.tcp.map(String.init) ?? "off"), UDP \(ports.udp.map(String.init) ?? "off")), latency \(latencyValue)")
+            logger.notice("listening on \(configuration.listen) (TCP \(ports.tcp.map(String.init) ?? "off"), UDP \(ports.udp.map(String.init) ?? "off")), latency \(latencyValue)")
         } catch let error as AlsaError {
-            Self.log("jamplay: \(error)")
+            logger.error("\(error)")
             let names = AlsaPCM.playbackDeviceHints().map(\.name)
-            Self.log("jamplay: the playback devices here: \(names.joined(separator: ", ")); `jamplay devices` describes them, --device chooses one")
+            logger.error("the playback devices here: \(names.joined(separator: ", ")); `jamplay devices` describes them, --device chooses one")
             throw ExitCode.failure
         } catch {
-            Self.log("jamplay: cannot listen on \(configuration.listen): \(error)")
-            Self.log("jamplay: another program (another jamplay?) may hold the port; --listen chooses another")
+            logger.error("cannot listen on \(configuration.listen): \(error)")
+            logger.error("another program (another jamplay?) may hold the port; --listen chooses another")
             throw ExitCode.failure
         }
         var operations: OperationsServer?
@@ -102,57 +132,46 @@ struct PlayCommand: AsyncParsableCommand {
                 let server = try await OperationsServer.start(host: httpAddress.host ?? "::", port: httpAddress.port, responder: responder)
                 operations = server
                 let shown = httpAddress.host.map { $0.contains(":") ? "[\($0)]" : $0 } ?? "[::]"
-                Self.log("jamplay: metrics and status on http://\(shown):\(server.port)/metrics and /status")
+                logger.notice("metrics and status on http://\(shown):\(server.port)/metrics and /status")
             } catch {
-                Self.log("jamplay: cannot serve HTTP on \(httpAddress): \(error)")
-                Self.log("jamplay: --http chooses another ADDR:PORT, --http off turns it off")
+                logger.error("cannot serve HTTP on \(httpAddress): \(error)")
+                logger.error("--http chooses another ADDR:PORT, --http off turns it off")
                 try? await receiver.stop()
                 throw ExitCode.failure
             }
         }
-        var stopSignals = sigset_t()
-        sigemptyset(&stopSignals)
+        var signals = sigset_t()
+        sigemptyset(&signals)
         for number in [SIGINT, SIGTERM] {
-            signal(number) { _ in stopRequested.store(true, ordering: .relaxed) }
-            sigaddset(&stopSignals, number)
+            signal(number) { number in
+                // The second one: no more waiting.
+                if stopRequested.exchange(true, ordering: .relaxed) { _exit(128 + number) }
+            }
+            sigaddset(&signals, number)
         }
-        pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
-        var report = StatusReport()
+        signal(SIGUSR1) { _ in statsRequested.store(true, ordering: .relaxed) }
+        sigaddset(&signals, SIGUSR1)
+        pthread_sigmask(SIG_UNBLOCK, &signals, nil)
+        let clock = SystemMonotonicClock()
+        var stats = StatsReporter(receiver: receiver, logger: logger, now: clock.now())
+        var nextStats = statsPeriod.map { clock.now() + $0 }
         while !stopRequested.load(ordering: .relaxed) {
-            try? await Task.sleep(nanoseconds: 100_000_000)
-            report.update(receiver)
+            try? await Task.sleep(nanoseconds: 50_000_000)
+            let now = clock.now()
+            if statsRequested.exchange(false, ordering: .relaxed) {
+                stats.report(now: now)
+            } else if let due = nextStats, now >= due, let period = statsPeriod {
+                stats.report(now: now)
+                nextStats = due + period <= now ? now + period : due + period
+            }
         }
         await operations?.stop()
         try await receiver.stop()
         let playback = receiver.playbackCounters, ingest = receiver.ingestCounters
-        Self.log("jamplay: stopped: \(playback.periods.value) periods played, \(playback.xruns.value) underruns, "
-                 + "\(playback.silentFrames.value) silent frames, \(playback.streamReanchors.value) re-anchors, \(playback.deviceSlips.value) device slips, "
-                 + "\(ingest.late.value) late frames, \(ingest.uncalibrated.value) uncalibrated frames, \(ingest.rejectedLines) rejected lines")
-    }
-
-    @Sendable static func log(_ line: String) {
-        var text = line + "\n"
-        text.withUTF8 { _ = write(STDERR_FILENO, $0.baseAddress, $0.count) }
-    }
-}
-
-/// A line every ten seconds when something went wrong since the last one (underruns, gaps, late
-/// frames): the real-time thread only counts, this reports.
-struct StatusReport {
-    private var last: [Int] = []
-    private var ticks = 0
-
-    mutating func update(_ receiver: Receiver) {
-        ticks += 1
-        guard ticks % 100 == 0 else { return }
-        let playback = receiver.playbackCounters, ingest = receiver.ingestCounters
-        let now = [playback.xruns.value, playback.silentFrames.value, playback.streamReanchors.value, playback.clippedSamples.value,
-                   ingest.late.value, ingest.uncalibrated.value]
-        defer { last = now }
-        guard !last.isEmpty, now != last else { return }
-        let change = zip(now, last).map { $0 - $1 }
-        PlayCommand.log("jamplay: last 10 s: \(change[0]) underruns, \(change[1]) silent frames (gaps), \(change[2]) re-anchors, "
-                        + "\(change[3]) clipped samples, \(change[4]) late frames, \(change[5]) uncalibrated frames; "
-                        + "\(playback.streamsPlaying.value) streams playing")
+        logger.notice("""
+            stopped: \(playback.periods.value) periods played, \(playback.xruns.value) underruns, \(playback.silentFrames.value) silent frames, \
+            \(playback.streamReanchors.value) re-anchors, \(playback.deviceSlips.value) device slips, \(ingest.late.value) late frames, \
+            \(ingest.uncalibrated.value) uncalibrated frames, \(ingest.rejectedLines) rejected lines
+            """)
     }
 }

@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import Logging
 import Playback
 import Synchronization
 import Testing
@@ -11,11 +12,11 @@ import Testing
         configuration.device.name = "null"
         configuration.realtimePriority = 0
         configuration.lockMemory = false  // this test process runs many other suites
-        let lines = Mutex<[String]>([])
-        let engine = PlaybackEngine(configuration: configuration, log: { line in lines.withLock { $0.append(line) } })
+        let lines = CollectedLines()
+        let engine = PlaybackEngine(configuration: configuration, logger: Logger(label: "test") { _ in CollectingLogHandler(lines: lines) })
         try engine.start()
         #expect(engine.devicePaces == false)
-        #expect(lines.withLock { $0.contains { $0.contains("paces itself") } })
+        #expect(lines.text.withLock { $0.contains { $0.contains("paces itself") } })
         let clock = SystemMonotonicClock()
         let start = clock.now(), periodsAtStart = engine.counters.periods.value
         Thread.sleep(forTimeInterval: 2)
@@ -29,11 +30,32 @@ import Testing
     @Test func aMissingDeviceIsAnErrorThatNamesIt() {
         var configuration = PlaybackConfiguration()
         configuration.device.name = "no-such-device"
-        let engine = PlaybackEngine(configuration: configuration, log: { _ in })
+        let engine = PlaybackEngine(configuration: configuration, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
         #expect {
             try engine.start()
         } throws: { error in
             "\(error)".contains("no-such-device")
         }
+    }
+}
+
+/// The messages a logger was given.
+final class CollectedLines: Sendable {
+    let text = Mutex<[String]>([])
+}
+
+/// A log handler that keeps every message (for tests that check what was said).
+struct CollectingLogHandler: LogHandler {
+    let lines: CollectedLines
+    var logLevel = Logger.Level.trace
+    var metadata: Logger.Metadata = [:]
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        lines.text.withLock { $0.append("\(event.message)") }
     }
 }

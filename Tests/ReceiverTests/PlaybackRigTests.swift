@@ -1,6 +1,7 @@
 import Core
 import Foundation
 import Ingest
+import Logging
 import JackProbe
 import Playback
 import Receiver
@@ -32,7 +33,7 @@ final class PlaybackRigTests {
         configuration.playback.device.name = "jack"
         configuration.playback.latency = latency
         configuration.playback.recordPath = record
-        let receiver = Receiver(configuration: configuration, log: { _ in })
+        let receiver = Receiver(configuration: configuration, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
         let ports = try await receiver.start()
         self.receiver = receiver
         #expect(await eventually(within: 5) { jack_probe_connect("out_00[01]$") == 2 })

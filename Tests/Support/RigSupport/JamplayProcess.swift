@@ -80,9 +80,10 @@ public final class JamplayProcess: Sendable {
 
     /// The counters of the line it logs on stopping ("3 underruns" → ["underruns": 3]).
     public var finalCounters: [String: Int] {
-        guard let line = log.split(separator: "\n").last(where: { $0.hasPrefix("jamplay: stopped: ") }) else { return [:] }
+        guard let line = log.split(separator: "\n").last(where: { $0.contains("jamplay: stopped: ") }),
+              let start = line.range(of: "jamplay: stopped: ") else { return [:] }
         var counters: [String: Int] = [:]
-        for item in line.dropFirst("jamplay: stopped: ".count).split(separator: ",") {
+        for item in line[start.upperBound...].split(separator: ",") {
             let words = item.split(separator: " ")
             if let value = words.first.flatMap({ Int($0) }) { counters[words.dropFirst().joined(separator: " ")] = value }
         }

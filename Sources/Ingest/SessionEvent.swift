@@ -1,0 +1,43 @@
+import Clock
+import Wire
+
+/// What a person reading the log wants to know of the senders: one event per session change,
+/// and bad input (rate-limited by the table: the first of each class from each address).
+public enum SessionEvent: Sendable, CustomStringConvertible {
+    /// A sender's session began (its first message).
+    case started(source: SourceKey, sessionID: String?)
+    /// A session's clock calibration changed mode (`offset-only` on its first block, `drift` once fitted).
+    case calibrated(source: SourceKey, sessionID: String?, mode: SessionCalibration.Mode)
+    /// A calibration block far from the fit's prediction (a GPU reset, a restarted sender): re-locked on it.
+    case relocked(source: SourceKey, sessionID: String?)
+    /// A new `session_id` from a source: the previous session plays out and ends.
+    case restarted(source: SourceKey, previous: String?, sessionID: String?)
+    /// A session ended: silent for the session timeout.
+    case ended(source: SourceKey, sessionID: String?)
+    /// A session or stream was refused: the limit of sessions or streams is reached.
+    case refused(source: SourceKey, what: String)
+    /// A line was rejected; later ones of the class from the address are counted, not told.
+    case rejected(source: SourceKey, rejection: LineRejection)
+
+    public var description: String {
+        func name(_ id: String?) -> String { id.map { "session \"\($0)\"" } ?? "session (no id)" }
+        switch self {
+        case .started(let source, let id): return "\(name(id)) from \(source) started"
+        case .calibrated(let source, let id, let mode): return "\(name(id)) from \(source) calibrated: \(mode.rawValue)"
+        case .relocked(let source, let id): return "\(name(id)) from \(source): its GPU clock jumped; calibration re-locked"
+        case .restarted(let source, let previous, let id): return "\(source) restarted: \(name(id)) replaces \(name(previous))"
+        case .ended(let source, let id): return "\(name(id)) from \(source) ended (no message for the session timeout)"
+        case .refused(let source, let what): return "\(source): \(what) refused: the limit is reached"
+        case .rejected(let source, let rejection):
+            return "\(source): line rejected: \(rejection.lineClass): \(rejection) (more of this class from \(source.address) are counted, not logged)"
+        }
+    }
+
+    /// Whether this is a warning rather than news.
+    public var isWarning: Bool {
+        switch self {
+        case .refused, .rejected, .relocked: true
+        default: false
+        }
+    }
+}
