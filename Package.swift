@@ -54,7 +54,10 @@ var targets: [Target] = [
     .testTarget(name: "WireTests", dependencies: ["Core", "Wire", "AllocationCounter"]),
     .testTarget(name: "ClockTests", dependencies: ["Core", "Clock"]),
     .testTarget(name: "BufferTests", dependencies: ["Core", "Buffer", "AllocationCounter"]),
-    .testTarget(name: "IngestTests", dependencies: ["Core", "Wire", "Clock", "Buffer", "Ingest", "TestSupport"]),
+    .testTarget(
+        name: "IngestTests",
+        dependencies: ["Core", "Wire", "Clock", "Buffer", "Ingest", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]
+    ),
     .testTarget(name: "SenderTests", dependencies: ["Core", "Wire", "Sender", "Ingest", "TestSupport", "jamsend"]),
     .testTarget(name: "PlaybackTests", dependencies: ["Core", "Buffer", "Playback", "AllocationCounter", .product(name: "Logging", package: "swift-log")]),
     .testTarget(

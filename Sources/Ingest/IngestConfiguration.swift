@@ -16,6 +16,9 @@ public struct IngestConfiguration: Sendable {
     public var idleConnectionTimeout = Nanoseconds.seconds(30)
     /// How often remote senders are sent a `clock_probe`.
     public var probeInterval = Nanoseconds.seconds(1)
+    /// `--allow`: the addresses senders may use (nil: any). Anything from elsewhere is dropped
+    /// unread and counted; TCP connections from elsewhere are closed at once.
+    public var allowed: AddressAllowList?
     /// How much audio each stream's ring holds.
     public var ringDuration = Nanoseconds.seconds(2)
 

@@ -42,6 +42,9 @@ public final class IngestCounters: Sendable {
     public let refusedConnections = AtomicCounter()
 
     /// Makes zeroed counters.
+    /// TCP connections and UDP datagrams from addresses outside `--allow`, dropped unread.
+    public let disallowed = AtomicCounter()
+
     public init() {}
 
     /// Lines rejected, every class together.

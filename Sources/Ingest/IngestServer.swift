@@ -135,12 +135,17 @@ public final class IngestServer: Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    let source = SourceKey(transport: .tcp, address: channel.remoteAddress?.ipAddress ?? "?", port: channel.remoteAddress?.port ?? 0)
+                    if let allowed = configuration.allowed, !allowed.allows(channel.remoteAddress) {
+                        table.value.dropDisallowed(from: source)
+                        channel.close(promise: nil)
+                        return
+                    }
                     guard connections.value < configuration.maximumConnections else {
                         counters.refusedConnections.add()
                         channel.close(promise: nil)
                         return
                     }
-                    let source = SourceKey(transport: .tcp, address: channel.remoteAddress?.ipAddress ?? "?", port: channel.remoteAddress?.port ?? 0)
                     connections.value += 1
                     replies.value[source] = channel
                     channel.closeFuture.whenComplete { _ in
@@ -155,7 +160,7 @@ public final class IngestServer: Sendable {
     }
 
     private func udpBootstrap() -> DatagramBootstrap {
-        let table = self.table, clock = self.clock, limit = configuration.maximumLineBytes
+        let table = self.table, clock = self.clock, limit = configuration.maximumLineBytes, allowed = configuration.allowed
         return DatagramBootstrap(group: group)
             // Shared only for a multicast group (several receivers on one host); a unicast port
             // shared by accident would split the datagrams between the sockets.
@@ -166,7 +171,7 @@ public final class IngestServer: Sendable {
             .channelOption(.socketOption(.so_rcvbuf), value: 4 << 20)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(UDPLineHandler(table: table.value, clock: clock, limit: limit))
+                    try channel.pipeline.syncOperations.addHandler(UDPLineHandler(table: table.value, clock: clock, limit: limit, allowed: allowed))
                 }
             }
     }
@@ -219,16 +224,22 @@ final class UDPLineHandler: ChannelInboundHandler {
     private let table: SessionTable
     private let clock: any MonotonicClock
     private let limit: ByteCount
+    private let allowed: AddressAllowList?
 
-    init(table: SessionTable, clock: any MonotonicClock, limit: ByteCount) {
+    init(table: SessionTable, clock: any MonotonicClock, limit: ByteCount, allowed: AddressAllowList?) {
         self.table = table
         self.clock = clock
         self.limit = limit
+        self.allowed = allowed
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
         let source = SourceKey(transport: .udp, address: envelope.remoteAddress.ipAddress ?? "?", port: envelope.remoteAddress.port ?? 0)
+        if let allowed, !allowed.allows(envelope.remoteAddress) {
+            table.dropDisallowed(from: source)
+            return
+        }
         let arrival = clock.now()
         envelope.data.withUnsafeReadableBytes { bytes in
             LineFramer.forEachLine(inDatagram: bytes, limit: limit) { event in

@@ -16,6 +16,8 @@ public enum SessionEvent: Sendable, CustomStringConvertible {
     case ended(source: SourceKey, sessionID: String?)
     /// A session or stream was refused: the limit of sessions or streams is reached.
     case refused(source: SourceKey, what: String)
+    /// A connection or datagram from an address outside `--allow` was dropped unread (told once per address).
+    case disallowed(source: SourceKey)
     /// A line was rejected; later ones of the class from the address are counted, not told.
     case rejected(source: SourceKey, rejection: LineRejection)
 
@@ -28,6 +30,8 @@ public enum SessionEvent: Sendable, CustomStringConvertible {
         case .restarted(let source, let previous, let id): return "\(source) restarted: \(name(id)) replaces \(name(previous))"
         case .ended(let source, let id): return "\(name(id)) from \(source) ended (no message for the session timeout)"
         case .refused(let source, let what): return "\(source): \(what) refused: the limit is reached"
+        case .disallowed(let source):
+            return "\(source): dropped: \(source.address) is not in --allow (more from it are counted, not logged)"
         case .rejected(let source, let rejection):
             return "\(source): line rejected: \(rejection.lineClass): \(rejection) (more of this class from \(source.address) are counted, not logged)"
         }
@@ -36,7 +40,7 @@ public enum SessionEvent: Sendable, CustomStringConvertible {
     /// Whether this is a warning rather than news.
     public var isWarning: Bool {
         switch self {
-        case .refused, .rejected, .relocked: true
+        case .refused, .rejected, .relocked, .disallowed: true
         default: false
         }
     }

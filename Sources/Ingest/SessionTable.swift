@@ -30,7 +30,7 @@ public final class SessionTable {
     private var nextProbeID: UInt64 = 0
     private let streamEvents: StreamEvents?
     private let sessionEvents: SessionEvents?
-    /// (address, class) pairs whose rejections were told; cleared when it reaches its bound.
+    /// (address, class) pairs whose rejections (or drops) were told; cleared when it reaches its bound.
     private var toldRejections: Set<String> = []
     static let toldRejectionsBound = 1_024
 
@@ -100,14 +100,23 @@ public final class SessionTable {
         tell(.lineTooLong(length, limit: configuration.maximumLineBytes), from: source)
     }
 
-    /// Tells the first rejection of each class from each address; the rest are only counted.
-    private func tell(_ rejection: LineRejection, from source: SourceKey) {
-        guard let sessionEvents else { return }
-        let key = "\(source.address) \(rejection.lineClass)"
-        guard !toldRejections.contains(key) else { return }
+    /// Counts a connection or datagram from outside `--allow`, dropped unread; tells the first from each address.
+    public func dropDisallowed(from source: SourceKey) {
+        counters.disallowed.add()
+        if firstTime("\(source.address) disallowed") { sessionEvents?(.disallowed(source: source)) }
+    }
+
+    /// Whether `key` is new to the told set (which is bounded: it forgets all when full).
+    private func firstTime(_ key: String) -> Bool {
+        guard sessionEvents != nil, !toldRejections.contains(key) else { return false }
         if toldRejections.count >= Self.toldRejectionsBound { toldRejections.removeAll() }
         toldRejections.insert(key)
-        sessionEvents(.rejected(source: source, rejection: rejection))
+        return true
+    }
+
+    /// Tells the first rejection of each class from each address; the rest are only counted.
+    private func tell(_ rejection: LineRejection, from source: SourceKey) {
+        if firstTime("\(source.address) \(rejection.lineClass)") { sessionEvents?(.rejected(source: source, rejection: rejection)) }
     }
 
     /// A `clock_probe` line (with its newline) for each live session of a remote sender, stamped

@@ -130,7 +130,7 @@ public struct StatusSnapshot: Codable, Sendable {
             "ingest_reordered_frames_total": ingest.reordered.value, "ingest_uncalibrated_frames_total": ingest.uncalibrated.value,
             "ingest_clipped_samples_total": ingest.clippedSamples.value, "ingest_ring_overflows_total": ingest.overflows.value,
             "ingest_refused_sessions_total": ingest.refusedSessions.value, "ingest_refused_streams_total": ingest.refusedStreams.value,
-            "ingest_refused_connections_total": ingest.refusedConnections.value,
+            "ingest_refused_connections_total": ingest.refusedConnections.value, "ingest_disallowed_total": ingest.disallowed.value,
             "ingest_sessions_active": ingest.sessionsActive.value, "ingest_streams_active": ingest.streamsActive.value,
             "playback_periods_total": playback.periods.value, "playback_underruns_total": playback.xruns.value,
             "playback_device_reopenings_total": playback.reopenings.value, "playback_silent_frames_total": playback.silentFrames.value,

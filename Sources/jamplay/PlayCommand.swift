@@ -44,6 +44,8 @@ struct PlayCommand: AsyncParsableCommand {
     var rtPriority: Int32 = 70
     @Option(help: "Also write exactly what is played to this WAV file (32-bit float).")
     var record: String?
+    @Option(help: "Senders allowed, as addresses or CIDR ranges (192.168.1.0/24,10.0.0.7,fd00::/8), or all. Anything else is dropped unread and counted.")
+    var allow = "all"
     @Option(help: "ADDR:PORT serving GET /metrics (Prometheus) and /status (JSON), or off. :9001 is every interface.")
     var http = "127.0.0.1:9001"
     @Option(name: .customLong("log-level"), help: "Least level logged: trace, debug, info, notice, warning, error, critical.")
@@ -90,6 +92,13 @@ struct PlayCommand: AsyncParsableCommand {
             throw ValidationError("--latency \(latency): expected a duration such as 20ms, up to 2s")
         }
         guard (0...99).contains(rtPriority) else { throw ValidationError("--rt-priority must be in 0...99") }
+        if allow != "all" {
+            do {
+                configuration.ingest.allowed = try AddressAllowList(parsing: allow)
+            } catch {
+                throw ValidationError("--allow: \(error)")
+            }
+        }
         let httpAddress: ListenAddress?
         do {
             httpAddress = http == "off" ? nil : try ListenAddress(parsing: http)
@@ -109,7 +118,7 @@ struct PlayCommand: AsyncParsableCommand {
         logger.info("""
             jamplay \(Jamplay.configuration.version): listen \(configuration.listen) (\(tcp ? "TCP" : "")\(tcp && udp ? ", " : "")\(udp ? "UDP" : "")), \
             device \(device) \(rate) Hz \(channels) ch, period \(periodFrames) × \(periods), latency \(latencyValue), rt-priority \(rtPriority), \
-            http \(http), log \(logLevel) \(logFormat), stats \(statsInterval)\(record.map { ", record \($0)" } ?? "")
+            allow \(allow), http \(http), log \(logLevel) \(logFormat), stats \(statsInterval)\(record.map { ", record \($0)" } ?? "")
             """)
         let receiver = Receiver(configuration: configuration, logger: logger)
         do {

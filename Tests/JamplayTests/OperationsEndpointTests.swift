@@ -112,4 +112,16 @@ import Glibc
         #expect(!listen.standardError.contains("metrics and status"))
         #expect(player.terminate().status == 0)
     }
+
+    @Test func sendersOutsideAllowAreDroppedToldOnceAndCounted() async throws {
+        let player = try await JamplayProcess(["--device", "null", "--rt-priority", "0", "--allow", "192.168.0.0/16,fd00::/8"])
+        let port = try Self.httpPort(of: player)
+        for _ in 0..<3 { LoggingTests.sendLines("{\"type\":\"jdat\"}", count: 1, to: player.port) }
+        #expect(await eventually(within: 5) { Self.series(Self.request("/metrics", port: port).body)["jamplay_ingest_disallowed_total"] == 3 })
+        #expect(player.terminate().status == 0)
+        #expect(player.log.components(separatedBy: "127.0.0.1 is not in --allow").count - 1 == 1, "\(player.log)")
+        #expect(player.finalCounters["rejected lines"] == 0)
+        let bad = try JamplayRun.run(["--device", "null", "--allow", "192.168.0.0/33"])
+        #expect(bad.status == 64 && bad.standardError.contains("--allow: \"192.168.0.0/33\" is not an address or CIDR range"), "\(bad.standardError)")
+    }
 }
