@@ -79,10 +79,12 @@ public final class PlaybackEngine: @unchecked Sendable {
     /// Whether the device is open and playing now (false while it is being reopened).
     public var deviceIsOpen: Bool { current.withLock { $0 != nil } }
 
-    /// Stops the loop and closes the device.
-    public func stop() {
+    /// Stops the loop and closes the device; with `fadeOut`, the mix first fades to silence over
+    /// that time and is heard doing so (the call returns after it, and a device buffer more).
+    public func stop(fadeOut: Nanoseconds = .zero) {
         guard supervisor != nil, !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        current.withLock { $0?.requestStop() }
+        let fadeFrames = negotiated.map { Int(fadeOut.seconds * Double($0.rate.hertz)) } ?? 0
+        current.withLock { $0?.requestStop(fadeFrames: fadeFrames) }
         supervisorDone.wait()
         supervisor = nil
         slots.releaseDetached()

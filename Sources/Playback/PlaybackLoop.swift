@@ -28,6 +28,8 @@ final class PlaybackLoop: @unchecked Sendable {
     private let mixer: PlaybackMixer
     private let counters: PlaybackCounters
     private let stop: Atomic<Bool>
+    /// The fade-out asked for, frames (0: none).
+    private let fade = Atomic<Int>(0)
     private let stall: Atomic<Int64>
     private var converter: SampleConverter
     private let bytes: UnsafeMutableRawPointer
@@ -54,8 +56,15 @@ final class PlaybackLoop: @unchecked Sendable {
 
     deinit { bytes.deallocate() }
 
-    /// Asks `run` to return after the period in progress.
-    func requestStop() { stop.store(true, ordering: .relaxed) }
+    /// Asks `run` to return after the period in progress, or first to fade the mix out over
+    /// `fadeFrames` and let the fade be heard (a buffer of silence after it, which closing drops).
+    func requestStop(fadeFrames: Int = 0) {
+        if fadeFrames > 0 {
+            fade.store(fadeFrames, ordering: .relaxed)
+        } else {
+            stop.store(true, ordering: .relaxed)
+        }
+    }
 
     /// Makes the loop sleep once for `duration` before its next period: a stalled producer, so
     /// tests can cause an underrun.
@@ -69,6 +78,8 @@ final class PlaybackLoop: @unchecked Sendable {
         var written: Int64 = 0
         // Until the first reading: frame 0 is heard once a buffer's worth has been queued.
         timeline.anchor(frame: 0, at: clock.now() + Nanoseconds(Int64(Double(buffer) * frameNanoseconds)))
+        // Fade-out progress: frames faded so far, and frames of silence still to write after it.
+        var faded = 0, silenceLeft = buffer
         while !stop.load(ordering: .relaxed) {
             let stalled = stall.exchange(0, ordering: .relaxed)
             if stalled > 0 { sleep(until: clock.now() + Nanoseconds(stalled)) }
@@ -82,6 +93,11 @@ final class PlaybackLoop: @unchecked Sendable {
             entry.firstHeardAt = timeline.time(ofFrame: written).rawValue
             mixer.render(frames: period, firstTime: timeline.time(ofFrame: written), deviceRate: timeline.measuredRate)
             (entry.streamError, entry.streamTrim) = mixer.firstStreamLock
+            let fadeFrames = fade.load(ordering: .relaxed)
+            if fadeFrames > 0 {
+                if silenceLeft <= 0 { return .stopped }
+                applyFade(to: mixer.mix, frames: period, faded: &faded, of: fadeFrames, silenceLeft: &silenceLeft)
+            }
             converter.convert(UnsafeBufferPointer(start: mixer.mix, count: period * mixer.channels), into: bytes)
             recorder?.append(mixer.mix, frames: period)
             var offset = 0
@@ -112,6 +128,18 @@ final class PlaybackLoop: @unchecked Sendable {
             trace?.record(entry)
         }
         return .stopped
+    }
+
+    /// Ramps `mix` down linearly from where the fade is (`faded` of `total` frames) and counts
+    /// the silence written once it is done.
+    private func applyFade(to mix: UnsafeMutablePointer<Float>, frames: Int, faded: inout Int, of total: Int, silenceLeft: inout Int) {
+        let channels = mixer.channels
+        for frame in 0..<frames {
+            let gain = Float(max(0, total - faded - frame)) / Float(total)
+            for channel in 0..<channels { mix[frame * channels + channel] *= gain }
+        }
+        if faded >= total { silenceLeft -= frames }
+        faded += frames
     }
 
     /// Polls the device pointer every 200 µs for `duration` (the buffer has just filled, so the

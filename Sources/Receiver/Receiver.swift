@@ -52,10 +52,11 @@ public final class Receiver: Sendable {
         }
     }
 
-    /// Stops listening, then playing.
-    public func stop() async throws {
+    /// Stops playing (after fading out over `fadeOut`, if given), then listening: the fade plays
+    /// what keeps arriving meanwhile rather than running out of it.
+    public func stop(fadeOut: Nanoseconds = .zero) async throws {
+        playback.stop(fadeOut: fadeOut)
         try await ingest.stop()
-        playback.stop()
     }
 }
 

@@ -5,15 +5,11 @@ import Logging
 import Operations
 import Playback
 import Receiver
-import Synchronization
+import ServiceLifecycle
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Set by SIGINT/SIGTERM: the player stops cleanly (a second one ends the process at once).
-let stopRequested = Atomic<Bool>(false)
-/// Set by SIGUSR1: the stats line now.
-let statsRequested = Atomic<Bool>(false)
 
 /// `jamplay --listen :9000`: receive jamnet streams and play them on time.
 struct PlayCommand: AsyncParsableCommand {
@@ -149,38 +145,14 @@ struct PlayCommand: AsyncParsableCommand {
                 throw ExitCode.failure
             }
         }
-        var signals = sigset_t()
-        sigemptyset(&signals)
-        for number in [SIGINT, SIGTERM] {
-            signal(number) { number in
-                // The second one: no more waiting.
-                if stopRequested.exchange(true, ordering: .relaxed) { _exit(128 + number) }
-            }
-            sigaddset(&signals, number)
-        }
-        signal(SIGUSR1) { _ in statsRequested.store(true, ordering: .relaxed) }
-        sigaddset(&signals, SIGUSR1)
-        pthread_sigmask(SIG_UNBLOCK, &signals, nil)
-        let clock = SystemMonotonicClock()
-        var stats = StatsReporter(receiver: receiver, logger: logger, now: clock.now())
-        var nextStats = statsPeriod.map { clock.now() + $0 }
-        while !stopRequested.load(ordering: .relaxed) {
-            try? await Task.sleep(nanoseconds: 50_000_000)
-            let now = clock.now()
-            if statsRequested.exchange(false, ordering: .relaxed) {
-                stats.report(now: now)
-            } else if let due = nextStats, now >= due, let period = statsPeriod {
-                stats.report(now: now)
-                nextStats = due + period <= now ? now + period : due + period
-            }
-        }
-        await operations?.stop()
-        try await receiver.stop()
-        let playback = receiver.playbackCounters, ingest = receiver.ingestCounters
-        logger.notice("""
-            stopped: \(playback.periods.value) periods played, \(playback.xruns.value) underruns, \(playback.silentFrames.value) silent frames, \
-            \(playback.streamReanchors.value) re-anchors, \(playback.deviceSlips.value) device slips, \(ingest.late.value) late frames, \
-            \(ingest.uncalibrated.value) uncalibrated frames, \(ingest.rejectedLines) rejected lines
-            """)
+        // The stats line, the player and the escalation on a second signal, under one service group
+        // that turns SIGTERM and SIGINT into a graceful shutdown (at most a second).
+        let stats = StatsService(reporter: StatsReporter(receiver: receiver, logger: logger, now: SystemMonotonicClock().now()), interval: statsPeriod)
+        var group = ServiceGroupConfiguration(
+            services: [.init(service: SecondSignalService()), .init(service: PlayerService(receiver: receiver, operations: operations, logger: logger)),
+                       .init(service: stats)],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: Logger(label: "jamplay.lifecycle") { _ in SwiftLogNoOpLogHandler() })
+        group.maximumGracefulShutdownDuration = .seconds(1)
+        try await ServiceGroup(configuration: group).run()
     }
 }

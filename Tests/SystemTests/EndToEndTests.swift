@@ -197,13 +197,22 @@ final class EndToEndTests {
         expectContinuous(stopPlayer(), recording)
     }
 
-    @Test func sigtermEndsThePlayerWithExitCodeZeroWithinASecond() async throws {
+    @Test func sigtermFadesOutAndEndsThePlayerWithExitCodeZeroWithinASecond() async throws {
         let player = try await startPlayer()
-        try send(["--signal", "sine", "--duration", "5s"], to: player)
+        try send(["--signal", "sine:1000:0.5", "--duration", "5s"], to: player)
         try await Task.sleep(nanoseconds: 1_500_000_000)
         let (status, seconds) = player.terminate()
         #expect(status == 0)
         #expect(seconds < 1, "it took \(seconds) s to exit")
+        // What was heard last is a fade (50 ms, linear), not a cut: full level 60 ms before the
+        // end, a fifth of it at most in the last 5 ms, and no step larger than the sine's own (0.065).
+        let heard = JackRig.record().left
+        let end = try #require(heard.lastIndex { abs($0) > 1e-4 }, "nothing was heard")
+        #expect(end > 48_000)
+        let peak = { (range: Range<Int>) in heard[range].map { abs($0) }.max() ?? 0 }
+        #expect(peak((end - 2_880)..<(end - 2_400)) > 0.45, "not at full level 60 ms before the end")
+        #expect(peak((end - 240)..<(end + 1)) < 0.1, "the last 5 ms peak at \(peak((end - 240)..<(end + 1)))")
+        #expect(((end - 4_800)...end).allSatisfy { abs(heard[$0] - heard[$0 - 1]) < 0.07 }, "a step: the sound was cut, not faded")
     }
 
     @Test func aJackServerThatGoesAwayIsReopenedWhenItComesBack() async throws {
