@@ -26,3 +26,18 @@ public struct ByteCount: RawRepresentable, Hashable, Comparable, Sendable, Custo
         return "\(rawValue) B"
     }
 }
+
+extension ByteCount {
+    /// Parses a size as users write one: `"1MiB"`, `"64KiB"`, `"2GiB"` (binary), `"1MB"`, `"64kB"`
+    /// (decimal), `"512B"` or a bare number of bytes. Nil for anything else, fractions of a byte included.
+    public init?(size text: String) {
+        let units: [(suffix: String, scale: Double)] = [("KiB", 1_024), ("MiB", 1_048_576), ("GiB", 1_073_741_824),
+                                                        ("kB", 1e3), ("MB", 1e6), ("GB", 1e9), ("B", 1)]
+        let unit = units.first { text.hasSuffix($0.suffix) }
+        let number = text.dropLast(unit?.suffix.count ?? 0).filter { $0 != " " }
+        guard !number.isEmpty, let value = Double(number), value.isFinite, value >= 0 else { return nil }
+        let bytes = value * (unit?.scale ?? 1)
+        guard bytes < 9e18, bytes == bytes.rounded() else { return nil }
+        self.init(Int(bytes))
+    }
+}

@@ -46,10 +46,10 @@ public struct Nanoseconds: RawRepresentable, Hashable, Comparable, Sendable, Cus
 }
 
 extension Nanoseconds {
-    /// Parses a duration as users write one: `"250ms"`, `"1s"`, `"500us"`, `"2000000ns"`, or a bare
-    /// number of seconds (`"1.5"`). Nil for anything else, negative values included.
+    /// Parses a duration as users write one: `"250ms"`, `"1.5s"`, `"500us"` (or `µs`), `"2000000ns"`,
+    /// `"2min"`, or a bare number of seconds (`"1.5"`). Nil for anything else, negative values included.
     public init?(duration text: String) {
-        let units: [(suffix: String, scale: Double)] = [("ns", 1), ("us", 1e3), ("ms", 1e6), ("s", 1e9)]
+        let units: [(suffix: String, scale: Double)] = [("ns", 1), ("us", 1e3), ("µs", 1e3), ("ms", 1e6), ("min", 60e9), ("s", 1e9)]
         let unit = units.first { text.hasSuffix($0.suffix) }
         guard let value = Double(text.dropLast(unit?.suffix.count ?? 0)), value.isFinite, value >= 0 else { return nil }
         let nanoseconds = value * (unit?.scale ?? 1e9)

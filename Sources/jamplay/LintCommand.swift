@@ -28,11 +28,13 @@ struct LintCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Print only the summary line.")
     var quiet = false
 
-    @Option(name: .customLong("max-line-bytes"), help: "Longest line accepted, in bytes (the receiver's default).")
-    var maxLineBytes: Int = ByteCount.mebibytes(1).rawValue
+    @Option(name: .customLong("max-line-bytes"), help: "Longest line accepted (e.g. 1MiB, 4096; the receiver's default).")
+    var maxLineBytes = "1MiB"
 
     func validate() throws {
-        guard maxLineBytes > 0 else { throw ValidationError("--max-line-bytes must be a positive number of bytes") }
+        guard let limit = ByteCount(size: maxLineBytes), limit.rawValue > 0 else {
+            throw ValidationError("--max-line-bytes \(maxLineBytes): expected a size such as 1MiB, 64KiB or 4096")
+        }
     }
 
     func run() throws {
@@ -43,7 +45,7 @@ struct LintCommand: ParsableCommand {
         }
         defer { if descriptor != STDIN_FILENO { close(descriptor) } }
 
-        var linter = CaptureLinter(limit: ByteCount(maxLineBytes))
+        var linter = CaptureLinter(limit: ByteCount(size: maxLineBytes) ?? .mebibytes(1))
         let report: (CaptureLinter.Finding) -> Void = { finding in if !quiet { print(finding) } }
         let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 1)
         defer { chunk.deallocate() }

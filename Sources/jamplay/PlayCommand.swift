@@ -40,6 +40,18 @@ struct PlayCommand: AsyncParsableCommand {
     var rtPriority: Int32 = 70
     @Option(help: "Also write exactly what is played to this WAV file (32-bit float).")
     var record: String?
+    @Option(name: .customLong("max-connections"), help: "Open TCP connections at once; more are closed at once and counted.")
+    var maxConnections = 64
+    @Option(name: .customLong("max-line-bytes"), help: "Longest line accepted (e.g. 1MiB, 64KiB); longer ones are dropped and counted.")
+    var maxLineBytes = "1MiB"
+    @Option(name: .customLong("max-sessions"), help: "Sender sessions at once; more are refused and counted.")
+    var maxSessions = 32
+    @Option(name: .customLong("max-streams"), help: "Streams at once, over all sessions (each takes a playback slot).")
+    var maxStreams = 32
+    @Option(name: .customLong("session-timeout"), help: "A session silent for this long ends and frees its streams (e.g. 5s).")
+    var sessionTimeout = "5s"
+    @Option(name: .customLong("idle-timeout"), help: "A TCP connection silent for this long is closed (e.g. 30s).")
+    var idleTimeout = "30s"
     @Option(help: "Senders allowed, as addresses or CIDR ranges (192.168.1.0/24,10.0.0.7,fd00::/8), or all. Anything else is dropped unread and counted.")
     var allow = "all"
     @Option(help: "ADDR:PORT serving GET /metrics (Prometheus) and /status (JSON), or off. :9001 is every interface.")
@@ -88,6 +100,26 @@ struct PlayCommand: AsyncParsableCommand {
             throw ValidationError("--latency \(latency): expected a duration such as 20ms, up to 2s")
         }
         guard (0...99).contains(rtPriority) else { throw ValidationError("--rt-priority must be in 0...99") }
+        guard (1...4_096).contains(maxConnections) else { throw ValidationError("--max-connections \(maxConnections): expected 1...4096") }
+        guard let lineLimit = ByteCount(size: maxLineBytes), (ByteCount(256)...ByteCount.mebibytes(64)).contains(lineLimit) else {
+            throw ValidationError("--max-line-bytes \(maxLineBytes): expected a size from 256B to 64MiB, such as 1MiB")
+        }
+        guard (1...1_024).contains(maxSessions), (1...1_024).contains(maxStreams) else {
+            throw ValidationError("--max-sessions and --max-streams: expected 1...1024")
+        }
+        guard let sessionTimeoutValue = Nanoseconds(duration: sessionTimeout), sessionTimeoutValue >= .milliseconds(100) else {
+            throw ValidationError("--session-timeout \(sessionTimeout): expected a duration of 100ms or more, such as 5s")
+        }
+        guard let idleTimeoutValue = Nanoseconds(duration: idleTimeout), idleTimeoutValue >= .seconds(1) else {
+            throw ValidationError("--idle-timeout \(idleTimeout): expected a duration of 1s or more, such as 30s")
+        }
+        configuration.ingest.maximumConnections = maxConnections
+        configuration.ingest.maximumLineBytes = lineLimit
+        configuration.ingest.maximumSessions = maxSessions
+        configuration.ingest.maximumStreams = maxStreams
+        configuration.ingest.sessionTimeout = sessionTimeoutValue
+        configuration.ingest.idleConnectionTimeout = idleTimeoutValue
+        configuration.playback.maximumStreams = maxStreams
         if allow != "all" {
             do {
                 configuration.ingest.allowed = try AddressAllowList(parsing: allow)

@@ -24,6 +24,28 @@ import Testing
         #expect(ByteCount(0).description == "0 B")
     }
 
+    @Test(arguments: [("20ms", Int64(20_000_000)), ("1.5s", 1_500_000_000), ("1.5", 1_500_000_000), ("250us", 250_000), ("250µs", 250_000),
+                      ("2min", 120_000_000_000), ("0", 0), ("7ns", 7)])
+    func durationsAreReadWithTheirUnits(text: String, nanoseconds: Int64) {
+        #expect(Nanoseconds(duration: text) == Nanoseconds(nanoseconds))
+    }
+
+    @Test(arguments: ["", "ms", "-1s", "20 parsecs", "1e400s", "fast"])
+    func whatIsNotADurationIsRefused(text: String) {
+        #expect(Nanoseconds(duration: text) == nil)
+    }
+
+    @Test(arguments: [("1MiB", 1_048_576), ("64KiB", 65_536), ("64 KiB", 65_536), ("1MB", 1_000_000), ("64kB", 64_000), ("512B", 512),
+                      ("4096", 4_096), ("1.5KiB", 1_536), ("2GiB", 2_147_483_648)])
+    func sizesAreReadWithTheirUnits(text: String, bytes: Int) {
+        #expect(ByteCount(size: text) == ByteCount(bytes))
+    }
+
+    @Test(arguments: ["", "MiB", "-1KiB", "0.5B", "1.0001KiB", "lots", "1 MiBs"])
+    func whatIsNotASizeIsRefused(text: String) {
+        #expect(ByteCount(size: text) == nil)
+    }
+
     @Test func jamnetDefaultsAreMonoAt48kHz() {
         #expect(SampleRate.standard.hertz == 48_000 && SampleRate.supported.contains(44_100) && !SampleRate.supported.contains(0))
         #expect(ChannelCount.mono.rawValue == 1 && ChannelCount.supported == 1...64)
