@@ -175,6 +175,15 @@ public final class FrameRing: @unchecked Sendable {
         return ReadResult(covered: covered, gap: gap)
     }
 
+    // MARK: - Fill (producer thread)
+
+    /// Samples stored ahead of the reader: from its next read to the newest sample written (0
+    /// before the first read). Thread: the producer (the newest sample is its own).
+    public var bufferedSamples: Int {
+        let position = readPosition.load(ordering: .relaxed)
+        return position == .min || newestEnd == .min ? 0 : Int(max(0, newestEnd - position))
+    }
+
     // MARK: - Counters (any thread)
 
     /// Frames stored.

@@ -57,6 +57,7 @@ public final class MetricsExporter: Sendable {
                 for stream in session.streams {
                     let streamLabels = labels + [("stream", stream.id ?? "")]
                     gauge("jamplay_stream_drift_ppm", streamLabels, stream.driftPPM, in: &gauges)
+                    gauge("jamplay_stream_buffered_seconds", streamLabels, stream.bufferedSeconds, in: &gauges)
                     gauge("jamplay_stream_frames_stored", streamLabels, Double(stream.framesStored), in: &gauges)
                     gauge("jamplay_stream_gap_frames", streamLabels, Double(stream.gapFrames), in: &gauges)
                 }

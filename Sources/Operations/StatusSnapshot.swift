@@ -54,6 +54,8 @@ public struct StatusSnapshot: Codable, Sendable {
         public var sampleRate: Int, channels: Int
         /// Its sample clock against this host's, ppm, and the times its timeline re-anchored.
         public var driftPPM: Double, reanchors: Int
+        /// Audio in its ring ahead of what is being played (the jitter buffer's fill), seconds.
+        public var bufferedSeconds: Double
         /// Frames stored in its ring, and lost to lateness, duplicates, reordering undone, gaps.
         public var framesStored: Int, framesLate: Int, duplicates: Int, reordered: Int, gapFrames: Int
     }
@@ -105,7 +107,8 @@ public struct StatusSnapshot: Codable, Sendable {
         let streams = session.streams.values.map { stream in
             let ring = stream.ring
             return Stream(id: stream.streamID, sampleRate: stream.sampleRate.hertz, channels: stream.channels.rawValue,
-                          driftPPM: stream.timeline.driftPPM, reanchors: stream.timeline.reanchors, framesStored: ring.stored,
+                          driftPPM: stream.timeline.driftPPM, reanchors: stream.timeline.reanchors,
+                          bufferedSeconds: Double(ring.bufferedSamples) / Double(stream.sampleRate.hertz), framesStored: ring.stored,
                           framesLate: ring.late, duplicates: ring.duplicates, reordered: ring.reordered, gapFrames: ring.gapFrames)
         }.sorted { ($0.id ?? "") < ($1.id ?? "") }
         return Session(
