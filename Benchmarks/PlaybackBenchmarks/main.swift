@@ -55,8 +55,13 @@ func connectProbe(_ pattern: String) {
     for _ in 0..<50 where jack_probe_connect(pattern) < 2 { usleep(100_000) }
 }
 
-/// Played times (CLOCK_MONOTONIC ns) of the impulses in the probe's recording (energy centroids).
+/// Recorded frames at which the JACK server itself had an xrun (this virtual machine stalled).
+func rigXrunFrames() -> [Int] { (0..<jack_probe_xruns()).map { Int(jack_probe_xrun_frame($0)) } }
+
+/// Played times (CLOCK_MONOTONIC ns) of the impulses in the probe's recording (energy centroids),
+/// less those within a second after an xrun of the JACK server (the rig slipped, not the player).
 func impulseTimes() -> [Double] {
+    let xruns = rigXrunFrames()
     let frames = jack_probe_frames()
     var left = [Float](repeating: 0, count: frames)
     _ = jack_probe_copy(0, &left, frames)
@@ -65,13 +70,20 @@ func impulseTimes() -> [Double] {
     var quiet = 1_000
     for index in 0..<frames {
         if abs(left[index]) >= 0.3 {
-            if quiet >= 1_000 { times.append(jack_probe_pulse_time_usecs(index) * 1000 + offset) }
+            let disturbed = xruns.contains { $0 <= index && index < $0 + 48_000 }
+            if quiet >= 1_000 && !disturbed { times.append(jack_probe_pulse_time_usecs(index) * 1000 + offset) }
             quiet = 0
         } else {
             quiet += 1
         }
     }
     return times
+}
+
+/// How many times the JACK server itself had an xrun during the recording.
+func xrunNote() -> String {
+    let count = rigXrunFrames().count
+    return count == 0 ? "" : "   (\(count) JACK server xrun\(count == 1 ? "" : "s"): the second after each left out)"
 }
 
 /// Median offset and p99 of |error − median|, µs.
@@ -105,7 +117,7 @@ func aplayFloor() throws -> (timing: String, cpu: Double, peakKiB: Int) {
     let times = impulseTimes()
     let cpu = ticks / Double(sysconf(Int32(_SC_CLK_TCK))) / seconds
     guard let first = times.first else { return ("no impulses heard", cpu, peak) }
-    return (summary(times.map { gridError($0 - first) }), cpu, peak)
+    return (summary(times.map { gridError($0 - first) }) + xrunNote(), cpu, peak)
 }
 
 /// Peak resident memory of a running process, KiB.
@@ -114,13 +126,20 @@ func peakKiB(of process: Process) -> Int? {
     return status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }.flatMap { Int($0.split(separator: " ").dropFirst().first ?? "") }
 }
 
+/// With BENCH_TRACE_DIR set, each jamplay run writes its timing trace there (`--trace-timing`).
+func traceArguments() -> [String] {
+    guard let directory = ProcessInfo.processInfo.environment["BENCH_TRACE_DIR"] else { return [] }
+    return ["--trace-timing", "\(directory)/jamplay-\(DispatchTime.now().uptimeNanoseconds).csv"]
+}
+
 /// jamplay on the rig with `streams` senders; returns its log and CPU seconds, peak RSS (KiB).
 func jamplay(latency: String, periods: Int = 3, streams: [[String]], duration: Double = seconds, record: Bool = true) throws -> (log: String, cpu: Double, peakKiB: Int) {
     let logPath = NSTemporaryDirectory() + "jamplay-bench.log"
     _ = FileManager.default.createFile(atPath: logPath, contents: nil)
     let log = FileHandle(forWritingAtPath: logPath)!
     let player = try run(directory.appendingPathComponent("jamplay").path,
-                         ["--listen", "127.0.0.1:9400", "--device", "jack", "--latency", latency, "--periods", "\(periods)"], wait: false, output: log)
+                         ["--listen", "127.0.0.1:9400", "--device", "jack", "--latency", latency, "--periods", "\(periods)", "--http", "off"] + traceArguments(),
+                         wait: false, output: log)
     usleep(1_000_000)
     connectProbe("^jamplay.*out_00[01]$")
     if record { jack_probe_restart() }
@@ -167,7 +186,7 @@ for period in periods where parts.contains("timing") {
             let times = impulseTimes()
             let errors = times.filter { $0 > (times.first ?? 0) + 2e9 }.map { gridError($0 - latencyNanoseconds) }
             say("jamplay \(transport.uppercased()) --latency \(latency.padding(toLength: 5, withPad: " ", startingAt: 0))       " + summary(errors)
-                  + "   underruns \(count("underruns", in: result.log)), silent frames \(count("silent frames", in: result.log))")
+                  + "   underruns \(count("underruns", in: result.log)), silent frames \(count("silent frames", in: result.log))" + xrunNote())
         }
     }
 }

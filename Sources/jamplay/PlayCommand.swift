@@ -6,6 +6,7 @@ import Operations
 import Playback
 import Receiver
 import ServiceLifecycle
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -80,6 +81,13 @@ struct PlayCommand: AsyncParsableCommand {
         }
         let toJournal = getenv("JOURNAL_STREAM") != nil
         LoggingSystem.bootstrap { _ in JamplayLogHandler(level: level, format: format, toJournal: toJournal) }
+        // Until the service group listens for them (it takes the signals over), a stop signal is
+        // remembered rather than fatal, and the player stops as soon as it has started.
+        for number in [SIGINT, SIGTERM] {
+            signal(number) { number in
+                if earlyStop.exchange(true, ordering: .relaxed) { _exit(128 + number) }
+            }
+        }
         var logger = Logger(label: "jamplay")
         logger[metadataKey: "component"] = "jamplay"
         var configuration: ReceiverConfiguration
@@ -181,7 +189,7 @@ struct PlayCommand: AsyncParsableCommand {
         // that turns SIGTERM and SIGINT into a graceful shutdown (at most a second).
         let stats = StatsService(reporter: StatsReporter(receiver: receiver, logger: logger, now: SystemMonotonicClock().now()), interval: statsPeriod)
         var group = ServiceGroupConfiguration(
-            services: [.init(service: SecondSignalService()), .init(service: PlayerService(receiver: receiver, operations: operations, logger: logger)),
+            services: [.init(service: SecondSignalService()), .init(service: PlayerService(receiver: receiver, operations: operations, logger: logger), successTerminationBehavior: .gracefullyShutdownGroup),
                        .init(service: stats)],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: Logger(label: "jamplay.lifecycle") { _ in SwiftLogNoOpLogHandler() })
         group.maximumGracefulShutdownDuration = .seconds(1)

@@ -9,6 +9,10 @@ import UnixSignals
 import Glibc
 #endif
 
+/// Set by a stop signal that came while the player was starting, before the service group took
+/// the signals over.
+let earlyStop = Atomic<Bool>(false)
+
 /// The player under swift-service-lifecycle: runs until SIGTERM or SIGINT, then fades out, closes
 /// the device and logs its counters.
 struct PlayerService: Service {
@@ -19,7 +23,7 @@ struct PlayerService: Service {
     static let fadeOut = Nanoseconds.milliseconds(50)
 
     func run() async throws {
-        try? await gracefulShutdown()
+        if !earlyStop.load(ordering: .relaxed) { try? await gracefulShutdown() }
         await operations?.stop()
         try await receiver.stop(fadeOut: Self.fadeOut)
         let playback = receiver.playbackCounters, ingest = receiver.ingestCounters

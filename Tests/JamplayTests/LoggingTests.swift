@@ -72,4 +72,23 @@ import Glibc
         #expect(lines.contains { $0.hasPrefix("<5>jamplay: listening on") })
         #expect(lines.contains { $0.hasPrefix("<6>playback: null: ") })
     }
+
+    @Test func aSecondStopSignalEndsThePlayerAtOnce() async throws {
+        let player = try await Self.startPlayer([])
+        try await Task.sleep(nanoseconds: 300_000_000)
+        // Two different signals, so that they cannot merge into one: the first starts the fade-out
+        // (50 ms and a buffer), the second ends the process before it is done.
+        kill(player.process.processIdentifier, SIGINT)
+        kill(player.process.processIdentifier, SIGTERM)
+        player.process.waitUntilExit()
+        #expect([128 + SIGINT, 128 + SIGTERM].contains(player.process.terminationStatus), "exit status \(player.process.terminationStatus)")
+        #expect(!player.log.contains("stopped: "))
+    }
+
+    @Test func aStopSignalRightAfterStartStillStopsCleanly() async throws {
+        for _ in 0..<5 {
+            let player = try await Self.startPlayer([])
+            #expect(player.terminate().status == 0, "\(player.log)")
+        }
+    }
 }
