@@ -188,8 +188,9 @@ struct PlayCommand: AsyncParsableCommand {
         // The stats line, the player and the escalation on a second signal, under one service group
         // that turns SIGTERM and SIGINT into a graceful shutdown (at most a second).
         let stats = StatsService(reporter: StatsReporter(receiver: receiver, logger: logger, now: SystemMonotonicClock().now()), interval: statsPeriod)
+        let player = PlayerService(receiver: receiver, operations: operations, logger: logger)
         var group = ServiceGroupConfiguration(
-            services: [.init(service: SecondSignalService()), .init(service: PlayerService(receiver: receiver, operations: operations, logger: logger), successTerminationBehavior: .gracefullyShutdownGroup),
+            services: [.init(service: SecondSignalService()), .init(service: player, successTerminationBehavior: .gracefullyShutdownGroup),
                        .init(service: stats)],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: Logger(label: "jamplay.lifecycle") { _ in SwiftLogNoOpLogHandler() })
         group.maximumGracefulShutdownDuration = .seconds(1)
