@@ -19,6 +19,8 @@ public struct IngestConfiguration: Sendable {
     /// `--allow`: the addresses senders may use (nil: any). Anything from elsewhere is dropped
     /// unread and counted; TCP connections from elsewhere are closed at once.
     public var allowed: AddressAllowList?
+    /// The interface a multicast group is joined on (nil: the one the system routes the group to).
+    public var multicastInterface: String?
     /// How much audio each stream's ring holds.
     public var ringDuration = Nanoseconds.seconds(2)
 

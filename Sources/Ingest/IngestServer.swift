@@ -71,7 +71,17 @@ public final class IngestServer: Sendable {
             let channel = try await udpBootstrap().bind(host: host, port: port).get()
             channels.withLock { $0.append(channel) }
             if listen.isMulticast, let group = listen.host, let multicast = channel as? any MulticastChannel {
-                try await multicast.joinGroup(try SocketAddress(ipAddress: group, port: listen.port)).get()
+                let groupAddress = try SocketAddress(ipAddress: group, port: listen.port)
+                var device: NIONetworkDevice?
+                if let name = configuration.multicastInterface {
+                    // The group's family decides which of the interface's addresses joins it.
+                    let family = groupAddress.protocol
+                    device = try System.enumerateDevices().first { $0.name == name && $0.address?.protocol == family }
+                    guard device != nil else { throw IngestError("--multicast-interface \(name): no such interface with an address of the group's family") }
+                }
+                let promise = loop.makePromise(of: Void.self)
+                multicast.joinGroup(groupAddress, device: device, promise: promise)
+                try await promise.futureResult.get()
             }
             udpPort = channel.localAddress?.port
             let replies = replyChannels

@@ -41,6 +41,8 @@ struct PlayCommand: AsyncParsableCommand {
     var rtPriority: Int32 = 70
     @Option(help: "Also write exactly what is played to this WAV file (32-bit float).")
     var record: String?
+    @Option(name: .customLong("multicast-interface"), help: "With a multicast --listen: the interface to join the group on (e.g. eth0; default: the one the system routes the group to).")
+    var multicastInterface: String?
     @Option(name: .customLong("max-connections"), help: "Open TCP connections at once; more are closed at once and counted.")
     var maxConnections = 64
     @Option(name: .customLong("max-line-bytes"), help: "Longest line accepted (e.g. 1MiB, 64KiB); longer ones are dropped and counted.")
@@ -121,6 +123,7 @@ struct PlayCommand: AsyncParsableCommand {
         guard let idleTimeoutValue = Nanoseconds(duration: idleTimeout), idleTimeoutValue >= .seconds(1) else {
             throw ValidationError("--idle-timeout \(idleTimeout): expected a duration of 1s or more, such as 30s")
         }
+        configuration.ingest.multicastInterface = multicastInterface
         configuration.ingest.maximumConnections = maxConnections
         configuration.ingest.maximumLineBytes = lineLimit
         configuration.ingest.maximumSessions = maxSessions
@@ -164,6 +167,9 @@ struct PlayCommand: AsyncParsableCommand {
             logger.error("\(error)")
             let names = AlsaPCM.playbackDeviceHints().map(\.name)
             logger.error("the playback devices here: \(names.joined(separator: ", ")); `jamplay devices` describes them, --device chooses one")
+            throw ExitCode.failure
+        } catch let error as IngestError {
+            logger.error("cannot listen on \(configuration.listen): \(error)")
             throw ExitCode.failure
         } catch {
             logger.error("cannot listen on \(configuration.listen): \(error)")
