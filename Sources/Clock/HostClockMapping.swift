@@ -28,6 +28,10 @@ public struct HostClockMapping: Sendable {
         public var roundTripTolerance = 0.5
         /// The least slack allowed above the smallest round trip.
         public var roundTripSlack = Nanoseconds.microseconds(50)
+        /// Exchanges slower than this are dropped: a probe answered after a second says nothing
+        /// worth fitting (its offset is uncertain by half of it), and a run of only such exchanges
+        /// (a stalled machine) must not become the estimate.
+        public var maximumRoundTrip = Nanoseconds.seconds(1)
         /// Below this span of samples only the offset is fitted, not the drift.
         public var minimumSpanForDrift = Nanoseconds.seconds(10)
         /// One-way observations are reduced to their minimum per bucket of this length.
@@ -115,11 +119,12 @@ public struct HostClockMapping: Sendable {
     }
 
     /// Takes one probe/echo exchange: t1 probe sent and t4 echo received (local), t2 probe
-    /// received and t3 echo sent (sender). Exchanges with a negative round trip are dropped.
+    /// received and t3 echo sent (sender). Exchanges with a negative round trip, or one over
+    /// ``Configuration/maximumRoundTrip``, are dropped.
     public mutating func addExchange(probeSent t1: Nanoseconds, probeReceived t2: Nanoseconds, echoSent t3: Nanoseconds, echoReceived t4: Nanoseconds) {
         guard !isSameHost else { return }
         let roundTrip = (t4 - t1).rawValue &- (t3 - t2).rawValue
-        guard roundTrip >= 0 else { return }
+        guard roundTrip >= 0, roundTrip <= configuration.maximumRoundTrip.rawValue else { return }
         // NTP: sender − local = ((t2 − t1) + (t3 − t4)) / 2; we keep local − sender.
         let difference = -(((t2 - t1).rawValue &+ (t3 - t4).rawValue) / 2)
         Self.append(Sample(local: t4.rawValue, difference: difference, roundTrip: roundTrip), to: &exchanges, limit: configuration.window)

@@ -92,7 +92,8 @@ final class PlaybackLoop: @unchecked Sendable {
             entry.mixedAt = clock.now().rawValue
             entry.firstHeardAt = timeline.time(ofFrame: written).rawValue
             mixer.render(frames: period, firstTime: timeline.time(ofFrame: written), deviceRate: timeline.measuredRate)
-            (entry.streamError, entry.streamTrim) = mixer.firstStreamLock
+            entry.streamError = mixer.firstStreamError
+            entry.streamTrim = mixer.firstStreamTrim
             let fadeFrames = fade.load(ordering: .relaxed)
             if fadeFrames > 0 {
                 if silenceLeft <= 0 { return .stopped }
@@ -122,7 +123,8 @@ final class PlaybackLoop: @unchecked Sendable {
                 let resets = timeline.resets
                 timeline.observe(devicePointer: written - Int64(status.delayFrames), at: status.timestamp)
                 if timeline.resets != resets { counters.deviceSlips.add() }
-                (entry.statusTime, entry.delayFrames) = (status.timestamp.rawValue, Int64(status.delayFrames))
+                entry.statusTime = status.timestamp.rawValue
+                entry.delayFrames = Int64(status.delayFrames)
             }
             entry.framePeriod = timeline.framePeriod
             trace?.record(entry)

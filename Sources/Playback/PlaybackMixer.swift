@@ -17,8 +17,8 @@ public final class PlaybackMixer: @unchecked Sendable {
     private let streamBuffer: UnsafeMutablePointer<Float>
     /// The mixed period, `frames × channels` samples.
     public let mix: UnsafeMutablePointer<Float>
-    /// The first playing stream's position error and trim in the last period (NaN: none played).
-    private(set) var firstStreamLock: (error: Double, trim: Double) = (.nan, .nan)
+    /// The first playing stream's position error (input frames) and trim in the last period (NaN: none played).
+    private(set) var firstStreamError = Double.nan, firstStreamTrim = Double.nan
 
     /// Makes a mixer for `channels` device channels and streams of up to 64 channels.
     public init(channels: Int, maximumPeriod: Int, latency: Nanoseconds, slots: StreamSlots, counters: PlaybackCounters) {
@@ -45,10 +45,14 @@ public final class PlaybackMixer: @unchecked Sendable {
         mix.update(repeating: 0, count: frames * deviceChannels)
         var playing = 0
         var worstError = 0.0
-        firstStreamLock = (.nan, .nan)
+        firstStreamError = .nan
+        firstStreamTrim = .nan
         slots.forEachPlaying { stream in
             guard stream.render(frames: frames, firstTime: firstTime, deviceRate: deviceRate, latency: latency, into: streamBuffer) else { return }
-            if playing == 0 { firstStreamLock = (stream.lastError, stream.lastTrim) }
+            if playing == 0 {
+                firstStreamError = stream.lastError
+                firstStreamTrim = stream.lastTrim
+            }
             worstError = max(worstError, abs(stream.lastErrorNanoseconds))
             playing += 1
             let streamChannels = stream.channels

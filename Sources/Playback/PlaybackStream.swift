@@ -90,7 +90,9 @@ public final class PlaybackStream {
         integral += error * Double(frames) / deviceRate
         let trim = min(max(Self.proportionalGain * error + Self.integralGain * integral, -Self.authority), Self.authority)
         let ratio = nominalRatio * (1 + trim)
-        (lastError, lastTrim, samplesPerSecond) = (error, trim, line.samplesPerSecond)
+        lastError = error
+        lastTrim = trim
+        samplesPerSecond = line.samplesPerSecond
         if lastRatio == 0 { lastRatio = ratio }
 
         let wanted = frames - startFrame

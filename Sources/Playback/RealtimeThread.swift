@@ -3,7 +3,7 @@ import Glibc
 #endif
 
 /// A thread for the playback loop: `SCHED_FIFO` at the asked priority when the system allows it,
-/// otherwise normal priority (and `isRealtime` says so, for one warning).
+/// otherwise normal priority (and `isRealtime` says so, for one warning); every signal blocked.
 ///
 /// Thread: created and joined by the playback supervisor.
 final class RealtimeThread {
@@ -20,6 +20,10 @@ final class RealtimeThread {
     init(priority: Int32, _ body: @escaping () -> Void) {
         let context = Unmanaged.passRetained(Body(body)).toOpaque()
         let entry: @convention(c) (UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? = { context in
+            // No signal handler runs here (they may allocate or lock): the process's other threads take them.
+            var signals = sigset_t()
+            sigfillset(&signals)
+            pthread_sigmask(SIG_BLOCK, &signals, nil)
             Unmanaged<Body>.fromOpaque(context!).takeRetainedValue().run()
             return nil
         }

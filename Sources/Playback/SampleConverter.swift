@@ -13,6 +13,12 @@ public struct SampleConverter: Sendable {
     /// Makes a converter to `format`.
     public init(format: DeviceSampleFormat) {
         self.format = format
+        // The integer conversions instantiate their witness tables on first use, which allocates
+        // in unoptimized builds: one sample converted here, off the playback thread, does it.
+        var warm = self, scratch: Int64 = 0, sample: Float = 0
+        withUnsafeMutableBytes(of: &scratch) { bytes in
+            withUnsafePointer(to: &sample) { warm.convert(UnsafeBufferPointer(start: $0, count: 1), into: bytes.baseAddress!) }
+        }
     }
 
     /// Writes `samples` to `output` (which holds `samples.count × format.bytesPerSample` bytes).

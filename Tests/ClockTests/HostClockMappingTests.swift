@@ -68,6 +68,16 @@ import Testing
         #expect(error(mapping, clock, atLocal: start + 60_000_000_000) <= 20_000)
     }
 
+    @Test func exchangesSlowerThanASecondAreNotAnEstimate() {
+        let clock = RemoteClock()
+        var mapping = HostClockMapping(sameHost: false)
+        // A stalled machine: every probe answered seconds late, one way. Nothing to fit.
+        for index in 0..<5 { exchange(&mapping, clock, at: start + Int64(index) * 1_000_000_000, forward: 3_000_000_000, back: 200_000) }
+        #expect(mapping.mode != .twoWay && mapping.status.samples == 0)
+        for index in 5..<10 { exchange(&mapping, clock, at: start + Int64(index) * 1_000_000_000, forward: 300_000, back: 300_000) }
+        #expect(mapping.mode == .twoWay && error(mapping, clock, atLocal: start + 10_000_000_000) <= 1)
+    }
+
     @Test func theDriftBetweenTheClocksIsTracked() {
         let clock = RemoteClock(skewPPM: 100)
         var mapping = HostClockMapping(sameHost: false)

@@ -3,6 +3,9 @@ import Buffer
 import Core
 import Playback
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The real-time path allocates nothing: the mixer with streams attached (ring reads, resampling,
 /// channel mapping), the device timeline, and conversion to 16 bit with dither.
@@ -32,6 +35,11 @@ import Testing
         var framesWritten: Int64 = 0
         let periodNanoseconds = 256.0 / 48_000 * 1e9
 
+        // As on the playback thread, no signal handler runs here.
+        var signals = sigset_t(), previous = sigset_t()
+        sigfillset(&signals)
+        pthread_sigmask(SIG_BLOCK, &signals, &previous)
+        defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
         allocation_counter_start()
         var period = 0
         while period < 5_000 {

@@ -45,10 +45,12 @@ public enum JackRig {
         /// player, missed a cycle: timing measured across one says nothing of the player).
         public var rigXrunFrames: [Int]
 
-        /// Whether recorded frame `frame` lies within 1 s after an xrun of the JACK server (the
-        /// player re-anchors within a few periods and is locked again well within that).
-        public func isDisturbed(at frame: Int) -> Bool {
-            rigXrunFrames.contains { $0 <= frame && frame < $0 + 48_000 }
+        /// Whether recorded frame `frame` lies within `seconds` after an xrun of the JACK server.
+        /// Times (``time(ofFrame:)``) need 3 s: JACK's own frame-to-time estimate swings by
+        /// milliseconds for a second or two after one. Frame counts need less: the player
+        /// re-anchors within a few periods.
+        public func isDisturbed(at frame: Int, for seconds: Double = 3) -> Bool {
+            rigXrunFrames.contains { $0 <= frame && frame < $0 + Int(seconds * 48_000) }
         }
 
         /// When frame `index` was played, CLOCK_MONOTONIC nanoseconds.
