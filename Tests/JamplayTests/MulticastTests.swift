@@ -14,16 +14,7 @@ import Testing
 
     /// Runs `script` with `sh` in a fresh network namespace.
     static func shell(_ script: String) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
-        process.arguments = ["-n", "sh", "-c", script]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        try JamplayRun.runProgram("/usr/bin/unshare", ["-n", "sh", "-c", script])
     }
 
     @Test(.enabled(if: missing == nil, "\(missing ?? "")"))

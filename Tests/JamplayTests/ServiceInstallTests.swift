@@ -24,7 +24,7 @@ import Testing
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("jamplay-install-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: root) }
         let binaries = URL(fileURLWithPath: try builtExecutable(named: "jamplay")).deletingLastPathComponent().path
-        let install = try Self.run("/usr/bin/make", ["-s", "-C", Self.packageRoot, "install-files", "PREFIX=\(root)/usr", "UNIT_DIR=\(root)/unit",
+        let install = try JamplayRun.runProgram("/usr/bin/make", ["-s", "-C", Self.packageRoot, "install-files", "PREFIX=\(root)/usr", "UNIT_DIR=\(root)/unit",
                                                      "DEFAULTS_DIR=\(root)/default", "BIN_DIR=\(binaries)"])
         #expect(install.status == 0, "\(install.output)")
         for file in ["usr/bin/jamplay", "unit/jamplay.service", "default/jamplay", "usr/share/doc/jamplay/README.md"] {
@@ -32,11 +32,11 @@ import Testing
         }
         let unit = try String(contentsOfFile: "\(root)/unit/jamplay.service", encoding: .utf8)
         #expect(unit.contains("ExecStart=\(root)/usr/bin/jamplay\n") && unit.contains("EnvironmentFile=-\(root)/default/jamplay\n"))
-        let verify = try Self.run(Self.analyzer, ["verify", "\(root)/unit/jamplay.service"])
+        let verify = try JamplayRun.runProgram(Self.analyzer, ["verify", "\(root)/unit/jamplay.service"])
         #expect(verify.status == 0, "systemd-analyze verify: \(verify.output)")
         // A settings file the user edited is kept.
         try "JAMPLAY_LATENCY=40ms\n".write(toFile: "\(root)/default/jamplay", atomically: true, encoding: .utf8)
-        _ = try Self.run("/usr/bin/make", ["-s", "-C", Self.packageRoot, "install-files", "PREFIX=\(root)/usr", "UNIT_DIR=\(root)/unit",
+        _ = try JamplayRun.runProgram("/usr/bin/make", ["-s", "-C", Self.packageRoot, "install-files", "PREFIX=\(root)/usr", "UNIT_DIR=\(root)/unit",
                                            "DEFAULTS_DIR=\(root)/default", "BIN_DIR=\(binaries)"])
         #expect(try String(contentsOfFile: "\(root)/default/jamplay", encoding: .utf8) == "JAMPLAY_LATENCY=40ms\n")
     }
@@ -50,18 +50,5 @@ import Testing
         let environment = Dictionary(settings.map { ($0.name, $0.value) }, uniquingKeysWith: { $1 }).merging(["JAMPLAY_RT_PRIORITY": "0"]) { $1 }
         let player = try await JamplayProcess(["--device", "null"], environment: environment)
         #expect(player.terminate().status == 0, "\(player.log)")
-    }
-
-    static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 }
