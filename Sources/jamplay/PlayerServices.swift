@@ -23,7 +23,16 @@ struct PlayerService: Service {
     static let fadeOut = Nanoseconds.milliseconds(50)
 
     func run() async throws {
-        if !earlyStop.load(ordering: .relaxed) { try? await gracefulShutdown() }
+        // The signal sources start listening asynchronously: a signal in between reaches only
+        // the early handler, so that flag is watched too.
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await gracefulShutdown() }
+            group.addTask {
+                while !earlyStop.load(ordering: .relaxed) && !Task.isCancelled { try? await Task.sleep(nanoseconds: 50_000_000) }
+            }
+            await group.next()
+            group.cancelAll()
+        }
         await operations?.stop()
         try await receiver.stop(fadeOut: Self.fadeOut)
         let playback = receiver.playbackCounters, ingest = receiver.ingestCounters
