@@ -87,11 +87,14 @@ final class PlaybackLoop: @unchecked Sendable {
                 // Virtual DAC: a frame is handed over one buffer ahead of when it is "heard".
                 sleep(until: timeline.time(ofFrame: written - Int64(buffer)))
             }
+            let firstTime = timeline.time(ofFrame: written)
             var entry = PlaybackTrace.Entry()
-            entry.written = written
-            entry.mixedAt = clock.now().rawValue
-            entry.firstHeardAt = timeline.time(ofFrame: written).rawValue
-            mixer.render(frames: period, firstTime: timeline.time(ofFrame: written), deviceRate: timeline.measuredRate)
+            if trace != nil {
+                entry.written = written
+                entry.mixedAt = clock.now().rawValue
+                entry.firstHeardAt = firstTime.rawValue
+            }
+            mixer.render(frames: period, firstTime: firstTime, deviceRate: timeline.measuredRate)
             entry.streamError = mixer.firstStreamError
             entry.streamTrim = mixer.firstStreamTrim
             let fadeFrames = fade.load(ordering: .relaxed)

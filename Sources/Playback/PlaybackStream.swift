@@ -39,11 +39,8 @@ public final class PlaybackStream {
     private var lastRatio: Double = 0
     private var isPlaying = false
     private var pendingGap = 0
-    /// The position error (input frames) and ratio trim of the last period, for the timing trace.
-    private(set) var lastError: Double = 0, lastTrim: Double = 0
-    /// The position error of the last period in nanoseconds.
-    var lastErrorNanoseconds: Double { samplesPerSecond > 0 ? lastError / samplesPerSecond * 1e9 : 0 }
-    private var samplesPerSecond: Double = 0
+    /// The position error of the last period, in input frames and in nanoseconds, and its ratio trim.
+    private(set) var lastError: Double = 0, lastErrorNanoseconds: Double = 0, lastTrim: Double = 0
 
     /// Prepares to play `ring` on `timeline`; `maximumPeriod` bounds the frames of one render call.
     public init(ring: FrameRing, timeline: PublishedTimeline, maximumPeriod: Int, counters: PlaybackCounters) {
@@ -91,8 +88,8 @@ public final class PlaybackStream {
         let trim = min(max(Self.proportionalGain * error + Self.integralGain * integral, -Self.authority), Self.authority)
         let ratio = nominalRatio * (1 + trim)
         lastError = error
+        lastErrorNanoseconds = error / line.samplesPerSecond * 1e9
         lastTrim = trim
-        samplesPerSecond = line.samplesPerSecond
         if lastRatio == 0 { lastRatio = ratio }
 
         let wanted = frames - startFrame
