@@ -5,7 +5,9 @@ import Foundation
 // `make bench`: the clock engine against synthetic sender clocks. For each scenario it reports the
 // error of every frame's computed time against the truth — p50, p99, max — from 10 s on (after
 // 10 blocks at 1 Hz), and the time to lock, beside the naive method in the same run: the latest
-// block's offset alone, no drift, no smoothing, no unwrapping.
+// block's offset alone, no drift, no smoothing, no unwrapping. A third row, the floor, is what
+// the blocks allow at best: the true drift given, the offset the centre of what every block's
+// bound allows. CLOCK_SEED picks the noise (default 7).
 
 let second: Int64 = 1_000_000_000
 let start: Int64 = 1_000_000_000_000
@@ -51,8 +53,8 @@ struct GPUClock {
 struct Errors {
     /// Every frame's (true time, |error|).
     var frames: [(time: Int64, error: Int64)] = []
-    /// Errors from 10 s on, for the percentiles.
-    var values: [Int64] { frames.filter { $0.time >= start + 10 * second }.map(\.error) }
+    /// Errors from `from` seconds on, for the percentiles.
+    func values(from: Int64 = 10) -> [Int64] { frames.filter { $0.time >= start + from * second }.map(\.error) }
 
     /// How long after `from` the error last exceeded the lock threshold among frames before
     /// `until`; nil if it still exceeds it at the end.
@@ -62,21 +64,24 @@ struct Errors {
         return (span.last { $0.error > lockThreshold }?.time).map { $0 - from } ?? 0
     }
 
-    func percentile(_ fraction: Double) -> Int64 {
-        guard !values.isEmpty else { return 0 }
-        let sorted = values.sorted()
+    func percentile(_ fraction: Double, from: Int64 = 10) -> Int64 {
+        let sorted = values(from: from).sorted()
+        guard !sorted.isEmpty else { return 0 }
         return sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * fraction))]
     }
 }
 
-/// Runs one scenario through the engine and through the naive method on the same inputs.
-func simulate(_ scenario: Scenario) -> (engine: Errors, naive: Errors) {
+let seed = ProcessInfo.processInfo.environment["CLOCK_SEED"].flatMap { UInt64($0) } ?? 7
+
+/// Runs one scenario through the engine, the naive method and the floor on the same inputs.
+func simulate(_ scenario: Scenario) -> (engine: Errors, naive: Errors, floor: Errors) {
     let clock = GPUClock(scenario: scenario)
-    var random = SeededRandomNumberGenerator(seed: 7)
+    var random = SeededRandomNumberGenerator(seed: seed)
     var calibration = SessionCalibration()
     var timeline = StreamTimeline(nominalRate: SampleRate(hertz: 48_000))
     var naiveOffset: Int64?  // gpu − cpu of the latest block, in raw counter units
-    var engine = Errors(), naive = Errors()
+    var engine = Errors(), naive = Errors(), floor = Errors()
+    var blockErrors: [Int64] = []  // each block's CPU read error, for the floor
 
     // The stream starts at 0.5 s; frame k holds samples k·480 … on the GPU sample clock.
     let streamStartGPU = clock.gpu(atCPU: start + second / 2)
@@ -105,6 +110,7 @@ func simulate(_ scenario: Scenario) -> (engine: Errors, naive: Errors) {
                                                  maxDeviation: scenario.calibrationJitter > 0 ? Double(scenario.calibrationJitter) : nil),
                                 receivedAt: Nanoseconds(nextBlock))
                 naiveOffset = gpuReading - (nextBlock + error)
+                blockErrors.append(error)
             }
             nextBlock += second
         }
@@ -117,13 +123,18 @@ func simulate(_ scenario: Scenario) -> (engine: Errors, naive: Errors) {
             let cpu = calibration.cpuTime(forGPUTime: timeline.line.time(ofSample: placement.firstSample))!
             engine.frames.append((trueCPU, abs(cpu.rawValue - trueCPU)))
         }
+        // The floor: with the drift known, the offsets every block allows (its error within ±bound)
+        // are [max error − bound, min error + bound]; their centre is off by (max + min) / 2.
+        if let largest = blockErrors.suffix(64).max(), let smallest = blockErrors.suffix(64).min() {
+            floor.frames.append((trueCPU, abs(largest + smallest) / 2))
+        }
         // The naive method: this frame's stamp minus the latest block's offset.
         if let naiveOffset {
             naive.frames.append((trueCPU, abs(stamp - naiveOffset - trueCPU)))
         }
         frame += 1
     }
-    return (engine, naive)
+    return (engine, naive, floor)
 }
 
 func microseconds(_ nanoseconds: Int64) -> String {
@@ -131,17 +142,19 @@ func microseconds(_ nanoseconds: Int64) -> String {
         : nanoseconds >= 1_000_000 ? String(format: "%.2fms", Double(nanoseconds) / 1e6) : String(format: "%.2fus", Double(nanoseconds) / 1e3)
 }
 
-print("clock engine simulation: 60 s, blocks at 1 Hz, 10 ms frames; errors from 10 s on;")
-print("locked = from when on every frame's error stays within 10 us (from the start, or from the jump)")
-print("scenario                          method       p50        p99        max     locked")
+print("clock engine simulation: 60 s, blocks at 1 Hz, 10 ms frames; errors from 10 s on (p99 also from 30 s on); seed \(seed);")
+print("locked = from when on every frame's error stays within 10 us (from the start, or from the jump);")
+print("floor = the drift given, the offset the centre of what the blocks' bounds allow (no jump, no stream timeline)")
+print("scenario                          method       p50        p99        max  p99 >=30s     locked")
 for scenario in scenarios {
-    let (engine, naive) = simulate(scenario)
-    for (method, errors) in [("engine", engine), ("naive", naive)] {
+    let (engine, naive, floor) = simulate(scenario)
+    let floorApplies = scenario.calibrationJitter > 0 && scenario.jump == 0
+    for (method, errors) in [("engine", engine), ("naive", naive)] + (floorApplies ? [("floor", floor)] : []) {
         func seconds(_ time: Int64?) -> String { time.map { String(format: "%.2f s", Double($0) / 1e9) } ?? "never" }
         var lock = seconds(errors.lockTime(from: start, until: scenario.jump != 0 ? jumpTime : .max))
         if scenario.jump != 0 { lock += "; after the jump: " + seconds(errors.lockTime(from: jumpTime)) }
         print(scenario.name.padding(toLength: 34, withPad: " ", startingAt: 0) + method.padding(toLength: 8, withPad: " ", startingAt: 0)
-              + [errors.percentile(0.5), errors.percentile(0.99), errors.values.max() ?? 0].map { microseconds($0).leftPadded(to: 11) }.joined()
+              + [errors.percentile(0.5), errors.percentile(0.99), errors.values().max() ?? 0, errors.percentile(0.99, from: 30)].map { microseconds($0).leftPadded(to: 11) }.joined()
               + "   " + lock)
     }
 }

@@ -4,7 +4,9 @@ import Core
 ///
 /// One block gives the protocol's original rule, CPU time = GPU time − (gpu − cpu), exactly. More
 /// blocks are fitted, offset and drift, by weighted least squares over a sliding window (weights
-/// from `max_deviation`), with outliers rejected against a robust scale. A block far from the
+/// from `max_deviation`), with outliers rejected against a robust scale; when every block in use
+/// gives `max_deviation` and some line keeps each within it, the fit is the centre of those lines
+/// instead (``BoundedLineFit``: twice as close for jitter spread within the bounds). A block far from the
 /// fit's prediction (a GPU reset, a sender restart) re-locks at once: it starts a new segment
 /// whose offset is its own, while the drift stays fitted over all segments (the oscillator did not
 /// change) until the new one has enough blocks to stand alone. If the next block agrees with the
@@ -81,6 +83,9 @@ public struct SessionCalibration: Sendable {
         var gpu: Int64
         var cpu: Int64
         var weight: Double
+        /// The block's `max_deviation` in nanoseconds, nil when it gave none: the true line passes
+        /// within this of the point.
+        var bound: Double?
         /// Blocks between two re-locks share a segment: an offset of their own, the drift in common.
         var segment: Int
         var isOutlier = false
@@ -161,8 +166,9 @@ public struct SessionCalibration: Sendable {
               cpu.subtractingReportingOverflow(gpu).overflow == false
         else { return .invalid }
         lastBlockReceivedAt = receivedAt
-        let deviation = block.maxDeviation.map { deviationNanoseconds($0) } ?? Double(configuration.defaultDeviation.rawValue)
-        var point = Point(gpu: gpu, cpu: cpu, weight: 1 / max(deviation, 1) / max(deviation, 1), segment: segment)
+        let bound = block.maxDeviation.map { deviationNanoseconds($0) }
+        let deviation = bound ?? Double(configuration.defaultDeviation.rawValue)
+        var point = Point(gpu: gpu, cpu: cpu, weight: 1 / max(deviation, 1) / max(deviation, 1), bound: bound, segment: segment)
 
         if let previous = beforeRelock {
             beforeRelock = nil
@@ -256,7 +262,28 @@ public struct SessionCalibration: Sendable {
             guard changed, points.contains(where: { !$0.isOutlier }) else { break }
             current = solve(reference: reference)
         }
-        fit = current
+        fit = centeredWithinBounds(current) ?? current
+    }
+
+    /// The centre of the lines that keep every block within its `max_deviation`, when all blocks in
+    /// use give one and such a line exists; nil otherwise (least squares stands).
+    private func centeredWithinBounds(_ fit: Fit) -> Fit? {
+        let used = points.filter { !$0.isOutlier }
+        guard fit.slope != 0, used.count >= 3, used.allSatisfy({ $0.bound != nil }) else { return nil }
+        // x relative to the newest block, where predictions are made; timestamps are whole
+        // nanoseconds and tick conversions round, hence half a nanosecond more on each bound.
+        let rows = used.map {
+            BoundedLineFit.Point(segment: $0.segment, x: Double($0.gpu &- fit.referenceGPU),
+                                 y: Double($0.cpu &- $0.gpu &- fit.referenceY), bound: $0.bound! + 0.5)
+        }
+        // Least squares may miss the lines that fit by more than their own spread: search wide.
+        guard let bounded = BoundedLineFit(points: rows, slopeGuess: fit.slope, reach: configuration.maximumSkewPPM * 1e-6) else { return nil }
+        var centered = fit
+        centered.slope = bounded.slope
+        centered.segments = bounded.offsets.map { Fit.Segment(id: $0.segment, meanX: 0, meanY: $0.value) }
+        let residuals = rows.map { $0.y - centered.y(atGPU: fit.referenceGPU &+ Int64($0.x), segment: $0.segment) }
+        centered.residual = (residuals.map { $0 * $0 }.reduce(0, +) / Double(rows.count)).squareRoot()
+        return centered
     }
 
     /// Weighted least squares with one offset per segment and one slope for all.

@@ -16,9 +16,9 @@ public struct StreamTimeline: Sendable {
         /// A stamp this far from the line is a real discontinuity: the stream re-anchors there.
         public var discontinuityThreshold = Nanoseconds.milliseconds(5)
         /// Observations older than this (stamp time) leave the fit.
-        public var window = Nanoseconds.seconds(30)
+        public var window = Nanoseconds.seconds(60)
         /// At most this many observations are kept (the oldest leave first).
-        public var maximumObservations = 4_096
+        public var maximumObservations = 8_192
         /// The fitted rate stays within this of the nominal one.
         public var maximumDriftPPM = 1_000.0
         /// Below this span of observations only the offset is fitted; the rate stays nominal.
@@ -191,13 +191,22 @@ public struct StreamTimeline: Sendable {
         }
         var period = line.period
         if newest - earliest >= configuration.minimumSpanForRate.rawValue {
-            // The band's width is convex in the period: ternary search within the allowed drift.
+            // The band's width is convex in the period: golden-section search within the allowed
+            // drift (one band per step: refits are most of a stream's ingest cost).
             var lower = nominalPeriod * (1 - configuration.maximumDriftPPM * 1e-6)
             var upper = nominalPeriod * (1 + configuration.maximumDriftPPM * 1e-6)
-            for _ in 0..<60 {
-                let left = lower + (upper - lower) / 3, right = upper - (upper - lower) / 3
-                let leftBand = band(left), rightBand = band(right)
-                if leftBand.high - leftBand.low <= rightBand.high - rightBand.low { upper = right } else { lower = left }
+            func width(_ period: Double) -> Double { let band = band(period); return band.high - band.low }
+            let golden = (5.0.squareRoot() - 1) / 2
+            var left = upper - golden * (upper - lower), right = lower + golden * (upper - lower)
+            var leftWidth = width(left), rightWidth = width(right)
+            for _ in 0..<50 {
+                if leftWidth <= rightWidth {
+                    upper = right; right = left; rightWidth = leftWidth
+                    left = upper - golden * (upper - lower); leftWidth = width(left)
+                } else {
+                    lower = left; left = right; leftWidth = rightWidth
+                    right = lower + golden * (upper - lower); rightWidth = width(right)
+                }
             }
             period = (lower + upper) / 2
         }

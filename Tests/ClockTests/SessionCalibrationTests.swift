@@ -52,6 +52,42 @@ import Testing
         #expect(calibration.status.residual.rawValue > 3_000 && calibration.status.residual.rawValue < 8_000)
     }
 
+    @Test func blocksWithinTheirBoundPinTheLineCloserThanLeastSquares() {
+        // The same jittered blocks, once with `max_deviation` (a bound on each block's error) and
+        // once without (least squares alone), over 20 draws of the jitter: the bound narrows the
+        // lines that fit like 1/N, least squares like 1/√N.
+        let clock = SimulatedGPUClock(skewPPM: 200)
+        var boundedErrors: [Int64] = [], unboundedErrors: [Int64] = []
+        for seed in 1...20 {
+            var bounded = SessionCalibration(), unbounded = SessionCalibration()
+            var random = SeededRandom(seed: UInt64(seed))
+            for block in 0..<40 {
+                let error = Int64.random(in: -10_000...10_000, using: &random)
+                bounded.add(clock.block(atCPU: start + Int64(block) * second, cpuError: error, maxDeviation: 10_000), receivedAt: .zero)
+                unbounded.add(clock.block(atCPU: start + Int64(block) * second, cpuError: error), receivedAt: .zero)
+            }
+            let frames = Array(stride(from: start + 39 * second, to: start + 40 * second, by: 10_000_000))
+            boundedErrors.append(bounded.worstError(clock, atCPU: frames))
+            unboundedErrors.append(unbounded.worstError(clock, atCPU: frames))
+        }
+        let bounded = boundedErrors.reduce(0, +) / 20, unbounded = unboundedErrors.reduce(0, +) / 20
+        #expect(bounded < 1_000 && bounded * 3 < unbounded * 2, "mean worst error: bounded \(bounded) ns, least squares \(unbounded) ns")
+    }
+
+    @Test func blocksBeyondTheirStatedBoundFallBackToLeastSquares() {
+        // A sender that understates `max_deviation` (1 µs said, ±5 µs real): no line fits every
+        // bound, so the fit is least squares, still good to a few microseconds.
+        let clock = SimulatedGPUClock(skewPPM: -300)
+        var calibration = SessionCalibration()
+        var random = SeededRandom(seed: 5)
+        for block in 0..<40 {
+            let error = Int64.random(in: -5_000...5_000, using: &random)
+            calibration.add(clock.block(atCPU: start + Int64(block) * second, cpuError: error, maxDeviation: 1_000), receivedAt: .zero)
+        }
+        #expect(calibration.status.mode == .drift)
+        #expect(calibration.worstError(clock, atCPU: stride(from: start + 39 * second, to: start + 40 * second, by: 10_000_000)) < 4_000)
+    }
+
     @Test func anOffsetJumpRelocksOnTheFirstBlockAfterIt() {
         var clock = SimulatedGPUClock(skewPPM: 100)
         var calibration = SessionCalibration()
