@@ -14,9 +14,11 @@ public final class PlaybackStream {
     /// followed at once rather than by seconds of bent pitch.
     public static let reanchorThreshold = 0.002
     /// PI gains on the position error (input frames): proportional per frame of error, and
-    /// integral per frame-second. The loop settles within about two seconds, without audible
-    /// pitch change (a 1-frame error moves the ratio by 10 ppm).
-    public static let proportionalGain = 1e-5, integralGain = 2e-6
+    /// integral per frame-second. At 48 kHz the loop's natural frequency is about 1 Hz, damping
+    /// 0.7: it follows the device timeline's phase as it moves (a slower loop, 0.05 Hz, lagged it by
+    /// one or two frames) without audible pitch change (a 1-frame error moves the ratio by
+    /// 200 ppm, a third of a cent, and the error it sees is smooth: both timelines are filtered).
+    public static let proportionalGain = 2e-4, integralGain = 1e-3
     /// The most the loop may move the ratio from what the clock chain says, relative.
     public static let authority = 0.002
 
