@@ -82,6 +82,7 @@ func simulate(_ scenario: Scenario) -> (engine: Errors, naive: Errors, floor: Er
     var naiveOffset: Int64?  // gpu − cpu of the latest block, in raw counter units
     var engine = Errors(), naive = Errors(), floor = Errors()
     var blockErrors: [Int64] = []  // each block's CPU read error, for the floor
+    var stampErrors: [Int64] = []  // each frame's stamp error, for the floor
 
     // The stream starts at 0.5 s; frame k holds samples k·480 … on the GPU sample clock.
     let streamStartGPU = clock.gpu(atCPU: start + second / 2)
@@ -116,6 +117,7 @@ func simulate(_ scenario: Scenario) -> (engine: Errors, naive: Errors, floor: Er
         }
         let stampJitter = scenario.stampJitter > 0 ? Int64.random(in: -scenario.stampJitter...scenario.stampJitter, using: &random) : 0
         let stamp = clock.reading(clock.gpu(atCPU: trueCPU) + stampJitter)
+        stampErrors.append(stampJitter)
 
         // The engine: the stream's timeline on the GPU clock, mapped through the calibration.
         if let gpuTime = calibration.gpuTime(forGPUTimestamp: stamp) {
@@ -124,9 +126,11 @@ func simulate(_ scenario: Scenario) -> (engine: Errors, naive: Errors, floor: Er
             engine.frames.append((trueCPU, abs(cpu.rawValue - trueCPU)))
         }
         // The floor: with the drift known, the offsets every block allows (its error within ±bound)
-        // are [max error − bound, min error + bound]; their centre is off by (max + min) / 2.
+        // are [max error − bound, min error + bound]; their centre is off by (max + min) / 2. The
+        // same for the stream's stamps (its rate known, over the timeline's 60 s): the two add.
         if let largest = blockErrors.suffix(64).max(), let smallest = blockErrors.suffix(64).min() {
-            floor.frames.append((trueCPU, abs(largest + smallest) / 2))
+            let stamps = stampErrors.suffix(6_000)
+            floor.frames.append((trueCPU, abs(largest + smallest + stamps.max()! + stamps.min()!) / 2))
         }
         // The naive method: this frame's stamp minus the latest block's offset.
         if let naiveOffset {
@@ -144,7 +148,7 @@ func microseconds(_ nanoseconds: Int64) -> String {
 
 print("clock engine simulation: 60 s, blocks at 1 Hz, 10 ms frames; errors from 10 s on (p99 also from 30 s on); seed \(seed);")
 print("locked = from when on every frame's error stays within 10 us (from the start, or from the jump);")
-print("floor = the drift given, the offset the centre of what the blocks' bounds allow (no jump, no stream timeline)")
+print("floor = the drifts given, the offsets the centres of what the blocks' and stamps' bounds allow (no jump)")
 print("scenario                          method       p50        p99        max  p99 >=30s     locked")
 for scenario in scenarios {
     let (engine, naive, floor) = simulate(scenario)

@@ -8,7 +8,8 @@ import Core
 /// the thinnest band that holds the recent observations (a minimax fit), which for bounded stamp
 /// jitter converges like 1/N rather than the 1/√N of least squares. A stamp further than the
 /// discontinuity threshold from the line re-anchors the stream there. The fitted period is the
-/// stream's real sample rate against the stamps' clock, which playback resamples to.
+/// stream's real sample rate against the stamps' clock, which playback resamples to; the nominal
+/// rate is kept while the stamps cannot tell it from the fitted one (``Configuration/nominalRateMargin``).
 /// Thread: the stream's ingest thread; playback reads copies of ``line``. Pure logic.
 public struct StreamTimeline: Sendable {
     /// Tuning; the defaults suit frames of 1–20 ms.
@@ -21,6 +22,10 @@ public struct StreamTimeline: Sendable {
         public var maximumObservations = 8_192
         /// The fitted rate stays within this of the nominal one.
         public var maximumDriftPPM = 1_000.0
+        /// The nominal rate is kept while the band at it is no wider than the thinnest band by more
+        /// than this many times the thinnest band's width over the number of stamps (about its
+        /// precision): a rate off by less than that is not told from the stamps' jitter.
+        public var nominalRateMargin = 8.0
         /// Below this span of observations only the offset is fitted; the rate stays nominal.
         public var minimumSpanForRate = Nanoseconds.seconds(2)
         /// The line is refitted when the stamps have moved on by this much.
@@ -209,6 +214,10 @@ public struct StreamTimeline: Sendable {
                 }
             }
             period = (lower + upper) / 2
+            // The nominal rate stands until the stamps rule it out: most senders derive their
+            // sample clock from the clock they stamp with, and a fitted rate is noisier than none.
+            let best = width(period)
+            if width(nominalPeriod) - best <= configuration.nominalRateMargin * best / Double(indices.count) { period = nominalPeriod }
         }
         let (low, high) = band(period)
         let anchorTime = Nanoseconds(newest + Int64(((low + high) / 2).rounded()))

@@ -49,6 +49,22 @@ import Testing
         #expect(worstError(timeline, truth, samples: stride(from: Int64(1_900 * 480), to: Int64(2_000 * 480), by: 97)) <= 2_000)
     }
 
+    @Test func aRateTheStampsCannotTellFromNominalStaysNominal() {
+        // A sender whose sample clock is the stamps' clock, ±1 ms of stamp jitter: a fitted rate
+        // would wander by ppm (and the line's far end by microseconds) for tens of seconds.
+        for seed in UInt64(1)...UInt64(4) {
+            let (timeline, _) = run(frames: 1_500, jitter: 1_000_000, seed: seed)
+            #expect(timeline.driftPPM == 0, "seed \(seed): \(timeline.driftPPM) ppm")
+        }
+    }
+
+    @Test func aSmallRealDriftUnderStampJitterIsStillMeasured() {
+        // 20 ppm under ±1 ms of jitter: after 30 s the stamps rule the nominal rate out.
+        let (timeline, truth) = run(frames: 3_000, jitter: 1_000_000, driftPPM: 20)
+        #expect(abs(timeline.driftPPM - 20) < 2, "\(timeline.driftPPM) ppm")
+        #expect(worstError(timeline, truth, samples: stride(from: Int64(2_900 * 480), to: Int64(3_000 * 480), by: 97)) <= 5_000)
+    }
+
     @Test func lostFramesDoNotShiftTheStreamWithOrWithoutSequenceNumbers() {
         // Every seventh frame lost, with ±0.5 ms jitter: the survivors land on their true indices
         // (checked inside `run`) whether `seq` counts the gap or the stamp has to.
