@@ -188,7 +188,11 @@ for period in periods where parts.contains("timing") {
             let latencyNanoseconds = latency == "5ms" ? 5e6 : 20e6
             // Steady state: the first two seconds (the device and stream locks settling) are left out.
             let times = impulseTimes()
-            if let trace = result.trace { try times.map { String(Int64($0)) }.joined(separator: "\n").write(toFile: trace + ".impulses", atomically: true, encoding: .utf8) }
+            if let trace = result.trace {
+                // For `TimelineReplay`: the run's settings, then the impulses the probe heard.
+                let header = "# latency_ns \(Int(latencyNanoseconds)) jack_period \(period)\n"
+                try (header + times.map { String(Int64($0)) }.joined(separator: "\n")).write(toFile: trace + ".impulses", atomically: true, encoding: .utf8)
+            }
             let errors = times.filter { $0 > (times.first ?? 0) + 2e9 }.map { gridError($0 - latencyNanoseconds) }
             say("jamplay \(transport.uppercased()) --latency \(latency.padding(toLength: 5, withPad: " ", startingAt: 0))       " + summary(errors)
                   + "   underruns \(count("underruns", in: result.log)), silent frames \(count("silent frames", in: result.log))" + xrunNote())
