@@ -41,10 +41,10 @@ public final class IngestCounters: Sendable {
     /// TCP connections refused over the connection limit.
     public let refusedConnections = AtomicCounter()
 
-    /// Makes zeroed counters.
     /// TCP connections and UDP datagrams from addresses outside `--allow`, dropped unread.
     public let disallowed = AtomicCounter()
 
+    /// Makes zeroed counters.
     public init() {}
 
     /// Lines rejected, every class together.

@@ -30,9 +30,9 @@ public final class SessionTable {
     private var nextProbeID: UInt64 = 0
     private let streamEvents: StreamEvents?
     private let sessionEvents: SessionEvents?
-    /// (address, class) pairs whose rejections (or drops) were told; cleared when it reaches its bound.
-    private var toldRejections: Set<String> = []
-    static let toldRejectionsBound = 1_024
+    /// What was told of an address's bad input (a rejection class, or a drop); cleared when it reaches its bound.
+    private var told: Set<String> = []
+    static let toldBound = 1_024
 
     /// Told when a stream starts (its first frame) and when it ends (its session ends, or its
     /// format changes): playback attaches and detaches it. Called on the ingest thread.
@@ -108,9 +108,9 @@ public final class SessionTable {
 
     /// Whether `key` is new to the told set (which is bounded: it forgets all when full).
     private func firstTime(_ key: String) -> Bool {
-        guard sessionEvents != nil, !toldRejections.contains(key) else { return false }
-        if toldRejections.count >= Self.toldRejectionsBound { toldRejections.removeAll() }
-        toldRejections.insert(key)
+        guard sessionEvents != nil, !told.contains(key) else { return false }
+        if told.count >= Self.toldBound { told.removeAll() }
+        told.insert(key)
         return true
     }
 

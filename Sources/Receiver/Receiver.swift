@@ -21,7 +21,6 @@ public final class Receiver: Sendable {
     /// The device's player.
     public let playback: PlaybackEngine
 
-    /// Makes the receiver; nothing is opened until `start`.
     /// Makes the receiver; nothing is opened until `start`. Playback and ingest log through
     /// `logger` with the metadata `component` set to `playback` and `ingest`.
     public init(configuration: ReceiverConfiguration, logger: Logger) {

@@ -1,14 +1,14 @@
 import AllocationCounter
 import Buffer
 import Core
-import Playback
+@testable import Playback
 import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// The real-time path allocates nothing: the mixer with streams attached (ring reads, resampling,
-/// channel mapping), the device timeline, and conversion to 16 bit with dither.
+/// channel mapping), the device timeline, conversion to 16 bit with dither, and the timing trace.
 @Suite struct RenderPathAllocationTests {
     @Test(.enabled(if: allocation_counter_available() == 1, "sanitizer build: the allocation counter cannot interpose malloc"))
     func thousandsOfPeriodsOfTheRenderPathAllocateNothing() {
@@ -31,6 +31,7 @@ import Glibc
         input.initialize(repeating: 0.25)
         var converter = SampleConverter(format: .signed16)
         var timeline = DeviceTimeline(nominalRate: .standard)
+        let trace = PlaybackTrace(capacity: 5_000)
         var written: Int64 = 0
         var framesWritten: Int64 = 0
         let periodNanoseconds = 256.0 / 48_000 * 1e9
@@ -56,6 +57,11 @@ import Glibc
             timeline.observe(heardFrame: written, at: now + .milliseconds(16))
             mixer.render(frames: 256, firstTime: timeline.time(ofFrame: written + 768), deviceRate: timeline.measuredRate)
             converter.convert(UnsafeBufferPointer(start: mixer.mix, count: 512), into: bytes)
+            var entry = PlaybackTrace.Entry()
+            entry.written = written
+            entry.streamError = mixer.firstStreamError
+            entry.framePeriod = timeline.framePeriod
+            trace.record(entry)
             written += 256
             period += 1
         }
