@@ -6,9 +6,11 @@ import Synchronization
 /// The ingest thread publishes a line (an anchor sample, its local time, and the stream's sample
 /// rate against the local clock) whenever a frame arrives; the playback thread reads a consistent
 /// copy without locks (a sequence lock: it retries while a publish is in progress, which takes a
-/// few stores). The chain is smooth over seconds, so a line per frame is exact to well under a
-/// nanosecond per sample period. Thread: one publisher (ingest); readers on any thread,
-/// including playback (RT): lock-free, non-allocating.
+/// few stores). The real-time reader retries only a few times (``line(orElse:)``): a publisher
+/// preempted mid-publish by that very thread, on a busy machine, could otherwise keep it spinning.
+/// The chain is smooth over seconds, so a line per frame is exact to well under a nanosecond per
+/// sample period. Thread: one publisher (ingest); readers on any thread, including playback (RT):
+/// lock-free, non-allocating.
 public final class PublishedTimeline: Sendable {
     /// One consistent copy of the line.
     public struct Line: Hashable, Sendable {
@@ -42,25 +44,65 @@ public final class PublishedTimeline: Sendable {
 
     /// Publishes a new line. Thread: the one publisher.
     public func publish(_ line: Line) {
-        let start = sequence.load(ordering: .relaxed) &+ 1  // odd: a publish is in progress
-        sequence.store(start, ordering: .relaxed)
+        beginPublish()
+        endPublish(line)
+    }
+
+    /// Marks a publish in progress (the sequence odd). Split from `endPublish` so that tests can
+    /// hold a publish open, as a preempted publisher would.
+    func beginPublish() {
+        sequence.store(sequence.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
         atomicMemoryFence(ordering: .releasing)
+    }
+
+    /// Stores `line` and ends the publish in progress.
+    func endPublish(_ line: Line) {
         anchorSample.store(line.anchorSample, ordering: .relaxed)
         anchorTime.store(line.anchorTime.rawValue, ordering: .relaxed)
         rateBits.store(line.samplesPerSecond.bitPattern, ordering: .relaxed)
-        sequence.store(start &+ 1, ordering: .releasing)
+        sequence.store(sequence.load(ordering: .relaxed) &+ 1, ordering: .releasing)
     }
 
-    /// The latest line, nil before the first publish. Thread: any, including playback (RT).
+    /// The latest line, nil before the first publish; waits out a publish in progress.
+    /// Thread: any but playback (RT), which uses ``line(orElse:)``.
     public var line: Line? {
         while true {
-            let before = sequence.load(ordering: .acquiring)
-            if before == 0 { return nil }
-            if before & 1 == 1 { continue }
-            let line = Line(anchorSample: anchorSample.load(ordering: .relaxed), anchorTime: Nanoseconds(anchorTime.load(ordering: .relaxed)),
-                            samplesPerSecond: Double(bitPattern: rateBits.load(ordering: .relaxed)))
-            atomicMemoryFence(ordering: .acquiring)
-            if sequence.load(ordering: .relaxed) == before { return line }
+            switch read() {
+            case .unpublished: return nil
+            case .consistent(let line): return line
+            case .torn: continue
+            }
         }
+    }
+
+    /// The latest line, or `fallback` (the reader's previous copy) when a publish stays in
+    /// progress over a few tries. Thread: playback (RT). Lock-free, non-allocating, bounded.
+    public func line(orElse fallback: Line?) -> Line? {
+        for _ in 0..<Self.realtimeReadAttempts {
+            switch read() {
+            case .unpublished: return nil
+            case .consistent(let line): return line
+            case .torn: continue
+            }
+        }
+        return fallback
+    }
+
+    /// Tries before the real-time reader keeps its previous copy (a publish takes a few stores).
+    static let realtimeReadAttempts = 64
+
+    private enum Read {
+        case unpublished, consistent(Line), torn
+    }
+
+    /// One read: torn when a publish was in progress or overlapped it.
+    private func read() -> Read {
+        let before = sequence.load(ordering: .acquiring)
+        if before == 0 { return .unpublished }
+        if before & 1 == 1 { return .torn }
+        let line = Line(anchorSample: anchorSample.load(ordering: .relaxed), anchorTime: Nanoseconds(anchorTime.load(ordering: .relaxed)),
+                        samplesPerSecond: Double(bitPattern: rateBits.load(ordering: .relaxed)))
+        atomicMemoryFence(ordering: .acquiring)
+        return sequence.load(ordering: .relaxed) == before ? .consistent(line) : .torn
     }
 }

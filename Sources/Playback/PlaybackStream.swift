@@ -41,6 +41,8 @@ public final class PlaybackStream {
     private var lastRatio: Double = 0
     private var isPlaying = false
     private var pendingGap = 0
+    /// The timeline's line as last read: kept when a publish is in progress for too long to wait.
+    private var lastLine: PublishedTimeline.Line?
     /// The position error of the last period, in input frames and in nanoseconds, and its ratio trim.
     private(set) var lastError: Double = 0, lastErrorNanoseconds: Double = 0, lastTrim: Double = 0
 
@@ -67,7 +69,8 @@ public final class PlaybackStream {
     /// Thread: playback (RT). Lock-free, non-allocating.
     public func render(frames: Int, firstTime: Nanoseconds, deviceRate: Double, latency: Nanoseconds,
                        into output: UnsafeMutablePointer<Float>) -> Bool {
-        guard let line = timeline.line, line.samplesPerSecond > 0 else { return silence(frames, into: output) }
+        guard let line = timeline.line(orElse: lastLine), line.samplesPerSecond > 0 else { return silence(frames, into: output) }
+        lastLine = line
         // The stream sample due when output frame 0 is heard.
         let target = line.sampleIndex(at: firstTime - latency)
         let nominalRatio = deviceRate / line.samplesPerSecond
