@@ -74,7 +74,8 @@ final class PlaybackRigTests {
 extension PlaybackRigTests {
     @Test func anUnderrunIsRecoveredCountedAndTimingComesBack() async throws {
         let port = try await startReceiver()
-        try send(["--signal", "impulse:100ms", "--duration", "5s"], port: port)
+        // 10 s: a JACK server xrun leaves 3 s out of the check; 5 s of impulses could then leave too few.
+        try send(["--signal", "impulse:100ms", "--duration", "10s"], port: port)
         try await Task.sleep(nanoseconds: 1_500_000_000)
         receiver!.playback.stallOnce(for: .milliseconds(60))
         waitForSenders()
