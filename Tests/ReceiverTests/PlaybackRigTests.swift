@@ -73,21 +73,27 @@ final class PlaybackRigTests {
 
 extension PlaybackRigTests {
     @Test func anUnderrunIsRecoveredCountedAndTimingComesBack() async throws {
-        let port = try await startReceiver()
-        // 10 s: a JACK server xrun leaves 3 s out of the check; 5 s of impulses could then leave too few.
-        try send(["--signal", "impulse:100ms", "--duration", "10s"], port: port)
-        try await Task.sleep(nanoseconds: 1_500_000_000)
-        receiver!.playback.stallOnce(for: .milliseconds(60))
-        waitForSenders()
-        let recording = JackRig.record()
-        #expect(receiver!.playbackCounters.xruns.value >= 1)
-        // A second after the stall, impulses are on time again.
-        // (Leaving out spans after an xrun of the JACK server itself: the rig's slip, not the player's.)
-        let onsets = recording.onsets().filter { $0 > 48_000 * 3 && !recording.isDisturbed(at: $0) }
-        #expect(onsets.count >= 10)
-        let worst = onsets.map { abs(JackRig.gridError(recording.pulseTime(near: $0) - 20e6, period: 100e6)) }.max() ?? .infinity
-        #expect(worst <= Self.period, "after the underrun, impulses are \(worst / 1000) µs off")
-        try await receiver!.stop()
+        // Spans after an xrun of the JACK server itself are left out (the rig's slip, not the
+        // player's). On a busy VM several can leave too few impulses to judge: such a recording is
+        // inconclusive, and the scenario runs again (at most three times). Every run's impulses
+        // must be on time and every run must count its underrun.
+        for attempt in 1...3 {
+            let port = try await startReceiver()
+            try send(["--signal", "impulse:100ms", "--duration", "10s"], port: port)
+            try await Task.sleep(nanoseconds: 1_500_000_000)
+            receiver!.playback.stallOnce(for: .milliseconds(60))
+            waitForSenders()
+            let recording = JackRig.record()
+            #expect(receiver!.playbackCounters.xruns.value >= 1)
+            try await receiver!.stop()
+            // A second after the stall, impulses are on time again.
+            let onsets = recording.onsets().filter { $0 > 48_000 * 3 && !recording.isDisturbed(at: $0) }
+            let worst = onsets.map { abs(JackRig.gridError(recording.pulseTime(near: $0) - 20e6, period: 100e6)) }.max() ?? 0
+            #expect(worst <= Self.period, "after the underrun, impulses are \(worst / 1000) µs off")
+            if onsets.count >= 10 { return }
+            print("anUnderrunIsRecovered…: run \(attempt) inconclusive: \(onsets.count) undisturbed impulses (JACK server xruns at frames \(recording.rigXrunFrames))")
+        }
+        Issue.record("three runs in a row had fewer than 10 impulses clear of JACK server xruns")
     }
 }
 
