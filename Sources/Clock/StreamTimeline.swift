@@ -93,9 +93,8 @@ public struct StreamTimeline: Sendable {
     private var lastSequence: UInt64?
     private var lastFrameLength = 0
     private var lastFitStamp: Int64?
-    /// Scratch space for the fit, kept so refits do not allocate.
-    private var fitIndices: [Double] = []
-    private var fitStamps: [Double] = []
+    /// The fit's points and their hulls, kept between refits.
+    private var hulls: ConvexHulls
 
     /// Makes an empty timeline for a stream at `nominalRate`.
     public init(nominalRate: SampleRate, configuration: Configuration = Configuration()) {
@@ -103,8 +102,7 @@ public struct StreamTimeline: Sendable {
         self.configuration = configuration
         line = Line(anchorIndex: 0, anchorTime: .zero, period: 1e9 / Double(nominalRate.hertz))
         observations.reserveCapacity(configuration.maximumObservations)
-        fitIndices.reserveCapacity(configuration.maximumObservations)
-        fitStamps.reserveCapacity(configuration.maximumObservations)
+        hulls = ConvexHulls(capacity: configuration.maximumObservations)
     }
 
     /// The stream's sample rate measured against the stamps' clock, in hertz.
@@ -172,32 +170,18 @@ public struct StreamTimeline: Sendable {
         lastFitStamp = newest
         let cutoff = newest - configuration.window.rawValue
         let reference = line.anchorIndex
-        // Moved out (not copied) so that the buffers stay uniquely owned and are reused.
-        var indices: [Double] = [], stamps: [Double] = []
-        swap(&indices, &fitIndices)
-        swap(&stamps, &fitStamps)
-        indices.removeAll(keepingCapacity: true)
-        stamps.removeAll(keepingCapacity: true)
-        defer { fitIndices = indices; fitStamps = stamps }
+        hulls.removeAll()
         var earliest = Int64.max
         for observation in observations where observation.stamp >= cutoff {
-            indices.append(Double(observation.index - reference))
-            stamps.append(Double(observation.stamp - newest))
+            hulls.append(x: Double(observation.index - reference), y: Double(observation.stamp - newest))
             earliest = min(earliest, observation.stamp)
         }
-        func band(_ period: Double) -> (low: Double, high: Double) {
-            var low = Double.infinity, high = -Double.infinity
-            for index in indices.indices {
-                let residual = stamps[index] - period * indices[index]
-                low = min(low, residual)
-                high = max(high, residual)
-            }
-            return (low, high)
-        }
+        hulls.build()
+        func band(_ period: Double) -> (low: Double, high: Double) { hulls.band(slope: period) }
         var period = line.period
         if newest - earliest >= configuration.minimumSpanForRate.rawValue {
             // The band's width is convex in the period: golden-section search within the allowed
-            // drift (one band per step: refits are most of a stream's ingest cost).
+            // drift, over the hulls' vertices (refits are most of a stream's ingest cost).
             var lower = nominalPeriod * (1 - configuration.maximumDriftPPM * 1e-6)
             var upper = nominalPeriod * (1 + configuration.maximumDriftPPM * 1e-6)
             func width(_ period: Double) -> Double { let band = band(period); return band.high - band.low }
@@ -217,7 +201,7 @@ public struct StreamTimeline: Sendable {
             // The nominal rate stands until the stamps rule it out: most senders derive their
             // sample clock from the clock they stamp with, and a fitted rate is noisier than none.
             let best = width(period)
-            if width(nominalPeriod) - best <= configuration.nominalRateMargin * best / Double(indices.count) { period = nominalPeriod }
+            if width(nominalPeriod) - best <= configuration.nominalRateMargin * best / Double(hulls.count) { period = nominalPeriod }
         }
         let (low, high) = band(period)
         let anchorTime = Nanoseconds(newest + Int64(((low + high) / 2).rounded()))
