@@ -31,9 +31,6 @@ struct ConvexHulls: Sendable {
         points.append(Point(x: x, y: y))
     }
 
-    /// Whether the set has no points.
-    var isEmpty: Bool { points.isEmpty }
-
     /// How many points the set has.
     var count: Int { points.count }
 
