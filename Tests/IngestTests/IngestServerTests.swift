@@ -22,6 +22,9 @@ import Glibc
 
     static func startServer(_ configure: (inout IngestConfiguration) -> Void = { _ in }) async throws -> (IngestServer, tcp: Int, udp: Int) {
         var configuration = IngestConfiguration()
+        // A session must outlive a test task that the busy test run leaves unscheduled for
+        // seconds (a CI run lost both sessions of a test to the 5 s timeout before its first check).
+        configuration.sessionTimeout = .seconds(600)
         configure(&configuration)
         let server = IngestServer(listen: ListenAddress(host: "127.0.0.1", port: 0), configuration: configuration)
         let ports = try await server.start()
@@ -220,6 +223,7 @@ import Glibc
     @Test func aRemoteSenderIsProbedAndItsEchoesMeasureItsClock() async throws {
         var configuration = IngestConfiguration()
         configuration.probeInterval = .milliseconds(50)
+        configuration.sessionTimeout = .seconds(600)  // as in `IngestServerTests.startServer`
         // Treat loopback as remote, so the exchange runs here.
         let server = IngestServer(listen: ListenAddress(host: "127.0.0.1", port: 0), configuration: configuration, isSameHost: { _ in false })
         let udp = try await server.start().udp!
