@@ -45,13 +45,18 @@ public enum JackRig {
         /// player, missed a cycle: timing measured across one says nothing of the player).
         public var rigXrunFrames: [Int]
 
-        /// Whether recorded frame `frame` lies within `seconds` after an xrun of the JACK server.
-        /// Times (``time(ofFrame:)``) need 3 s: JACK's own frame-to-time estimate swings by
-        /// milliseconds for a second or two after one. Frame counts need less: the player
-        /// re-anchors within a few periods.
+        /// Whether recorded frame `frame` lies within `seconds` after an xrun of the JACK server,
+        /// or just before one: JACK tells its clients of an xrun after the late cycle, whose
+        /// frames the probe has then already recorded. Times (``time(ofFrame:)``) need 3 s after:
+        /// JACK's own frame-to-time estimate swings by milliseconds for a second or two after
+        /// one. Frame counts need less: the player re-anchors within a few periods.
         public func isDisturbed(at frame: Int, for seconds: Double = 3) -> Bool {
-            rigXrunFrames.contains { $0 <= frame && frame < $0 + Int(seconds * 48_000) }
+            rigXrunFrames.contains { $0 - Self.xrunNoticeFrames <= frame && frame < $0 + Int(seconds * 48_000) }
         }
+
+        /// How far before the recorded frame of an xrun its disturbance may start: 0.1 s, many
+        /// JACK periods (the notice comes one or a few cycles late).
+        static let xrunNoticeFrames = 4_800
 
         /// When frame `index` was played, CLOCK_MONOTONIC nanoseconds.
         public func time(ofFrame index: Int) -> Double { jack_probe_frame_time_usecs(index) * 1000 + offset }
