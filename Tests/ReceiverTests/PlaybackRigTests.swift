@@ -51,23 +51,39 @@ final class PlaybackRigTests {
         for sender in senders { sender.waitUntilExit() }
     }
 
+    /// Whether the JACK server itself had an xrun during `recording` (this VM stalled): what the
+    /// probe heard then says nothing of the player, so the run is inconclusive and is repeated.
+    func rigDisturbed(_ recording: JackRig.Recording, _ test: String, attempt: Int) -> Bool {
+        guard !recording.rigXrunFrames.isEmpty else { return false }
+        print("\(test): run \(attempt) inconclusive: JACK server xruns at frames \(recording.rigXrunFrames)")
+        return true
+    }
+
+    /// How many times a scenario disturbed by the rig runs before the test fails.
+    static let attempts = 3
+
     @Test func aToneOnTheRigPlaysWithoutUnderrunsAndClean() async throws {
-        let port = try await startReceiver()
-        try send(["--signal", "sine:1000:0.5", "--duration", "4s"], port: port)
-        waitForSenders()
-        let recording = JackRig.record()
-        let counters = receiver!.playbackCounters
-        #expect(counters.xruns.value == 0)
-        // The steady part of the tone: a 1 kHz sine at 0.5, clean to −60 dB (the loop's own trims included).
-        let onset = try #require(recording.onsets(threshold: 0.1).first)
-        let steady = recording.left[(onset + 24_000)..<(onset + 120_000)]
-        let rms = (steady.map { Double($0) * Double($0) }.reduce(0, +) / Double(steady.count)).squareRoot()
-        #expect(abs(rms - 0.5 / 2.0.squareRoot()) < 0.005)
-        // No discontinuity: a 1 kHz sine at 0.5 moves at most 0.065 between samples.
-        #expect(steady.indices.dropFirst().allSatisfy { abs(steady[$0] - steady[$0 - 1]) < 0.07 })
-        #expect(counters.silentFrames.value == 0)
-        #expect(recording.left == recording.right)
-        try await receiver!.stop()
+        for attempt in 1...Self.attempts {
+            let port = try await startReceiver()
+            try send(["--signal", "sine:1000:0.5", "--duration", "4s"], port: port)
+            waitForSenders()
+            let recording = JackRig.record()
+            let counters = receiver!.playbackCounters
+            try await receiver!.stop()
+            if rigDisturbed(recording, "aToneOnTheRig…", attempt: attempt) { continue }
+            #expect(counters.xruns.value == 0)
+            // The steady part of the tone: a 1 kHz sine at 0.5, clean to −60 dB (the loop's own trims included).
+            let onset = try #require(recording.onsets(threshold: 0.1).first)
+            let steady = recording.left[(onset + 24_000)..<(onset + 120_000)]
+            let rms = (steady.map { Double($0) * Double($0) }.reduce(0, +) / Double(steady.count)).squareRoot()
+            #expect(abs(rms - 0.5 / 2.0.squareRoot()) < 0.005)
+            // No discontinuity: a 1 kHz sine at 0.5 moves at most 0.065 between samples.
+            #expect(steady.indices.dropFirst().allSatisfy { abs(steady[$0] - steady[$0 - 1]) < 0.07 })
+            #expect(counters.silentFrames.value == 0)
+            #expect(recording.left == recording.right)
+            return
+        }
+        Issue.record("\(Self.attempts) runs in a row had the JACK server itself stall")
     }
 }
 
@@ -77,7 +93,7 @@ extension PlaybackRigTests {
         // player's). On a busy VM several can leave too few impulses to judge: such a recording is
         // inconclusive, and the scenario runs again (at most three times). Every run's impulses
         // must be on time and every run must count its underrun.
-        for attempt in 1...3 {
+        for attempt in 1...Self.attempts {
             let port = try await startReceiver()
             try send(["--signal", "impulse:100ms", "--duration", "10s"], port: port)
             try await Task.sleep(nanoseconds: 1_500_000_000)
@@ -93,21 +109,26 @@ extension PlaybackRigTests {
             if onsets.count >= 10 { return }
             print("anUnderrunIsRecovered…: run \(attempt) inconclusive: \(onsets.count) undisturbed impulses (JACK server xruns at frames \(recording.rigXrunFrames))")
         }
-        Issue.record("three runs in a row had fewer than 10 impulses clear of JACK server xruns")
+        Issue.record("\(Self.attempts) runs in a row had fewer than 10 impulses clear of JACK server xruns")
     }
 }
 
 extension PlaybackRigTests {
     @Test func a44100HertzStreamIsResampledToTheDevicesRateAndKeepsItsTiming() async throws {
-        let port = try await startReceiver()
-        try send(["--signal", "impulse:100ms", "--rate", "44100", "--duration", "4s"], port: port)
-        waitForSenders()
-        let recording = JackRig.record()
-        let onsets = recording.onsets(threshold: 0.3)
-        #expect(onsets.count >= 30)
-        let worst = onsets.map { abs(JackRig.gridError(recording.pulseTime(near: $0) - 20e6, period: 100e6)) }.max() ?? .infinity
-        #expect(worst <= Self.period, "44.1 kHz impulses up to \(worst / 1000) µs off")
-        try await receiver!.stop()
+        for attempt in 1...Self.attempts {
+            let port = try await startReceiver()
+            try send(["--signal", "impulse:100ms", "--rate", "44100", "--duration", "4s"], port: port)
+            waitForSenders()
+            let recording = JackRig.record()
+            try await receiver!.stop()
+            if rigDisturbed(recording, "a44100HertzStream…", attempt: attempt) { continue }
+            let onsets = recording.onsets(threshold: 0.3)
+            #expect(onsets.count >= 30)
+            let worst = onsets.map { abs(JackRig.gridError(recording.pulseTime(near: $0) - 20e6, period: 100e6)) }.max() ?? .infinity
+            #expect(worst <= Self.period, "44.1 kHz impulses up to \(worst / 1000) µs off")
+            return
+        }
+        Issue.record("\(Self.attempts) runs in a row had the JACK server itself stall")
     }
 }
 
