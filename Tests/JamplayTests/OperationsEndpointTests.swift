@@ -53,7 +53,10 @@ import Glibc
 
     @Test func metricsAndStatusDescribeTheSessionAndItsCounters() async throws {
         let (player, port) = try await Self.startPlayer()
-        let sender = try JamsendRunner.start(["--clock", "cpu", "--to", "127.0.0.1:\(player.port)", "--signal", "sine", "--duration", "3s", "--session", "kitchen"])
+        // The sender runs until the test stops it: a test task the busy run leaves unscheduled for
+        // seconds must still find the stream playing (a CI run read the status after a 3 s sender
+        // had finished and found nothing buffered).
+        let sender = try JamsendRunner.start(["--clock", "cpu", "--to", "127.0.0.1:\(player.port)", "--signal", "sine", "--duration", "120s", "--session", "kitchen"])
         defer { sender.terminate() }
         #expect(await eventually(within: 10) {
             let series = Self.series(Self.request("/metrics", port: port).body)
