@@ -192,8 +192,11 @@ final class EndToEndTests {
         let recording = JackRig.record()
         expectOnTime(recording, atLeast: 580)
         // Once locked (after the lock's first seconds), evenly spaced: each impulse sits on the nearest sample of a clock 300 ppm
-        // off the grid (±½ sample, so spacings vary by up to one) and the lock may wander by one more.
-        expectEvenlySpaced(recording, after: 5 * 48_000, tolerance: 2)
+        // off the grid (±½ sample, so spacings vary by up to one) and the lock may wander by one more; after
+        // a slip of the device's timing (counted, and allowed by `expectContinuous`) the stream slews
+        // back onto the timeline, which stretches spacings by about two frames for seconds (+2.2 for
+        // 4.5 s from 1 s after a JACK server xrun in a CI run; −2.1 from 6 s after one here): one more.
+        expectEvenlySpaced(recording, after: 5 * 48_000, tolerance: 3)
         // No sample dropped or repeated.
         expectContinuous(stopPlayer(), recording)
     }
@@ -317,9 +320,11 @@ final class EndToEndTests {
     }
 
     /// Expects the impulses heard after frame `start` to be a whole number of grid periods apart,
-    /// in device frames, within `tolerance` frames of their median spacing. Spans within 1 s
-    /// after an xrun of the JACK server itself are left out: the rig's device slipped a period
-    /// and the player follows it.
+    /// in device frames, within `tolerance` frames of their median spacing. Spans after an xrun
+    /// of the JACK server itself are left out: the rig's device slipped and the player follows
+    /// it, with a step (1 s left out) and then, against the median, seconds of spacings a few
+    /// frames long while it slews back onto the timeline (6 s left out; a CI run showed +2.2
+    /// frames per 100 ms for 4.5 s after one). At least a quarter of the spacings must remain.
     /// With `fromNeighbour`, each spacing is compared with the one before it instead (a slow
     /// drift of the rate is allowed, a step is not).
     func expectEvenlySpaced(_ recording: JackRig.Recording, after start: Int, tolerance: Double, fromNeighbour: Bool = false,
@@ -330,10 +335,11 @@ final class EndToEndTests {
             let energy = window.map { Double(recording.left[$0] * recording.left[$0]) }
             return zip(window, energy).map { Double($0) * $1 }.reduce(0, +) / energy.reduce(0, +)
         }
-        let spacings = zip(centres, centres.dropFirst()).filter { !recording.isDisturbed(at: Int($0.1), for: 1) }.map { first, second in
+        let afterXrun = fromNeighbour ? 1.0 : 6.0
+        let spacings = zip(centres, centres.dropFirst()).filter { !recording.isDisturbed(at: Int($0.1), for: afterXrun) }.map { first, second in
             (end: second, frames: (second - first) / ((second - first) / Self.gridFrames).rounded())
         }
-        #expect(spacings.count > 10 && spacings.count * 2 > centres.count,
+        #expect(spacings.count > 10 && spacings.count * 4 > centres.count,
                 "only \(spacings.count) of \(centres.count) impulses away from JACK xruns at \(recording.rigXrunFrames)", sourceLocation: sourceLocation)
         guard !spacings.isEmpty else { return }
         let median = spacings.map(\.frames).sorted()[spacings.count / 2]
