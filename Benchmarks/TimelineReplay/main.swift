@@ -7,11 +7,10 @@ import Playback
 // `DeviceTimeline` with other settings, and reports the p99 of |error − median| each would have
 // given, beside the recorded run's own. The error of an impulse moves by however much the other
 // timeline puts its frame later or earlier; the stream's own position error (in the trace) can be
-// taken out (`--without-stream-error`) to see the device timeline alone. It assumes the traces were
-// recorded with the current defaults.
+// taken out (`--without-stream-error`) to see the device timeline alone.
 //
 //     swift build -c release --product TimelineReplay
-//     .build/release/TimelineReplay DIR [--phase-bandwidth 0.05,0.1,0.2] [--rate-bandwidth 0.05] [--without-stream-error]
+//     .build/release/TimelineReplay DIR [--phase-bandwidth 0.05,0.1,0.2] [--rate-bandwidth 0.05] [--group-ms 0,40] [--step-us 300,1e9] [--without-stream-error]
 
 /// One period of a trace: what the loop wrote, when it believed the first frame is heard, and
 /// the device reading after it.
@@ -58,6 +57,9 @@ struct Trace {
     /// The time each period's first frame is heard by a timeline made by `make`, fed the readings.
     func replay(_ make: () -> DeviceTimeline) -> [Double] {
         var timeline = make()
+        // As the loop learns it by polling at start: the pointer moves a JACK period at a time.
+        timeline.notePointer(0)
+        timeline.notePointer(jackPeriod)
         timeline.anchor(frame: 0, at: Nanoseconds(Int64(periods[0].firstHeardAt)))
         return periods.map { period in
             let time = Double(timeline.time(ofFrame: period.written).rawValue)
@@ -97,13 +99,16 @@ func list(_ flag: String) -> [Double]? {
         .split(separator: ",").compactMap { Double($0) }
 }
 guard let directory = arguments.first(where: { !$0.hasPrefix("--") && !$0.first!.isNumber }) else {
-    print("usage: TimelineReplay DIR [--phase-bandwidth A,B,...] [--rate-bandwidth A,B,...] [--without-stream-error]")
+    print("usage: TimelineReplay DIR [--phase-bandwidth A,B,...] [--rate-bandwidth A,B,...] [--group-ms A,B,...] [--step-us A,B,...] [--without-stream-error]")
     exit(2)
 }
 let withoutStreamError = arguments.contains("--without-stream-error")
 let defaults = DeviceTimeline(nominalRate: .standard)
 let phases = list("--phase-bandwidth") ?? [0.05, 0.1, 0.15, 0.2, 0.3, 0.5]
 let rates = list("--rate-bandwidth") ?? [defaults.rateBandwidth]
+let groups = list("--group-ms") ?? [Double(defaults.readingGroup.rawValue) / 1e6]
+let steps = list("--step-us") ?? [Double(defaults.stepThreshold.rawValue) / 1e3]
+let variants = phases.flatMap { phase in rates.flatMap { rate in groups.flatMap { group in steps.map { (phase: phase, rate: rate, groupMilliseconds: group, stepMicroseconds: $0) } } } }
 let files = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".csv") }.sorted()
 let traces = files.compactMap { Trace(path: directory + "/" + $0) }
 guard !traces.isEmpty else {
@@ -112,22 +117,22 @@ guard !traces.isEmpty else {
 }
 
 print("p99 |error − median| in µs per trace" + (withoutStreamError ? ", the stream's own position error taken out" : "")
-      + "; recorded with phase \(defaults.lockedPhaseBandwidth) Hz, rate \(defaults.rateBandwidth) Hz")
-print("trace".padding(toLength: 34, withPad: " ", startingAt: 0) + "latency  jack  recorded" + phases.flatMap { phase in rates.map { String(format: "  %.2f/%.2f", phase, $0) } }.joined())
+      + "; columns: phase Hz/rate Hz/group ms/step µs")
+print("trace".padding(toLength: 34, withPad: " ", startingAt: 0) + "latency  jack  recorded" + variants.map { String(format: "  %.2f/%.2f/%.0f/%.0f", $0.phase, $0.rate, $0.groupMilliseconds, $0.stepMicroseconds) }.joined())
 for trace in traces {
-    let base = trace.replay { defaults }
+    let base = trace.periods.map(\.firstHeardAt)
     var line = trace.name.padding(toLength: 34, withPad: " ", startingAt: 0) + String(format: "%5.0fms  %4lld  %8.1f", trace.latency / 1e6, trace.jackPeriod,
                                                                                          jitter(trace.errors(times: base, base: base, withoutStreamError: withoutStreamError)))
-    for phase in phases {
-        for rate in rates {
-            let times = trace.replay {
-                var timeline = DeviceTimeline(nominalRate: .standard)
-                timeline.lockedPhaseBandwidth = phase
-                timeline.rateBandwidth = rate
-                return timeline
-            }
-            line += String(format: "  %9.1f", jitter(trace.errors(times: times, base: base, withoutStreamError: withoutStreamError)))
+    for variant in variants {
+        let times = trace.replay {
+            var timeline = DeviceTimeline(nominalRate: .standard)
+            timeline.lockedPhaseBandwidth = variant.phase
+            timeline.rateBandwidth = variant.rate
+            timeline.readingGroup = Nanoseconds(Int64(variant.groupMilliseconds * 1e6))
+            timeline.stepThreshold = Nanoseconds(Int64(variant.stepMicroseconds * 1e3))
+            return timeline
         }
+        line += String(format: "  %14.1f", jitter(trace.errors(times: times, base: base, withoutStreamError: withoutStreamError)))
     }
     print(line)
 }

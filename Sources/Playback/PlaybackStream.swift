@@ -89,7 +89,10 @@ public final class PlaybackStream {
         }
         // Trim the ratio: ahead of the timeline (position > target) → consume input more slowly.
         let error = startFrame == 0 ? position - target : 0
-        integral += error * Double(frames) / deviceRate
+        // Integrate only while the trim is within its authority: through a slew at full authority
+        // (the device's timing stepped) the integral would wind up and overshoot by as much again.
+        let integrated = integral + error * Double(frames) / deviceRate
+        if abs(Self.proportionalGain * error + Self.integralGain * integrated) <= Self.authority { integral = integrated }
         let trim = min(max(Self.proportionalGain * error + Self.integralGain * integral, -Self.authority), Self.authority)
         let ratio = nominalRatio * (1 + trim)
         lastError = error

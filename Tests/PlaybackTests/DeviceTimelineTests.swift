@@ -5,8 +5,9 @@ import Testing
 @Suite struct DeviceTimelineTests {
     /// Readings as the JACK plugin gives them: once a period, with wake-up jitter, from a device
     /// whose clock runs `ppm` fast against CLOCK_MONOTONIC.
-    static func run(ppm: Double, jitter: Int64, seconds: Int = 30) -> (timeline: DeviceTimeline, truth: (Int64) -> Double) {
+    static func run(ppm: Double, jitter: Int64, seconds: Int = 30, readingGroup: Nanoseconds? = nil) -> (timeline: DeviceTimeline, truth: (Int64) -> Double) {
         var timeline = DeviceTimeline(nominalRate: .standard)
+        if let readingGroup { timeline.readingGroup = readingGroup }
         var random = SeededRandomNumberGenerator(seed: 4)
         let framePeriod = 1e9 / 48_000 / (1 + ppm * 1e-6)
         let start = 5e9
@@ -25,8 +26,17 @@ import Testing
         // of about 15 s (from the nominal rate, 200 ppm off): after 90 s it is within 5 ppm.
         let (timeline, truth) = Self.run(ppm: 200, jitter: 200_000, seconds: 90)
         #expect(abs(timeline.measuredRate / 48_000 - 1 - 200e-6) < 5e-6, "rate \(timeline.measuredRate)")
-        // Readings are late by 0…200 µs (mean 100 µs): the timeline sits near their mean, steadily.
+        // Readings are late by 0…200 µs; the earliest of each 40 ms (about 8 readings) by 22 µs
+        // on average: the timeline sits near that, steadily.
         let frame = Int64(90 * 48_000)
+        let error = Double(timeline.time(ofFrame: frame).rawValue) - truth(frame)
+        #expect(abs(error - 22_000) < 20_000, "error \(error / 1000) µs")
+    }
+
+    @Test func theEarliestReadingOfEachGroupIsFollowedNotTheirMean() {
+        // The same readings fed one by one: the timeline sits at their mean lateness (100 µs).
+        let (timeline, truth) = Self.run(ppm: 0, jitter: 200_000, seconds: 30, readingGroup: .zero)
+        let frame = Int64(30 * 48_000)
         let error = Double(timeline.time(ofFrame: frame).rawValue) - truth(frame)
         #expect(abs(error - 100_000) < 30_000, "error \(error / 1000) µs")
     }
@@ -128,5 +138,32 @@ extension DeviceTimelineTests {
         }
         #expect(worst < 20e-6, "the rate swung by up to \(worst * 1e6) ppm")
         #expect(timeline.resets == 0)
+    }
+}
+
+extension DeviceTimelineTests {
+    /// The JACK server, recovering from a stall, moved the device's timing by 1 ms: less than a
+    /// slip of a period, more than the readings' jitter. The timeline steps there within a few
+    /// reading groups (not seconds of slewing at its limited pull) and keeps its rate.
+    @Test func aSmallStepOfTheDevicesTimingIsFollowedWithinAFewGroups() {
+        let framePeriod = 1e9 / 48_000
+        var timeline = DeviceTimeline(nominalRate: .standard)
+        var random = SeededRandomNumberGenerator(seed: 5)
+        var step = 0.0
+        var worstAfter = 0.0
+        for period in Int64(1)...Int64(4_000) {
+            if period == 2_000 { step = 1_000_000 }
+            let pointer = period * 256
+            let time = 1e9 + Double(pointer - 256) * framePeriod + step + Double(Int64.random(in: 0...200_000, using: &random))
+            timeline.observe(devicePointer: pointer, at: Nanoseconds(Int64(time)))
+            // From 0.25 s (47 periods) after the step on, the timeline is on the device's new timing.
+            if period > 2_047 {
+                let frame = pointer
+                worstAfter = max(worstAfter, abs(Double(timeline.time(ofFrame: frame).rawValue) - (1e9 + Double(frame) * framePeriod + step)))
+            }
+        }
+        #expect(worstAfter < 150_000, "the timeline was up to \(worstAfter / 1000) µs off the device from 0.25 s after the step")
+        #expect(timeline.resets == 1)
+        #expect(abs(timeline.measuredRate / 48_000 - 1) < 10e-6, "rate \(timeline.measuredRate)")
     }
 }

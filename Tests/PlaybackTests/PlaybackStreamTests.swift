@@ -83,3 +83,44 @@ struct StreamRig {
         #expect(rig.counters.streamReanchors.value == 0)
     }
 }
+
+extension PlaybackStreamTests {
+    /// The device's timing stepped 1 ms later (the JACK server recovering from a stall), below
+    /// the re-anchor threshold: the stream slews onto the timeline at the loop's full authority
+    /// and stops there, rather than overshooting by as much again (an integral wound up through
+    /// the slew) and swinging for seconds.
+    @Test func aStepOfTheDevicesTimingIsSlewedOffWithoutOvershoot() {
+        let rig = StreamRig()
+        // 50 Hz: one cycle is 960 frames, so the phase tells an offset of up to ±480 frames.
+        let frequency = 50.0
+        rig.write(first: 0, count: 48_000 * 5 + 2_400) { index, _ in Float(0.5 * sin(2 * Double.pi * frequency * Double(index) / 48_000)) }
+        let origin = Nanoseconds.seconds(100)
+        rig.timeline.publish(.init(anchorSample: 0, anchorTime: origin, samplesPerSecond: 48_000))
+        let start = origin + .milliseconds(20)
+        let before = 375, after = 560  // 2 s, then 3 s of 256-frame periods (the ring holds 5.4 s)
+        let step = Nanoseconds.milliseconds(1)
+        let output = rig.render(periods: before, start: start)
+            + rig.render(periods: after, start: start + Nanoseconds(Int64(before * 256) * 1_000_000_000 / 48_000) + step)
+        /// The stream's position error (frames; negative: behind the timeline) over 960 frames
+        /// from output frame `first`, from the sine's phase against the samples due then.
+        func offset(at first: Int) -> Double {
+            var inPhase = 0.0, quadrature = 0.0
+            for frame in first..<first + 960 {
+                let due = Double(frame) + (frame >= before * 256 ? 48 : 0)
+                let phase = 2 * Double.pi * frequency * due / 48_000
+                inPhase += Double(output[frame]) * sin(phase)
+                quadrature += Double(output[frame]) * cos(phase)
+            }
+            return atan2(quadrature, inPhase) / (2 * Double.pi * frequency) * 48_000
+        }
+        let settled = offset(at: before * 256 - 2 * 960)
+        #expect(abs(settled) < 1, "before the step the stream is \(settled) frames off")
+        #expect(offset(at: before * 256 + 960) < -40, "just after the step the stream is 48 frames behind")
+        let afterStep = stride(from: before * 256 + 960, to: output.count - 960, by: 960).map(offset)
+        #expect(afterStep.max()! < 3, "overshoot \(afterStep.max()!) frames")
+        // At full authority (2000 ppm, ≈ 1 frame every 10 ms) it is back within a second or so.
+        let late = afterStep.suffix(from: 75)  // from 1.5 s after the step
+        #expect(late.allSatisfy { abs($0) < 1.5 }, "1.5 s after the step: \(late.map { ($0 * 10).rounded() / 10 })")
+        #expect(rig.counters.streamReanchors.value == 0)
+    }
+}
