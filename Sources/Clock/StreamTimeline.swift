@@ -28,8 +28,11 @@ public struct StreamTimeline: Sendable {
         public var nominalRateMargin = 8.0
         /// Below this span of observations only the offset is fitted; the rate stays nominal.
         public var minimumSpanForRate = Nanoseconds.seconds(2)
-        /// The line is refitted when the stamps have moved on by this much.
-        public var refitInterval = Nanoseconds.milliseconds(100)
+        /// The line is refitted when the stamps have moved on by this much, or by this share of
+        /// the span the last fit covered when that is more: a fit over a long span moves little
+        /// with a little more of it, and refits are most of a stream's ingest cost (a full 60 s
+        /// window is refitted once a second, not ten times).
+        public var refitInterval = Nanoseconds.milliseconds(100), refitShareOfSpan = 1.0 / 60
 
         /// The defaults.
         public init() {}
@@ -93,6 +96,8 @@ public struct StreamTimeline: Sendable {
     private var lastSequence: UInt64?
     private var lastFrameLength = 0
     private var lastFitStamp: Int64?
+    /// The span of the stamps the last fit covered, ns.
+    private var lastFitSpan: Int64 = 0
     /// The fit's points and their hulls, kept between refits.
     private var hulls: ConvexHulls
 
@@ -128,11 +133,13 @@ public struct StreamTimeline: Sendable {
             oldest = 0
             line = Line(anchorIndex: index, anchorTime: stamp, period: line.period)
             lastFitStamp = stamp.rawValue
+            lastFitSpan = 0
             record(Observation(index: index, stamp: stamp.rawValue), count: sampleCount, sequence: sequence)
             return .reanchored(firstSample: index)
         }
         record(Observation(index: index, stamp: stamp.rawValue), count: sampleCount, sequence: sequence)
-        if lastFitStamp.map({ stamp.rawValue - $0 >= configuration.refitInterval.rawValue }) ?? true { refit() }
+        let interval = max(configuration.refitInterval.rawValue, Int64(Double(lastFitSpan) * configuration.refitShareOfSpan))
+        if lastFitStamp.map({ stamp.rawValue - $0 >= interval }) ?? true { refit() }
         return .placed(firstSample: index)
     }
 
@@ -177,6 +184,7 @@ public struct StreamTimeline: Sendable {
             earliest = min(earliest, observation.stamp)
         }
         hulls.build()
+        lastFitSpan = newest - earliest
         func band(_ period: Double) -> (low: Double, high: Double) { hulls.band(slope: period) }
         var period = line.period
         if newest - earliest >= configuration.minimumSpanForRate.rawValue {
