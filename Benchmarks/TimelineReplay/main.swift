@@ -54,14 +54,15 @@ struct Trace {
         impulses = lines.filter { !$0.hasPrefix("#") }.compactMap { Double($0) }
     }
 
-    /// The time each period's first frame is heard by a timeline made by `make`, fed the readings.
-    func replay(_ make: () -> DeviceTimeline) -> [Double] {
+    /// The time each period's first frame is heard by a timeline made by `make`, fed the readings,
+    /// and how often its phase moved at once (slips and steps).
+    func replay(_ make: () -> DeviceTimeline) -> (times: [Double], resets: Int) {
         var timeline = make()
         // As the loop learns it by polling at start: the pointer moves a JACK period at a time.
         timeline.notePointer(0)
         timeline.notePointer(jackPeriod)
         timeline.anchor(frame: 0, at: Nanoseconds(Int64(periods[0].firstHeardAt)))
-        return periods.map { period in
+        let times = periods.map { period in
             let time = Double(timeline.time(ofFrame: period.written).rawValue)
             if period.statusTime != 0 {
                 // As the loop does: the frame heard is a pointer step behind the device pointer.
@@ -70,6 +71,7 @@ struct Trace {
             }
             return time
         }
+        return (times, timeline.resets)
     }
 
     /// Each impulse's error (after the first 2 s) had the loop used `times` instead of `base`.
@@ -117,14 +119,14 @@ guard !traces.isEmpty else {
 }
 
 print("p99 |error − median| in µs per trace" + (withoutStreamError ? ", the stream's own position error taken out" : "")
-      + "; columns: phase Hz/rate Hz/group ms/step µs")
+      + "; columns: phase Hz/rate Hz/group ms/step µs, (the phase's moves at once)")
 print("trace".padding(toLength: 34, withPad: " ", startingAt: 0) + "latency  jack  recorded" + variants.map { String(format: "  %.2f/%.2f/%.0f/%.0f", $0.phase, $0.rate, $0.groupMilliseconds, $0.stepMicroseconds) }.joined())
 for trace in traces {
     let base = trace.periods.map(\.firstHeardAt)
     var line = trace.name.padding(toLength: 34, withPad: " ", startingAt: 0) + String(format: "%5.0fms  %4lld  %8.1f", trace.latency / 1e6, trace.jackPeriod,
                                                                                          jitter(trace.errors(times: base, base: base, withoutStreamError: withoutStreamError)))
     for variant in variants {
-        let times = trace.replay {
+        let (times, resets) = trace.replay {
             var timeline = DeviceTimeline(nominalRate: .standard)
             timeline.lockedPhaseBandwidth = variant.phase
             timeline.rateBandwidth = variant.rate
@@ -132,7 +134,7 @@ for trace in traces {
             timeline.stepThreshold = Nanoseconds(Int64(variant.stepMicroseconds * 1e3))
             return timeline
         }
-        line += String(format: "  %14.1f", jitter(trace.errors(times: times, base: base, withoutStreamError: withoutStreamError)))
+        line += String(format: "  %9.1f (%2d)", jitter(trace.errors(times: times, base: base, withoutStreamError: withoutStreamError)), resets)
     }
     print(line)
 }
