@@ -158,8 +158,7 @@ extension DeviceTimelineTests {
             timeline.observe(devicePointer: pointer, at: Nanoseconds(Int64(time)))
             // From 0.25 s (47 periods) after the step on, the timeline is on the device's new timing.
             if period > 2_047 {
-                let frame = pointer
-                worstAfter = max(worstAfter, abs(Double(timeline.time(ofFrame: frame).rawValue) - (1e9 + Double(frame) * framePeriod + step)))
+                worstAfter = max(worstAfter, abs(Double(timeline.time(ofFrame: pointer).rawValue) - (1e9 + Double(pointer) * framePeriod + step)))
             }
         }
         #expect(worstAfter < 150_000, "the timeline was up to \(worstAfter / 1000) µs off the device from 0.25 s after the step")

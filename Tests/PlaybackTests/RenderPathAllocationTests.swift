@@ -54,7 +54,9 @@ import Glibc
                 }
                 framesWritten += 480
             }
-            timeline.observe(heardFrame: written, at: now + .milliseconds(16))
+            // The device's timing moves 1 ms later every 1 000 periods: the timeline steps and
+            // the streams slew at full authority, on the same path.
+            timeline.observe(heardFrame: written, at: now + .milliseconds(16 + Int64(period / 1_000)))
             mixer.render(frames: 256, firstTime: timeline.time(ofFrame: written + 768), deviceRate: timeline.measuredRate)
             converter.convert(UnsafeBufferPointer(start: mixer.mix, count: 512), into: bytes)
             var entry = PlaybackTrace.Entry()
@@ -67,6 +69,7 @@ import Glibc
         }
         let allocations = allocation_counter_stop()
         #expect(allocations == 0)
+        #expect(timeline.resets == 4)
         #expect(counters.streamsPlaying.value == 3)
         // The streams really played: the mix is not silent (three streams of 0.25, the 4-channel one's extras dropped).
         #expect(abs(mixer.mix[0] - 0.75) < 0.01)
