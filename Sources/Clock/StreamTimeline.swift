@@ -185,14 +185,13 @@ public struct StreamTimeline: Sendable {
         }
         hulls.build()
         lastFitSpan = newest - earliest
-        func band(_ period: Double) -> (low: Double, high: Double) { hulls.band(slope: period) }
         var period = line.period
         if newest - earliest >= configuration.minimumSpanForRate.rawValue {
             // The band's width is convex in the period: golden-section search within the allowed
             // drift, over the hulls' vertices (refits are most of a stream's ingest cost).
             var lower = nominalPeriod * (1 - configuration.maximumDriftPPM * 1e-6)
             var upper = nominalPeriod * (1 + configuration.maximumDriftPPM * 1e-6)
-            func width(_ period: Double) -> Double { let band = band(period); return band.high - band.low }
+            func width(_ period: Double) -> Double { let band = hulls.band(slope: period); return band.high - band.low }
             let golden = (5.0.squareRoot() - 1) / 2
             var left = upper - golden * (upper - lower), right = lower + golden * (upper - lower)
             var leftWidth = width(left), rightWidth = width(right)
@@ -211,7 +210,7 @@ public struct StreamTimeline: Sendable {
             let best = width(period)
             if width(nominalPeriod) - best <= configuration.nominalRateMargin * best / Double(hulls.count) { period = nominalPeriod }
         }
-        let (low, high) = band(period)
+        let (low, high) = hulls.band(slope: period)
         let anchorTime = Nanoseconds(newest + Int64(((low + high) / 2).rounded()))
         line = Line(anchorIndex: reference, anchorTime: anchorTime, period: period)
     }
