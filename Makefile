@@ -94,14 +94,16 @@ fuzz:
 
 # Decoder throughput beside Foundation's JSON parsers and simdjson on the same bytes, the clock
 # engine's accuracy beside the naive method on the same simulated clocks, ingest over loopback
-# beside decoding alone, the sender's render rate, pacing and calibration, and playback timing on
-# the JACK rig beside aplay, with CPU, memory and the smallest clean latency (BENCHMARKS.md).
+# beside decoding alone, the sender's render rate, pacing and calibration, the resampler beside
+# libsamplerate, and playback timing on the JACK rig beside aplay, with CPU, memory and the
+# smallest clean latency (BENCHMARKS.md).
 bench:
 	@scripts/ensure-debian-packages.sh $(BENCH_PACKAGES)
 	$(SWIFT) build -c release --product WireBenchmarks
 	$(SWIFT) build -c release --product ClockBenchmarks
 	$(SWIFT) build -c release --product IngestBenchmarks
 	$(SWIFT) build -c release --product SenderBenchmarks
+	$(SWIFT) build -c release --product ResamplerBenchmarks
 	$(SWIFT) build -c release --product PlaybackBenchmarks
 	$(SWIFT) build -c release --product jamplay
 	$(SWIFT) build -c release --product jamsend
@@ -110,6 +112,7 @@ bench:
 	.build/release/ClockBenchmarks
 	.build/release/IngestBenchmarks
 	.build/release/SenderBenchmarks
+	.build/release/ResamplerBenchmarks
 	.build/release/PlaybackBenchmarks
 
 deps-run:

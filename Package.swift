@@ -47,6 +47,7 @@ var targets: [Target] = [
     .executableTarget(name: "SenderBenchmarks", dependencies: ["Core", "Wire", "Sender"], path: "Benchmarks/SenderBenchmarks"),
     .executableTarget(name: "PlaybackBenchmarks", dependencies: ["Core", "Sender", "JackProbe"], path: "Benchmarks/PlaybackBenchmarks"),
     .executableTarget(name: "IngestBenchmarks", dependencies: ["Core", "Wire", "Buffer", "Ingest"], path: "Benchmarks/IngestBenchmarks"),
+    .executableTarget(name: "ResamplerBenchmarks", dependencies: ["Playback"], path: "Benchmarks/ResamplerBenchmarks"),
     .executableTarget(name: "TimelineReplay", dependencies: ["Core", "Playback"], path: "Benchmarks/TimelineReplay"),
     .target(name: "AllocationCounter", path: "Tests/Support/AllocationCounter"),
     .target(name: "TestSupport", path: "Tests/Support/TestSupport"),

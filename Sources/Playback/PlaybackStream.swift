@@ -53,7 +53,7 @@ public final class PlaybackStream {
         self.counters = counters
         channels = ring.channels
         resampler = StreamResampler(channels: ring.channels)
-        _ = StreamResampler.delay  // measured here, off the playback thread
+        _ = StreamResampler.libsamplerateDelay  // measured here, off the playback thread
         // Enough input for a period at 8× downsampling (768 kHz → 96 kHz), plus the filter's reach.
         stagingCapacity = maximumPeriod * 8 + 1_024
         staging = .allocate(capacity: stagingCapacity * ring.channels)
@@ -81,11 +81,11 @@ public final class PlaybackStream {
             guard leadIn < frames else { return silence(frames, into: output) }
             startFrame = max(0, leadIn)
             output.update(repeating: 0, count: startFrame * channels)
-            jump(to: leadIn > 0 ? 0 : Int64(target.rounded()))
+            jump(to: leadIn > 0 ? 0 : Int64(target.rounded()), nominalRatio: nominalRatio)
             isPlaying = true
         } else if abs(position - target) > Self.reanchorThreshold * line.samplesPerSecond {
             counters.streamReanchors.add()
-            jump(to: Int64(target.rounded()))
+            jump(to: Int64(target.rounded()), nominalRatio: nominalRatio)
         }
         // Trim the ratio: ahead of the timeline (position > target) → consume input more slowly.
         let error = startFrame == 0 ? position - target : 0
@@ -103,7 +103,7 @@ public final class PlaybackStream {
         let wanted = frames - startFrame
         // Feed the resampler only what this period needs (plus its filter's reach): reading
         // further ahead would read frames that have not arrived yet as silence.
-        fillStaging(through: Int64((position + Double(wanted) / ratio).rounded(.up)) + Int64(StreamResampler.lookAhead) + 1)
+        fillStaging(through: Int64((position + Double(wanted) / ratio).rounded(.up)) + Int64(resampler.lookAhead) + 1)
         let result = resampler.process(input: staging, inputFrames: stagedFrames, output: output + startFrame * channels,
                                        outputFrames: wanted, ratio: ratio)
         consumeStaging(result.consumed)
@@ -122,13 +122,13 @@ public final class PlaybackStream {
         return false
     }
 
-    /// Restarts reading at stream index `index`: history dropped; what is heard next lags it by
-    /// the resampler's delay.
-    private func jump(to index: Int64) {
-        resampler.reset()
+    /// Restarts reading at stream index `index`: history dropped, the resampler's engine chosen for
+    /// `nominalRatio`; what is heard next lags it by the resampler's delay.
+    private func jump(to index: Int64, nominalRatio: Double) {
+        resampler.reset(engine: .init(nominalRatio: nominalRatio))
         stagedFrames = 0
         nextRead = index
-        position = Double(index) - StreamResampler.delay
+        position = Double(index) - resampler.delay
         integral = 0
         lastRatio = 0
     }

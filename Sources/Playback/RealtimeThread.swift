@@ -3,7 +3,8 @@ import Glibc
 #endif
 
 /// A thread for the playback loop: `SCHED_FIFO` at the asked priority when the system allows it,
-/// otherwise normal priority (and `isRealtime` says so, for one warning); every signal blocked.
+/// otherwise normal priority (and `isRealtime` says so, for one warning); every signal blocked;
+/// named `playback`.
 ///
 /// Thread: created and joined by the playback supervisor.
 final class RealtimeThread {
@@ -24,6 +25,13 @@ final class RealtimeThread {
             var signals = sigset_t()
             sigfillset(&signals)
             pthread_sigmask(SIG_BLOCK, &signals, nil)
+            // Named, so that `top -H` and /proc show which thread plays (Glibc's module lacks
+            // pthread_setname_np; this is what it does).
+            let name = open("/proc/thread-self/comm", O_WRONLY)
+            if name >= 0 {
+                _ = write(name, "playback", 8)
+                close(name)
+            }
             Unmanaged<Body>.fromOpaque(context!).takeRetainedValue().run()
             return nil
         }

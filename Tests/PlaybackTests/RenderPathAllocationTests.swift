@@ -7,8 +7,8 @@ import Testing
 import Glibc
 #endif
 
-/// The real-time path allocates nothing: the mixer with streams attached (ring reads, resampling,
-/// channel mapping), the device timeline, conversion to 16 bit with dither, and the timing trace.
+/// The real-time path allocates nothing: the mixer with streams attached (ring reads, resampling by
+/// both engines, channel mapping), the device timeline, conversion to 16 bit with dither, and the timing trace.
 @Suite struct RenderPathAllocationTests {
     @Test(.enabled(if: allocation_counter_available() == 1, "sanitizer build: the allocation counter cannot interpose malloc"))
     func thousandsOfPeriodsOfTheRenderPathAllocateNothing() {
@@ -16,14 +16,15 @@ import Glibc
         let slots = StreamSlots(capacity: 4)
         let mixer = PlaybackMixer(channels: 2, maximumPeriod: 256, latency: .milliseconds(20), slots: slots, counters: counters)
         let origin = Nanoseconds.seconds(10)
-        var rings: [FrameRing] = []
-        for (channels, rate) in [(1, 48_000), (2, 44_100), (4, 48_000)] {
+        var rings: [(ring: FrameRing, framesPerDeviceFrame: Int)] = []
+        // The 96 kHz stream is downsampled by libsamplerate, the others by the polyphase resampler.
+        for (channels, rate) in [(1, 48_000), (2, 44_100), (4, 48_000), (2, 96_000)] {
             let ring = FrameRing(channels: ChannelCount(channels), slotCount: 256, slotFrames: 512)
             let timeline = PublishedTimeline()
             timeline.publish(.init(anchorSample: 0, anchorTime: origin, samplesPerSecond: Double(rate) * (1 + 150e-6)))
             let stream = PlaybackStream(ring: ring, timeline: timeline, maximumPeriod: 256, counters: counters)
             #expect(slots.attach(stream, ring: ring, timeline: timeline) != nil)
-            rings.append(ring)
+            rings.append((ring, rate / 48_000 == 2 ? 2 : 1))
         }
         let input = UnsafeMutableBufferPointer<Float>.allocate(capacity: 480 * 4)
         let bytes = UnsafeMutableRawPointer.allocate(byteCount: 256 * 2 * 2, alignment: 16)
@@ -48,9 +49,11 @@ import Glibc
             // The producer keeps every ring 30 ms ahead of the device.
             while Double(framesWritten) / 48_000 < Double(period) * 256 / 48_000 + 0.03 {
                 for index in 0..<rings.count {
-                    let ring = rings[index]
-                    _ = ring.write(firstSample: framesWritten, frameCount: 480,
-                                   samples: UnsafeBufferPointer(rebasing: input[0..<480 * ring.channels]))
+                    let (ring, scale) = rings[index]
+                    for part in 0..<scale {
+                        _ = ring.write(firstSample: framesWritten * Int64(scale) + Int64(part * 480), frameCount: 480,
+                                       samples: UnsafeBufferPointer(rebasing: input[0..<480 * ring.channels]))
+                    }
                 }
                 framesWritten += 480
             }
@@ -70,9 +73,9 @@ import Glibc
         let allocations = allocation_counter_stop()
         #expect(allocations == 0)
         #expect(timeline.resets == 4)
-        #expect(counters.streamsPlaying.value == 3)
-        // The streams really played: the mix is not silent (three streams of 0.25, the 4-channel one's extras dropped).
-        #expect(abs(mixer.mix[0] - 0.75) < 0.01)
+        #expect(counters.streamsPlaying.value == 4)
+        // The streams really played: the mix is not silent (four streams of 0.25, the 4-channel one's extras dropped).
+        #expect(abs(mixer.mix[0] - 1.0) < 0.01)
         #expect(counters.droppedChannelSamples.value > 0)
     }
 }
