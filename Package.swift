@@ -47,10 +47,11 @@ var targets: [Target] = [
     .executableTarget(name: "SenderBenchmarks", dependencies: ["Core", "Wire", "Sender"], path: "Benchmarks/SenderBenchmarks"),
     .executableTarget(name: "PlaybackBenchmarks", dependencies: ["Core", "Sender", "JackProbe"], path: "Benchmarks/PlaybackBenchmarks"),
     .executableTarget(name: "IngestBenchmarks", dependencies: ["Core", "Wire", "Buffer", "Ingest"], path: "Benchmarks/IngestBenchmarks"),
-    .executableTarget(name: "ResamplerBenchmarks", dependencies: ["Playback"], path: "Benchmarks/ResamplerBenchmarks"),
+    .executableTarget(name: "ResamplerBenchmarks", dependencies: ["Playback", "ResamplerMeasurement"], path: "Benchmarks/ResamplerBenchmarks"),
     .executableTarget(name: "TimelineReplay", dependencies: ["Core", "Playback"], path: "Benchmarks/TimelineReplay"),
     .target(name: "AllocationCounter", path: "Tests/Support/AllocationCounter"),
     .target(name: "TestSupport", path: "Tests/Support/TestSupport"),
+    .target(name: "ResamplerMeasurement", dependencies: ["Playback"], path: "Tests/Support/ResamplerMeasurement"),
     .target(name: "JackProbe", path: "Tests/Support/JackProbe", linkerSettings: [.linkedLibrary("jack")]),
     .target(name: "RigSupport", dependencies: ["JackProbe", "TestSupport"], path: "Tests/Support/RigSupport"),
     .testTarget(name: "CoreTests", dependencies: ["Core"]),
@@ -62,7 +63,7 @@ var targets: [Target] = [
         dependencies: ["Core", "Wire", "Clock", "Buffer", "Ingest", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]
     ),
     .testTarget(name: "SenderTests", dependencies: ["Core", "Wire", "Sender", "Ingest", "TestSupport", "jamsend"]),
-    .testTarget(name: "PlaybackTests", dependencies: ["Core", "Buffer", "Playback", "AllocationCounter", .product(name: "Logging", package: "swift-log")]),
+    .testTarget(name: "PlaybackTests", dependencies: ["Core", "Buffer", "Playback", "AllocationCounter", "ResamplerMeasurement", .product(name: "Logging", package: "swift-log")]),
     .testTarget(
         name: "ReceiverTests",
         dependencies: [

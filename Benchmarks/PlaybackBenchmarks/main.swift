@@ -156,8 +156,10 @@ func tracePath() -> String? {
     ProcessInfo.processInfo.environment["BENCH_TRACE_DIR"].map { "\($0)/jamplay-\(DispatchTime.now().uptimeNanoseconds).csv" }
 }
 
-/// jamplay on the rig with `streams` senders; returns its log and CPU seconds, peak RSS (KiB).
-func jamplay(latency: String, periods: Int = 3, streams: [[String]], duration: Double = seconds, record: Bool = true) throws -> (log: String, cpu: Double, peakKiB: Int, trace: String?) {
+/// jamplay on the rig with `streams` senders; returns its log and CPU seconds, peak RSS (KiB), and
+/// with `idleFirst` the CPU seconds of `duration` on the device before the senders start.
+func jamplay(latency: String, periods: Int = 3, streams: [[String]], duration: Double = seconds, record: Bool = true,
+             idleFirst: Bool = false) throws -> (log: String, cpu: Double, idleCPU: Double, peakKiB: Int, trace: String?) {
     let trace = tracePath()
     let logPath = NSTemporaryDirectory() + "jamplay-bench.log"
     _ = FileManager.default.createFile(atPath: logPath, contents: nil)
@@ -169,7 +171,13 @@ func jamplay(latency: String, periods: Int = 3, streams: [[String]], duration: D
     connectProbe("^jamplay.*out_00[01]$")
     if record { jack_probe_restart() }
     // CPU from here on: start-up (opening the device, locking memory) is not per audio second.
-    let startTicks = cpuTicks(of: player)
+    var startTicks = cpuTicks(of: player)
+    var idleTicks = 0.0
+    if idleFirst {
+        usleep(useconds_t(duration * 1e6))
+        let ticks = cpuTicks(of: player)
+        (idleTicks, startTicks) = (ticks - startTicks, ticks)
+    }
     let senders = try streams.enumerated().map { index, arguments in
         try run(directory.appendingPathComponent("jamsend").path,
                 ["--clock", "cpu", "--to", "127.0.0.1:9400", "--session", "s\(index)", "--duration", "\(Int(duration))s"] + arguments, wait: false)
@@ -182,7 +190,8 @@ func jamplay(latency: String, periods: Int = 3, streams: [[String]], duration: D
     player.waitUntilExit()
     try? log.close()
     let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
-    return (text, ticks / Double(sysconf(Int32(_SC_CLK_TCK))), peak, trace)
+    let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
+    return (text, ticks / ticksPerSecond, idleTicks / ticksPerSecond, peak, trace)
 }
 
 /// User + system CPU ticks of a running process.
@@ -226,15 +235,17 @@ if parts.contains("cpu") {
 say("\nCPU and memory (jamplay process, -p 256, sine streams, \(Int(seconds)) s)")
 let floor = try aplayFloor()
 say(String(format: "aplay -D jack, one file   CPU %.4f s per audio s", floor.cpu) + "   peak RSS \(floor.peakKiB) KiB")
-var idle = 0.0
 for streams in [0, 1, 4, 16] {
-    let result = try jamplay(latency: "20ms", streams: Array(repeating: ["--signal", "sine:997", "--lead", "40ms"], count: streams), record: false)
+    // Each player idles first, and its streams are counted above its own idle: the idle cost
+    // differs from one start to the next by more than a stream costs (where the device's and
+    // the playback thread's wake-ups land), so another process's idle is no baseline.
+    let result = try jamplay(latency: "20ms", streams: Array(repeating: ["--signal", "sine:997", "--lead", "40ms"], count: streams), record: false,
+                             idleFirst: streams > 0)
     let perSecond = result.cpu / seconds
-    if streams == 0 { idle = perSecond }
-    let perStream = streams == 0 ? "" : String(format: "   (%.2f %% of a core per stream above idle)", (perSecond - idle) * 100 / Double(streams))
+    let perStream = streams == 0 ? "" : String(format: "   (%.2f %% of a core per stream above this player's idle, %.4f s)",
+                                               (perSecond - result.idleCPU / seconds) * 100 / Double(streams), result.idleCPU / seconds)
     say(String(format: "%d stream%@   CPU %.4f s per audio s", streams, streams == 1 ? " " : "s", perSecond) + perStream
         + "   peak RSS \(result.peakKiB) KiB")
-
 }
 
 }

@@ -1,12 +1,14 @@
 import Foundation
 import Playback
+import ResamplerMeasurement
 
 // `make bench`: the playback thread's resampling, engine by engine, as a stream is played — a
 // 48 kHz stereo stream in 256-frame periods at a ratio the drift lock moves every period around
 // 1 + 200 ppm. Reported: nanoseconds per output frame (best of five passes) and what that is as a
 // share of one core for one 48 kHz stream; libsamplerate's SINC_FASTEST (the engine before the
-// polyphase one) is the baseline, measured in the same run on the same input. Their THD+N is a
-// test (`StreamResamplerTests`), not measured here.
+// polyphase one) is the baseline, measured in the same run on the same input. Then THD+N of a
+// sine through both, across the band, at the drift lock's ratios (`StreamResamplerTests` asserts
+// on the same figures).
 
 let channels = 2
 let period = 256
@@ -35,13 +37,23 @@ func pass(_ engine: StreamResampler.Engine) -> Double {
     return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
 }
 
-print("Resampling one 48 kHz stereo stream, 256-frame periods, ratio 1 + 200 ppm moving every period (best of 5 passes of \(periods * period / 48_000) s)")
+print("Resampling one 48 kHz stereo stream, 256-frame periods, ratio 1 + 200 ppm moving every period (best of 5 passes over \(periods * period / 48_000) s of audio)")
 var baseline = 0.0
 for (engine, name) in [(StreamResampler.Engine.libsamplerate, "libsamplerate SINC_FASTEST (baseline)"), (.polyphase, "polyphase (40 taps, SIMD)")] {
     let seconds = (0..<5).map { _ in pass(engine) }.min()!
     let perFrame = seconds / Double(periods * period) * 1e9
     let share = seconds / (Double(periods * period) / 48_000) * 100
     if engine == .libsamplerate { baseline = perFrame }
-    print(String(format: "%-40@ %7.1f ns per frame   %5.3f %% of a core per stream   %4.2f× the baseline's speed", name as NSString, perFrame, share,
-                 baseline / perFrame))
+    print(name.padding(toLength: 40, withPad: " ", startingAt: 0)
+        + String(format: " %5.1f ns per frame   %5.3f %% of a core per stream   %4.2f× the baseline's speed", perFrame, share, baseline / perFrame))
+}
+
+print("\nTHD+N of a 0.5-amplitude sine at 48 kHz through each engine, dB (lower is cleaner)")
+print("            ratio 1 + 200 ppm               ratio 1 − 1000 ppm")
+print("            polyphase   libsamplerate       polyphase   libsamplerate")
+for hertz in [1_000.0, 5_000, 10_000, 15_000, 19_000] {
+    let figures = [1 + 200e-6, 1 - 1_000e-6].flatMap { ratio in
+        [StreamResampler.Engine.polyphase, .libsamplerate].map { ResamplerMeasurement.sineThroughRatio(hertz, ratio: ratio, engine: $0) }
+    }
+    print(String(format: "%6.0f Hz   %8.1f   %8.1f            %8.1f   %8.1f", hertz, figures[0], figures[1], figures[2], figures[3]))
 }

@@ -10,7 +10,7 @@ import CSampleRate
 public final class StreamResampler {
     /// Which resampler does the work.
     public enum Engine: Sendable {
-        /// `PolyphaseResampler`: ~3× as fast as libsamplerate's fastest sinc, with less THD+N at its worst
+        /// `PolyphaseResampler`: 2.3× as fast as libsamplerate's fastest sinc, with less THD+N at its worst
         /// (BENCHMARKS.md, "Playback: the resampler").
         case polyphase
         /// libsamplerate's `SINC_FASTEST`, for ratios below `PolyphaseResampler.lowestRatio`.

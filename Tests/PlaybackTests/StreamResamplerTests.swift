@@ -1,71 +1,12 @@
 import Foundation
 import Playback
+import ResamplerMeasurement
 import Testing
 
 @Suite struct StreamResamplerTests {
-    /// Resamples `input` (mono) at `ratio` in 256-frame periods, as playback does.
-    static func resample(_ input: [Float], ratio: Double, engine: StreamResampler.Engine? = nil) -> [Float] {
-        let resampler = StreamResampler(channels: 1)
-        resampler.reset(engine: engine ?? .init(nominalRatio: ratio))
-        var output: [Float] = []
-        var period = [Float](repeating: 0, count: 256)
-        var fed = 0
-        while true {
-            let result = input.withUnsafeBufferPointer { source in
-                period.withUnsafeMutableBufferPointer {
-                    resampler.process(input: source.baseAddress! + fed, inputFrames: min(512, input.count - fed), output: $0.baseAddress!,
-                                      outputFrames: 256, ratio: ratio)
-                }
-            }
-            guard result.produced > 0 else { break }
-            fed += result.consumed
-            output += period[0..<result.produced]
-        }
-        return output
-    }
-
-    /// THD+N in dB: the residual after the best-fitting sine of `frequency` (cycles per sample), against that sine.
-    static func thdPlusNoise(_ signal: ArraySlice<Float>, frequency: Double) -> Double {
-        var sums = [Double](repeating: 0, count: 9)  // normal equations for a·sin + b·cos + c
-        var rhs = [Double](repeating: 0, count: 3)
-        for (offset, value) in signal.enumerated() {
-            let phase = 2 * Double.pi * frequency * Double(offset)
-            let basis = [sin(phase), cos(phase), 1.0]
-            for row in 0..<3 {
-                rhs[row] += basis[row] * Double(value)
-                for column in 0..<3 { sums[row * 3 + column] += basis[row] * basis[column] }
-            }
-        }
-        // Solve the 3×3 system by Cramer's rule.
-        func determinant(_ m: [Double]) -> Double {
-            m[0] * (m[4] * m[8] - m[5] * m[7]) - m[1] * (m[3] * m[8] - m[5] * m[6]) + m[2] * (m[3] * m[7] - m[4] * m[6])
-        }
-        let base = determinant(sums)
-        let coefficients = (0..<3).map { column -> Double in
-            var replaced = sums
-            for row in 0..<3 { replaced[row * 3 + column] = rhs[row] }
-            return determinant(replaced) / base
-        }
-        var residual = 0.0, fitted = 0.0
-        for (offset, value) in signal.enumerated() {
-            let phase = 2 * Double.pi * frequency * Double(offset)
-            let model = coefficients[0] * sin(phase) + coefficients[1] * cos(phase)
-            fitted += model * model
-            residual += pow(Double(value) - model - coefficients[2], 2)
-        }
-        return 10 * log10(residual / fitted)
-    }
-
-    /// A sine of `hertz` at 48 kHz through `ratio`: THD+N of the output in dB.
-    static func sineThroughRatio(_ hertz: Double, ratio: Double, engine: StreamResampler.Engine) -> Double {
-        let input = (0..<96_000).map { Float(0.5 * sin(2 * Double.pi * hertz * Double($0) / 48_000)) }
-        let output = resample(input, ratio: ratio, engine: engine)
-        return thdPlusNoise(output[4_800..<52_800], frequency: hertz / 48_000 / ratio)
-    }
-
     @Test(arguments: [StreamResampler.Engine.polyphase, .libsamplerate])
     func aSineThroughA200PPMRatioKeepsTHDPlusNoiseBelowMinus90dB(engine: StreamResampler.Engine) {
-        let thd = Self.sineThroughRatio(1_000, ratio: 1 + 200e-6, engine: engine)
+        let thd = ResamplerMeasurement.sineThroughRatio(1_000, ratio: 1 + 200e-6, engine: engine)
         #expect(thd < -90, "THD+N \(thd) dB")
     }
 
@@ -76,10 +17,10 @@ import Testing
         var worst = (polyphase: -200.0, libsamplerate: -200.0)
         for hertz in [1_000.0, 5_000, 10_000, 15_000, 19_000] {
             for ratio in [1 + 200e-6, 1 - 1_000e-6] {
-                let polyphase = Self.sineThroughRatio(hertz, ratio: ratio, engine: .polyphase)
+                let polyphase = ResamplerMeasurement.sineThroughRatio(hertz, ratio: ratio, engine: .polyphase)
                 #expect(polyphase < -100, "\(hertz) Hz at ratio \(ratio): THD+N \(polyphase) dB")
                 worst.polyphase = max(worst.polyphase, polyphase)
-                worst.libsamplerate = max(worst.libsamplerate, Self.sineThroughRatio(hertz, ratio: ratio, engine: .libsamplerate))
+                worst.libsamplerate = max(worst.libsamplerate, ResamplerMeasurement.sineThroughRatio(hertz, ratio: ratio, engine: .libsamplerate))
             }
         }
         #expect(worst.polyphase < worst.libsamplerate, "worst THD+N: polyphase \(worst.polyphase) dB, libsamplerate \(worst.libsamplerate) dB")
@@ -87,7 +28,7 @@ import Testing
 
     @Test func aRatioOfOneCopiesTheInputExactly() {
         let input = (0..<4_096).map { Float(sin(Double($0) * 0.37)) }
-        let output = Self.resample(input, ratio: 1, engine: .polyphase)
+        let output = ResamplerMeasurement.resample(input, ratio: 1, engine: .polyphase)
         #expect(output.count > 4_000)
         #expect(output.elementsEqual(input.prefix(output.count)), "the first difference: \(zip(output, input).enumerated().first { $1.0 != $1.1 }.map { "\($0)" } ?? "none")")
     }
@@ -127,9 +68,9 @@ import Testing
 
     @Test func ninetySixKilohertzBecomesFortyEightThroughLibsamplerate() {
         let input = (0..<192_000).map { Float(0.5 * sin(2 * Double.pi * 1_000 * Double($0) / 96_000)) }
-        let output = Self.resample(input, ratio: 0.5)
+        let output = ResamplerMeasurement.resample(input, ratio: 0.5)
         #expect(abs(Double(output.count) - 96_000) < 1_500)
-        #expect(Self.thdPlusNoise(output[4_800..<48_000], frequency: 1_000.0 / 48_000) < -90)
+        #expect(ResamplerMeasurement.thdPlusNoise(output[4_800..<48_000], frequency: 1_000.0 / 48_000) < -90)
     }
 
     @Test(arguments: [StreamResampler.Engine.polyphase, .libsamplerate])
@@ -142,9 +83,9 @@ import Testing
 
     @Test func fortyFourPointOneKilohertzBecomesFortyEight() {
         let input = (0..<88_200).map { Float(0.5 * sin(2 * Double.pi * 440 * Double($0) / 44_100)) }
-        let output = Self.resample(input, ratio: 48_000.0 / 44_100)
+        let output = ResamplerMeasurement.resample(input, ratio: 48_000.0 / 44_100)
         let expectedCount: Double = 88_200.0 * 48_000 / 44_100
         #expect(abs(Double(output.count) - expectedCount) < 1_500)
-        #expect(Self.thdPlusNoise(output[4_800..<48_000], frequency: 440.0 / 48_000) < -90)
+        #expect(ResamplerMeasurement.thdPlusNoise(output[4_800..<48_000], frequency: 440.0 / 48_000) < -90)
     }
 }
