@@ -88,9 +88,11 @@ import Glibc
         #expect(["offset-only", "drift"].contains((first["calibration"] as? [String: Any])?["mode"] as? String ?? ""))
         let streams = try #require(first["streams"] as? [[String: Any]])
         #expect(streams.count == 1 && streams.first?["sample_rate"] as? Int == 48_000)
-        // jamsend sends 5 ms ahead and the latency is 20 ms: about 25 ms of audio wait in the ring.
+        // jamsend sends 5 ms ahead and the latency is 20 ms: frames arrive 25 ms before they are
+        // heard, and the reader is the device's buffer (16 ms) ahead of what is heard, so between
+        // 0 and ~20 ms wait in the ring as 10 ms frames come and go (a CI run read 3.6 ms).
         let buffered = try #require(streams.first?["buffered_seconds"] as? Double)
-        #expect(buffered > 0.005 && buffered < 0.2, "buffered \(buffered) s")
+        #expect(buffered > 0 && buffered < 0.2, "buffered \(buffered) s")
         #expect(((json["counters"] as? [String: Any])?["playback_streams_playing"] as? Int) == 1)
 
         // Once the session has ended (5 s without a message), its series are gone.
