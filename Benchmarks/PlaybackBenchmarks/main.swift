@@ -241,9 +241,9 @@ for streams in [0, 1, 4, 16] {
     // the playback thread's wake-ups land), so another process's idle is no baseline.
     let result = try jamplay(latency: "20ms", streams: Array(repeating: ["--signal", "sine:997", "--lead", "40ms"], count: streams), record: false,
                              idleFirst: streams > 0)
-    let perSecond = result.cpu / seconds
+    let perSecond = result.cpu / seconds, idle = result.idleCPU / seconds
     let perStream = streams == 0 ? "" : String(format: "   (%.2f %% of a core per stream above this player's idle, %.4f s)",
-                                               (perSecond - result.idleCPU / seconds) * 100 / Double(streams), result.idleCPU / seconds)
+                                               (perSecond - idle) * 100 / Double(streams), idle)
     say(String(format: "%d stream%@   CPU %.4f s per audio s", streams, streams == 1 ? " " : "s", perSecond) + perStream
         + "   peak RSS \(result.peakKiB) KiB")
 }

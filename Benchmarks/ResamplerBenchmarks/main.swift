@@ -51,8 +51,8 @@ for (engine, name) in [(StreamResampler.Engine.libsamplerate, "libsamplerate SIN
 print("\nTHD+N of a 0.5-amplitude sine at 48 kHz through each engine, dB (lower is cleaner)")
 print("            ratio 1 + 200 ppm               ratio 1 − 1000 ppm")
 print("            polyphase   libsamplerate       polyphase   libsamplerate")
-for hertz in [1_000.0, 5_000, 10_000, 15_000, 19_000] {
-    let figures = [1 + 200e-6, 1 - 1_000e-6].flatMap { ratio in
+for hertz in ResamplerMeasurement.bandFrequencies {
+    let figures = ResamplerMeasurement.driftRatios.flatMap { ratio in
         [StreamResampler.Engine.polyphase, .libsamplerate].map { ResamplerMeasurement.sineThroughRatio(hertz, ratio: ratio, engine: $0) }
     }
     print(String(format: "%6.0f Hz   %8.1f   %8.1f            %8.1f   %8.1f", hertz, figures[0], figures[1], figures[2], figures[3]))

@@ -4,6 +4,11 @@ import Playback
 /// How a resampler is measured, shared by its tests and its benchmark: a signal through an engine
 /// in 256-frame periods as the playback thread feeds it, and THD+N of the result.
 public enum ResamplerMeasurement {
+    /// Sine frequencies (Hz, at 48 kHz) across the band, and the drift lock's ratios, at which the
+    /// engines' THD+N is compared: by the tests (asserted) and by the benchmark (printed).
+    public static let bandFrequencies = [1_000.0, 5_000, 10_000, 15_000, 19_000]
+    public static let driftRatios = [1 + 200e-6, 1 - 1_000e-6]
+
     /// Resamples `input` (mono) at `ratio` in 256-frame periods, as playback does.
     public static func resample(_ input: [Float], ratio: Double, engine: StreamResampler.Engine? = nil) -> [Float] {
         let resampler = StreamResampler(channels: 1)
