@@ -46,7 +46,10 @@ var targets: [Target] = [
     .executableTarget(name: "ClockBenchmarks", dependencies: ["Core", "Clock"], path: "Benchmarks/ClockBenchmarks"),
     .executableTarget(name: "SenderBenchmarks", dependencies: ["Core", "Wire", "Sender"], path: "Benchmarks/SenderBenchmarks"),
     .executableTarget(name: "PlaybackBenchmarks", dependencies: ["Core", "Sender", "JackProbe"], path: "Benchmarks/PlaybackBenchmarks"),
-    .executableTarget(name: "IngestBenchmarks", dependencies: ["Core", "Wire", "Buffer", "Ingest"], path: "Benchmarks/IngestBenchmarks"),
+    .executableTarget(
+        name: "IngestBenchmarks",
+        dependencies: ["Core", "Wire", "Buffer", "Ingest", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
+        path: "Benchmarks/IngestBenchmarks"),
     .executableTarget(name: "ResamplerBenchmarks", dependencies: ["Playback", "ResamplerMeasurement"], path: "Benchmarks/ResamplerBenchmarks"),
     .executableTarget(name: "TimelineReplay", dependencies: ["Core", "Playback"], path: "Benchmarks/TimelineReplay"),
     .target(name: "AllocationCounter", path: "Tests/Support/AllocationCounter"),
