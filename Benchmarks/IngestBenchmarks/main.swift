@@ -115,15 +115,21 @@ final class Drain: @unchecked Sendable {
     }
 }
 
-func measureTransport(_ server: IngestServer, tcp: Bool, port: Int) async throws -> (seconds: Double, bytes: Int, delivered: Int) {
-    let session = tcp ? "tcp-bench" : "udp-bench"
-    let data = lines(session: session)
+/// A socket to `port` on loopback: connected for TCP, unconnected for UDP.
+func senderSocket(tcp: Bool, port: Int) -> Int32 {
     let socket = Glibc.socket(AF_INET, Int32(tcp ? SOCK_STREAM.rawValue : SOCK_DGRAM.rawValue), 0)
-    defer { close(socket) }
     if tcp {
         var address = socketAddress(port)
         _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
     }
+    return socket
+}
+
+func measureTransport(_ server: IngestServer, tcp: Bool, port: Int) async throws -> (seconds: Double, bytes: Int, delivered: Int) {
+    let session = tcp ? "tcp-bench" : "udp-bench"
+    let data = lines(session: session)
+    let socket = senderSocket(tcp: tcp, port: port)
+    defer { close(socket) }
     // The first line creates the stream; timing starts with the second.
     send(socket, data[0], to: tcp ? nil : port)
     let drain = try await Drain.start(server, session: session)
@@ -175,16 +181,6 @@ func sendAtRealTime(_ data: [[UInt8]], _ send: ([UInt8]) -> Void) async throws {
         let wait = Double(number) / 100 - seconds(since: start)
         if wait > 0 { try await Task.sleep(nanoseconds: UInt64(wait * 1e9)) }
     }
-}
-
-/// A socket to `port` on loopback: connected for TCP, unconnected for UDP.
-func senderSocket(tcp: Bool, port: Int) -> Int32 {
-    let socket = Glibc.socket(AF_INET, Int32(tcp ? SOCK_STREAM.rawValue : SOCK_DGRAM.rawValue), 0)
-    if tcp {
-        var address = socketAddress(port)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-    }
-    return socket
 }
 
 /// The product's ingest: the ingest thread's CPU while one stream goes into its ring.
