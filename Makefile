@@ -14,7 +14,7 @@ SENDER_PACKAGES := libvulkan-dev mesa-vulkan-drivers glslang-tools
 RIG_PACKAGES := jackd2 libasound2-plugins libjack-jackd2-dev
 # systemd-analyze checks the service unit; ip (iproute2) sets up the multicast test's network namespace.
 TEST_PACKAGES := $(RUN_PACKAGES) $(SENDER_PACKAGES) $(RIG_PACKAGES) systemd iproute2
-BENCH_PACKAGES := $(RUN_PACKAGES) $(SENDER_PACKAGES) $(RIG_PACKAGES) alsa-utils g++ libsimdjson-dev
+BENCH_PACKAGES := $(RUN_PACKAGES) $(SENDER_PACKAGES) $(RIG_PACKAGES) alsa-utils g++ libsimdjson-dev valgrind binutils
 
 FUZZ_BUILD := .build-fuzz
 TSAN_BUILD := .build-tsan
@@ -102,6 +102,7 @@ bench:
 	$(SWIFT) build -c release --product WireBenchmarks
 	$(SWIFT) build -c release --product ClockBenchmarks
 	$(SWIFT) build -c release --product IngestBenchmarks
+	$(SWIFT) build -c release --product IngestInstructions
 	$(SWIFT) build -c release --product SenderBenchmarks
 	$(SWIFT) build -c release --product ResamplerBenchmarks
 	$(SWIFT) build -c release --product PlaybackBenchmarks
@@ -111,6 +112,7 @@ bench:
 	.build/release/WireBenchmarks .build/release/simdjson_decode
 	.build/release/ClockBenchmarks
 	.build/release/IngestBenchmarks
+	.build/release/IngestInstructions
 	.build/release/SenderBenchmarks
 	.build/release/ResamplerBenchmarks
 	.build/release/PlaybackBenchmarks

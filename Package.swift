@@ -50,6 +50,7 @@ var targets: [Target] = [
         name: "IngestBenchmarks",
         dependencies: ["Core", "Wire", "Buffer", "Ingest", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
         path: "Benchmarks/IngestBenchmarks"),
+    .executableTarget(name: "IngestInstructions", dependencies: ["Core", "Wire", "Ingest"], path: "Benchmarks/IngestInstructions"),
     .executableTarget(name: "ResamplerBenchmarks", dependencies: ["Playback", "ResamplerMeasurement"], path: "Benchmarks/ResamplerBenchmarks"),
     .executableTarget(name: "TimelineReplay", dependencies: ["Core", "Playback"], path: "Benchmarks/TimelineReplay"),
     .target(name: "AllocationCounter", path: "Tests/Support/AllocationCounter"),
