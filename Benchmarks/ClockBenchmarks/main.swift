@@ -122,7 +122,7 @@ func simulate(_ scenario: Scenario) -> (engine: Errors, naive: Errors, floor: Er
         // The engine: the stream's timeline on the GPU clock, mapped through the calibration.
         if let gpuTime = calibration.gpuTime(forGPUTimestamp: stamp) {
             let placement = timeline.observe(stamp: gpuTime, sampleCount: framePeriodSamples, sequence: UInt64(frame))
-            let cpu = calibration.cpuTime(forGPUTime: timeline.line.time(ofSample: placement.firstSample))!
+            let cpu = calibration.cpuTime(forGPUTime: timeline.line.time(ofSample: placement.firstSample!)!)!
             engine.frames.append((trueCPU, abs(cpu.rawValue - trueCPU)))
         }
         // The floor: with the drift known, the offsets every block allows (its error within ±bound)

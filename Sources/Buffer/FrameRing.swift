@@ -1,15 +1,18 @@
 import Core
 import Synchronization
 
-/// One stream's jitter buffer: a single-producer single-consumer lock-free ring of preallocated
-/// frame slots, read by sample position.
+/// One stream's jitter buffer: a single-producer single-consumer lock-free ring of sample frames,
+/// each kept at its position on the stream timeline (position modulo the capacity).
 ///
-/// The producer (ingest) stores each frame with the index of its first sample on the stream
-/// timeline, in arrival order; the consumer (playback) asks for the samples of positions
-/// [index, index + count) and gets them from whichever stored frames cover them — so reordering
-/// within the ring is undone — with silence, counted as gap, where none does. Frames whose
-/// samples the consumer has already passed are dropped as late; frames overlapping one already
-/// stored are dropped as duplicates. Nothing allocates after `init`.
+/// The producer (ingest) writes each frame's samples at their positions; the consumer (playback)
+/// asks for positions [index, index + count) and gets the samples stored there — so reordering is
+/// undone by where they land — with silence, counted as gap, where none is. Each slot carries the
+/// position it holds (a tag, stored after its samples with release ordering), so the reader takes
+/// only what was written for the very position it reads. The reader publishes how far it has read:
+/// positions before its last read's end are late, positions before its last read's start are
+/// never read again and their slots may be reused; a slot still holding a position the reader may
+/// read is never overwritten (the frame that wants it is refused as `full`: too far ahead). Writes
+/// and reads take time in proportion to the frames they move. Nothing allocates after `init`.
 ///
 /// Thread: exactly one producer thread calls ``write(firstSample:frameCount:samples:)``; exactly
 /// one consumer thread calls ``read(from:frameCount:into:)`` (Thread: playback (RT). Lock-free,
@@ -17,14 +20,15 @@ import Synchronization
 public final class FrameRing: @unchecked Sendable {
     /// What became of a written frame.
     public enum WriteOutcome: Hashable, Sendable {
+        /// Its samples (those not already stored, and not yet passed) are in the ring.
         case stored
         /// Every sample is at a position the consumer has passed.
         case late
-        /// It overlaps a frame already in the ring.
+        /// Every sample not yet passed is already stored.
         case duplicate
-        /// No free slot: the consumer is not keeping up (or the frame is too far ahead).
+        /// A slot it needs still holds a sample the consumer has yet to read: it is too far ahead.
         case full
-        /// More sample frames than a slot holds.
+        /// More sample frames than the ring holds.
         case tooLarge
     }
 
@@ -44,24 +48,26 @@ public final class FrameRing: @unchecked Sendable {
 
     /// Interleaved channels of every frame.
     public let channels: Int
-    /// Slots in the ring.
-    public let slotCount: Int
-    /// The most sample frames one slot holds.
-    public let slotFrames: Int
+    /// Sample frames the ring holds.
+    public let capacity: Int
+    /// The memory it takes (samples and tags), reserved from its budget.
+    public let byteCount: ByteCount
+    private let budget: BufferBudget?
 
-    // Producer-owned: the next slot to fill, and its copy of every slot's span.
-    private var head = 0
+    /// An empty slot's tag: no position (frames never start there).
+    @inline(__always) private static var empty: Int64 { .min }
+
+    // Producer-owned: the end of the newest frame written.
     private var newestEnd: Int64 = .min
-    // Consumer-owned: slots finished but not yet released because an earlier one is still live.
-    private let finished: UnsafeMutablePointer<Bool>
 
-    // Shared: slot spans and samples (published by `publishedHead`), the released tail, the read position.
-    private let firstSamples: UnsafeMutablePointer<Int64>
-    private let frameCounts: UnsafeMutablePointer<Int>
+    // Shared: samples and the position each slot holds (written by the producer, release), and
+    // the consumer's progress (written by the consumer, release).
     private let storage: UnsafeMutablePointer<Float>
-    private let publishedHead = Atomic<Int>(0)
-    private let releasedTail = Atomic<Int>(0)
-    private let readPosition = Atomic<Int64>(.min)
+    private let tags: UnsafeMutablePointer<Atomic<Int64>>
+    /// Positions before it are never read again: their slots may be reused.
+    private let readStart = Atomic<Int64>(.min)
+    /// Positions before it have been read (or skipped): frames for them are late.
+    private let readEnd = Atomic<Int64>(.min)
 
     private let storedCount = Atomic<Int>(0)
     private let lateCount = Atomic<Int>(0)
@@ -70,29 +76,40 @@ public final class FrameRing: @unchecked Sendable {
     private let fullCount = Atomic<Int>(0)
     private let tooLargeCount = Atomic<Int>(0)
     private let gapFrameCount = Atomic<Int>(0)
-    private let expiredCount = Atomic<Int>(0)
 
-    /// Makes a ring of `slotCount` slots of up to `slotFrames` sample frames of `channels` each.
-    public init(channels: ChannelCount, slotCount: Int = 256, slotFrames: Int = 4_096) {
-        precondition(slotCount > 1 && slotFrames > 0, "a ring needs slots")
+    /// The memory a ring of `capacity` frames of `channels` takes: 4 bytes a sample, 8 a frame's tag.
+    public static func byteCount(capacity: Int, channels: ChannelCount) -> ByteCount {
+        ByteCount(capacity * (channels.rawValue * MemoryLayout<Float>.size + MemoryLayout<Int64>.size))
+    }
+
+    /// Makes a ring of `capacity` sample frames of `channels` each, reserving its memory from
+    /// `budget` first; nil when the budget refuses it.
+    public init?(channels: ChannelCount, capacity: Int, budget: BufferBudget? = nil) {
+        precondition(capacity > 0 && ChannelCount.supported.contains(channels.rawValue), "a ring needs room and 1…64 channels")
+        let bytes = Self.byteCount(capacity: capacity, channels: channels)
+        if let budget, !budget.reserve(bytes) { return nil }
+        self.budget = budget
+        byteCount = bytes
         self.channels = channels.rawValue
-        self.slotCount = slotCount
-        self.slotFrames = slotFrames
-        finished = .allocate(capacity: slotCount)
-        finished.initialize(repeating: false, count: slotCount)
-        firstSamples = .allocate(capacity: slotCount)
-        firstSamples.initialize(repeating: 0, count: slotCount)
-        frameCounts = .allocate(capacity: slotCount)
-        frameCounts.initialize(repeating: 0, count: slotCount)
-        storage = .allocate(capacity: slotCount * slotFrames * channels.rawValue)
-        storage.initialize(repeating: 0, count: slotCount * slotFrames * channels.rawValue)
+        self.capacity = capacity
+        storage = .allocate(capacity: capacity * channels.rawValue)
+        storage.initialize(repeating: 0, count: capacity * channels.rawValue)
+        tags = .allocate(capacity: capacity)
+        for slot in 0..<capacity { (tags + slot).initialize(to: Atomic(Self.empty)) }
     }
 
     deinit {
-        finished.deallocate()
-        firstSamples.deallocate()
-        frameCounts.deallocate()
         storage.deallocate()
+        tags.deinitialize(count: capacity)
+        tags.deallocate()
+        budget?.release(byteCount)
+    }
+
+    /// The slot of a position (positions may be negative).
+    @inline(__always)
+    private func slotIndex(of position: Int64) -> Int {
+        let remainder = Int(position % Int64(capacity))
+        return remainder < 0 ? remainder + capacity : remainder
     }
 
     // MARK: - Producer
@@ -102,29 +119,44 @@ public final class FrameRing: @unchecked Sendable {
     /// Thread: the producer. Lock-free, non-allocating.
     @discardableResult
     public func write(firstSample: Int64, frameCount: Int, samples: UnsafeBufferPointer<Float>) -> WriteOutcome {
-        precondition(samples.count == frameCount * channels, "samples must be frameCount × channels")
-        guard frameCount <= slotFrames else { tooLargeCount.add(1, ordering: .relaxed); return .tooLarge }
-        let end = firstSample + Int64(frameCount)
-        let consumed = readPosition.load(ordering: .acquiring)
-        if end <= consumed { lateCount.add(1, ordering: .relaxed); return .late }
-        let tail = releasedTail.load(ordering: .acquiring)
-        // Live slots are tail..<head; their spans are ours to read (we wrote them).
-        var slot = tail
-        while slot != head {
-            let index = slot % slotCount
-            if firstSamples[index] < end && firstSample < firstSamples[index] + Int64(frameCounts[index]) {
-                duplicateCount.add(1, ordering: .relaxed)
-                return .duplicate
-            }
-            slot += 1
+        precondition(frameCount > 0 && samples.count == frameCount * channels, "samples must be frameCount × channels, at least one frame")
+        guard frameCount <= capacity, firstSample > Self.empty, firstSample <= Int64.max - Int64(frameCount) else {
+            tooLargeCount.add(1, ordering: .relaxed)
+            return .tooLarge
         }
-        guard head - tail < slotCount else { fullCount.add(1, ordering: .relaxed); return .full }
-        let index = head % slotCount
-        firstSamples[index] = firstSample
-        frameCounts[index] = frameCount
-        (storage + index * slotFrames * channels).update(from: samples.baseAddress!, count: samples.count)
-        head += 1
-        publishedHead.store(head, ordering: .releasing)
+        let end = firstSample + Int64(frameCount)
+        let passed = readEnd.load(ordering: .acquiring)
+        if end <= passed { lateCount.add(1, ordering: .relaxed); return .late }
+        let reusable = readStart.load(ordering: .acquiring)
+        let from = max(firstSample, passed)
+        // First every slot: already there, free, or holding a sample still to be read.
+        // (`while` loops: a debug build allocates in `for` over a range of `Int64`.)
+        var missing = 0
+        var slot = slotIndex(of: from)
+        var position = from
+        while position < end {
+            let held = tags[slot].load(ordering: .relaxed)  // only this thread writes tags
+            if held != position {
+                if held != Self.empty && held >= reusable { fullCount.add(1, ordering: .relaxed); return .full }
+                missing += 1
+            }
+            slot = slot + 1 == capacity ? 0 : slot + 1
+            position += 1
+        }
+        guard missing > 0 else { duplicateCount.add(1, ordering: .relaxed); return .duplicate }
+        // Then the samples of the missing positions, each slot's tag after its samples.
+        var source = samples.baseAddress! + Int(from - firstSample) * channels
+        slot = slotIndex(of: from)
+        position = from
+        while position < end {
+            if tags[slot].load(ordering: .relaxed) != position {
+                (storage + slot * channels).update(from: source, count: channels)
+                tags[slot].store(position, ordering: .releasing)
+            }
+            source += channels
+            slot = slot + 1 == capacity ? 0 : slot + 1
+            position += 1
+        }
         if end <= newestEnd { reorderedCount.add(1, ordering: .relaxed) }
         newestEnd = max(newestEnd, end)
         storedCount.add(1, ordering: .relaxed)
@@ -133,43 +165,37 @@ public final class FrameRing: @unchecked Sendable {
 
     // MARK: - Consumer
 
-    /// Fills `output` with the interleaved samples of positions [index, index + frameCount): from
-    /// stored frames where they cover it, silence (counted as gap) where none does. Frames wholly
-    /// before the end of the read are released; later writes before it are dropped as late.
+    /// Fills `output` with the interleaved samples of positions [index, index + frameCount): the
+    /// stored ones, and silence (counted as gap) where none is stored or the position is before
+    /// an earlier read's start (read once, its slot may hold another now). Later writes before
+    /// the read's end are late.
     /// Thread: playback (RT). Lock-free, non-allocating.
     @discardableResult
     public func read(from index: Int64, frameCount: Int, into output: UnsafeMutableBufferPointer<Float>) -> ReadResult {
-        let end = index + Int64(frameCount)
-        // Publish first: a frame the producer checks from now on against this read is late.
-        readPosition.store(end, ordering: .releasing)
-        let head = publishedHead.load(ordering: .acquiring)
-        var tail = releasedTail.load(ordering: .relaxed)
         output.update(repeating: 0)
+        guard frameCount > 0, index > Self.empty, index <= Int64.max - Int64(frameCount), output.count >= frameCount * channels else {
+            return ReadResult(covered: 0, gap: max(0, frameCount))
+        }
+        let end = index + Int64(frameCount)
+        // Release what earlier reads took (their slots may be reused), and mark this read's span passed.
+        let start = max(index, readStart.load(ordering: .relaxed))
+        readStart.store(start, ordering: .releasing)
+        if end > readEnd.load(ordering: .relaxed) { readEnd.store(end, ordering: .releasing) }
         var covered = 0
-        var slot = tail
-        while slot != head {
-            let ring = slot % slotCount
-            let first = firstSamples[ring]
-            let last = first + Int64(frameCounts[ring])
-            let from = max(first, index), to = min(last, end)
-            if from < to {
-                let source = storage + ring * slotFrames * channels + Int(from - first) * channels
-                let target = output.baseAddress! + Int(from - index) * channels
-                target.update(from: source, count: Int(to - from) * channels)
-                covered += Int(to - from)
+        if start < end {
+            var slot = slotIndex(of: start)
+            var target = output.baseAddress! + Int(start - index) * channels
+            var position = start
+            while position < end {
+                if tags[slot].load(ordering: .acquiring) == position {
+                    target.update(from: storage + slot * channels, count: channels)
+                    covered += 1
+                }
+                target += channels
+                slot = slot + 1 == capacity ? 0 : slot + 1
+                position += 1
             }
-            if last <= index && !finished[ring] {
-                // Stored just before a read passed it: never played.
-                expiredCount.add(1, ordering: .relaxed)
-            }
-            if last <= end { finished[ring] = true }
-            slot += 1
         }
-        while tail != head && finished[tail % slotCount] {
-            finished[tail % slotCount] = false
-            tail += 1
-        }
-        releasedTail.store(tail, ordering: .releasing)
         let gap = frameCount - covered
         if gap > 0 { gapFrameCount.add(gap, ordering: .relaxed) }
         return ReadResult(covered: covered, gap: gap)
@@ -177,28 +203,28 @@ public final class FrameRing: @unchecked Sendable {
 
     // MARK: - Fill (producer thread)
 
-    /// Samples stored ahead of the reader: from its next read to the newest sample written (0
-    /// before the first read). Thread: the producer (the newest sample is its own).
+    /// Samples stored ahead of the reader: from its last read's end to the newest sample written
+    /// (0 before the first read). Thread: the producer (the newest sample is its own).
     public var bufferedSamples: Int {
-        let position = readPosition.load(ordering: .relaxed)
-        return position == .min || newestEnd == .min ? 0 : Int(max(0, newestEnd - position))
+        let position = readEnd.load(ordering: .relaxed)
+        guard position != .min, newestEnd != .min else { return 0 }
+        let (ahead, overflow) = newestEnd.subtractingReportingOverflow(position)
+        return overflow ? 0 : Int(min(max(0, ahead), Int64(capacity)))
     }
 
     // MARK: - Counters (any thread)
 
-    /// Frames stored.
+    /// Frames stored (wholly or in part).
     public var stored: Int { storedCount.load(ordering: .relaxed) }
     /// Frames dropped on arrival because their time had passed.
     public var late: Int { lateCount.load(ordering: .relaxed) }
-    /// Frames stored, but passed by a read before any of them was read (counted in ``stored`` too).
-    public var expired: Int { expiredCount.load(ordering: .relaxed) }
     /// Frames dropped as duplicates.
     public var duplicates: Int { duplicateCount.load(ordering: .relaxed) }
-    /// Frames stored behind a later one (put back in order by the reads).
+    /// Frames stored behind a later one (put back in order by their positions).
     public var reordered: Int { reorderedCount.load(ordering: .relaxed) }
-    /// Frames dropped for want of a free slot.
+    /// Frames dropped for want of a free slot (too far ahead of the reader).
     public var overflows: Int { fullCount.load(ordering: .relaxed) }
-    /// Frames dropped as larger than a slot.
+    /// Frames dropped as larger than the ring.
     public var tooLarge: Int { tooLargeCount.load(ordering: .relaxed) }
     /// Sample frames read as silence because no frame covered them.
     public var gapFrames: Int { gapFrameCount.load(ordering: .relaxed) }

@@ -28,9 +28,12 @@ public final class PublishedTimeline: Sendable {
             self.samplesPerSecond = samplesPerSecond
         }
 
-        /// The (fractional) sample index due at local time `time`.
+        /// The (fractional) sample index due at local time `time`; whatever the line holds, this
+        /// never traps (it may be far off, or not finite, for a line no clock chain makes).
         @inlinable public func sampleIndex(at time: Nanoseconds) -> Double {
-            Double(anchorSample) + Double((time - anchorTime).rawValue) * samplesPerSecond * 1e-9
+            let (elapsed, overflow) = time.rawValue.subtractingReportingOverflow(anchorTime.rawValue)
+            let seconds = (overflow ? Double(time.rawValue) - Double(anchorTime.rawValue) : Double(elapsed)) * 1e-9
+            return Double(anchorSample) + seconds * samplesPerSecond
         }
     }
 

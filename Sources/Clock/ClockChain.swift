@@ -12,8 +12,9 @@ public enum ClockChain {
     public static func localTime(
         ofSample index: Int64, on line: StreamTimeline.Line, calibration: SessionCalibration?, host: HostClockMapping
     ) -> Nanoseconds? {
-        let stampTime = line.time(ofSample: index)
-        guard let senderTime = calibration.map({ $0.cpuTime(forGPUTime: stampTime) }) ?? stampTime else { return nil }
+        guard let stampTime = line.time(ofSample: index),
+              let senderTime = calibration.map({ $0.cpuTime(forGPUTime: stampTime) }) ?? stampTime
+        else { return nil }
         return host.localTime(forSenderTime: senderTime)
     }
 
@@ -22,7 +23,7 @@ public enum ClockChain {
     public static func sampleIndex(
         atLocalTime time: Nanoseconds, on line: StreamTimeline.Line, calibration: SessionCalibration?, host: HostClockMapping
     ) -> Double? {
-        guard let senderTime = host.senderTime(forLocalTime: time),
+        guard time.isWithinNetworkLimit, let senderTime = host.senderTime(forLocalTime: time),
               let stampTime = calibration.map({ $0.gpuTime(forCPUTime: senderTime) }) ?? senderTime
         else { return nil }
         return line.sampleIndex(at: stampTime)
@@ -30,6 +31,7 @@ public enum ClockChain {
 
     /// The stream's sample rate against the local clock, in hertz: what playback resamples from.
     /// Measured over one nominal second of samples after `index`, so every drift in the chain counts.
+    /// Nil when it is not positive or (a hostile calibration) beyond ``plausibleRateDeviation``.
     public static func localRate(
         at index: Int64, on line: StreamTimeline.Line, nominalRate: SampleRate, calibration: SessionCalibration?, host: HostClockMapping
     ) -> Double? {
@@ -38,6 +40,11 @@ public enum ClockChain {
               let last = localTime(ofSample: index + span, on: line, calibration: calibration, host: host),
               last > first
         else { return nil }
-        return Double(span) * 1e9 / Double((last - first).rawValue)
+        let rate = Double(span) * 1e9 / Double((last - first).rawValue)
+        return abs(rate / Double(nominalRate.hertz) - 1) <= plausibleRateDeviation ? rate : nil
     }
+
+    /// How far a stream's rate against the local clock may be from its nominal rate: 1 %, ten
+    /// times the largest drift of real clocks (``SessionCalibration/Configuration/maximumSkewPPM``).
+    public static let plausibleRateDeviation = 0.01
 }

@@ -68,7 +68,10 @@ public struct HostClockMapping: Sendable {
         var atReference: Double
         var slope: Double
 
-        func difference(at local: Int64) -> Int64 { Int64((atReference + slope * Double(local &- reference)).rounded()) }
+        /// Nil when the fit (from hostile samples) puts it beyond ±2^62 ns.
+        func difference(at local: Int64) -> Int64? {
+            Nanoseconds(rounding: atReference + slope * (Double(local) - Double(reference)))?.rawValue
+        }
     }
 
     public let configuration: Configuration
@@ -90,51 +93,64 @@ public struct HostClockMapping: Sendable {
         return oneWayMinima.isEmpty ? .unknown : .oneWay
     }
 
-    /// The local time of a sender CPU time; nil while a remote sender is unmeasured.
+    /// The local time of a sender CPU time; nil while a remote sender is unmeasured, and beyond
+    /// ±2^62 ns.
     public func localTime(forSenderTime time: Nanoseconds) -> Nanoseconds? {
+        guard time.isWithinNetworkLimit else { return nil }
         if isSameHost { return time }
         guard let fit else { return nil }
         // The difference is a function of local time, which is what we look for: start from the
         // newest sample's difference and refine; each step shrinks the error by the drift (ppm).
-        var local = time.rawValue &+ fit.difference(at: fit.reference)
-        for _ in 0..<2 { local = time.rawValue &+ fit.difference(at: local) }
+        var local = fit.reference
+        for _ in 0..<3 {
+            guard let difference = fit.difference(at: local), case let next = Nanoseconds(time.rawValue + difference),
+                  next.isWithinNetworkLimit else { return nil }
+            local = next.rawValue
+        }
         return Nanoseconds(local)
     }
 
     /// The sender CPU time at a local time: the inverse of ``localTime(forSenderTime:)``.
     public func senderTime(forLocalTime time: Nanoseconds) -> Nanoseconds? {
+        guard time.isWithinNetworkLimit else { return nil }
         if isSameHost { return time }
-        guard let fit else { return nil }
-        return Nanoseconds(time.rawValue &- fit.difference(at: time.rawValue))
+        guard let difference = fit?.difference(at: time.rawValue), case let sender = Nanoseconds(time.rawValue - difference),
+              sender.isWithinNetworkLimit else { return nil }
+        return sender
     }
 
     /// A snapshot of the estimate.
     public var status: Status {
         let newest = (mode == .twoWay ? exchanges.last : oneWayMinima.last)?.local ?? 0
+        let skew = -(fit?.slope ?? 0) * 1e6
         return Status(
             mode: mode, offset: Nanoseconds(isSameHost ? 0 : fit?.difference(at: newest) ?? 0),
-            skewPPM: -(fit?.slope ?? 0) * 1e6,
+            skewPPM: skew.isFinite ? skew : 0,
             bestRoundTrip: exchanges.map(\.roundTrip).min().map { Nanoseconds($0) },
             samples: mode == .twoWay ? exchanges.count : oneWayMinima.count)
     }
 
     /// Takes one probe/echo exchange: t1 probe sent and t4 echo received (local), t2 probe
     /// received and t3 echo sent (sender). Exchanges with a negative round trip, or one over
-    /// ``Configuration/maximumRoundTrip``, are dropped.
+    /// ``Configuration/maximumRoundTrip``, are dropped, as are times beyond ±2^62 ns and clocks
+    /// further apart than that.
     public mutating func addExchange(probeSent t1: Nanoseconds, probeReceived t2: Nanoseconds, echoSent t3: Nanoseconds, echoReceived t4: Nanoseconds) {
-        guard !isSameHost else { return }
-        let roundTrip = (t4 - t1).rawValue &- (t3 - t2).rawValue
+        guard !isSameHost, [t1, t2, t3, t4].allSatisfy(\.isWithinNetworkLimit), t1 <= t4, t2 <= t3,
+              case let apart = Nanoseconds(t2.rawValue - t1.rawValue), apart.isWithinNetworkLimit
+        else { return }
+        let roundTrip = (t4 - t1).rawValue - (t3 - t2).rawValue
         guard roundTrip >= 0, roundTrip <= configuration.maximumRoundTrip.rawValue else { return }
-        // NTP: sender − local = ((t2 − t1) + (t3 − t4)) / 2; we keep local − sender.
-        let difference = -(((t2 - t1).rawValue &+ (t3 - t4).rawValue) / 2)
+        // NTP: sender − local = ((t2 − t1) + (t3 − t4)) / 2 = (t2 − t1) − round trip / 2; we keep local − sender.
+        let difference = roundTrip / 2 - apart.rawValue
         Self.append(Sample(local: t4.rawValue, difference: difference, roundTrip: roundTrip), to: &exchanges, limit: configuration.window)
         refit()
     }
 
     /// Takes one frame's sender CPU time and its local arrival time (used until exchanges exist).
     public mutating func addOneWay(senderTime: Nanoseconds, arrival: Nanoseconds) {
-        guard !isSameHost else { return }
-        let difference = (arrival - senderTime).rawValue
+        guard !isSameHost, senderTime.isWithinNetworkLimit, arrival.isWithinNetworkLimit,
+              case let difference = arrival.rawValue - senderTime.rawValue, Nanoseconds(difference).isWithinNetworkLimit
+        else { return }
         let bucket = configuration.oneWayBucket.rawValue
         if let last = oneWayMinima.last, last.local / bucket == arrival.rawValue / bucket {
             guard difference < last.difference else { return }
@@ -156,21 +172,21 @@ public struct HostClockMapping: Sendable {
         if exchanges.isEmpty {
             chosen = oneWayMinima
         } else {
-            let best = exchanges.map(\.roundTrip).min()!
+            let best = exchanges.reduce(Int64.max) { min($0, $1.roundTrip) }
             let limit = best + max(Int64(Double(best) * configuration.roundTripTolerance), configuration.roundTripSlack.rawValue)
             chosen = exchanges.filter { $0.roundTrip <= limit }
         }
         guard let reference = chosen.max(by: { $0.local < $1.local })?.local else { fit = nil; return }
         let count = Double(chosen.count)
-        let meanX = chosen.reduce(0) { $0 + Double($1.local &- reference) } / count
+        let meanX = chosen.reduce(0) { $0 + Double($1.local - reference) } / count
         let meanY = chosen.reduce(0) { $0 + Double($1.difference) } / count
         var sxx = 0.0, sxy = 0.0
         for sample in chosen {
-            let dx = Double(sample.local &- reference) - meanX
+            let dx = Double(sample.local - reference) - meanX
             sxx += dx * dx
             sxy += dx * (Double(sample.difference) - meanY)
         }
-        let span = Double((chosen.map(\.local).max() ?? 0) &- (chosen.map(\.local).min() ?? 0))
+        let span = Double((chosen.map(\.local).max() ?? 0) - (chosen.map(\.local).min() ?? 0))
         let slope = span >= Double(configuration.minimumSpanForDrift.rawValue) && sxx > 0 ? sxy / sxx : 0
         fit = Fit(reference: reference, atReference: meanY - slope * meanX, slope: slope)
     }

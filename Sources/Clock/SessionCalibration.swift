@@ -107,13 +107,20 @@ public struct SessionCalibration: Sendable {
         var residual: Double
         var pointsUsed: Int
 
+        /// y at `gpu` on `segment` (the newest when nil or gone). GPU times are within ±2^62.
         func y(atGPU gpu: Int64, segment: Int? = nil) -> Double {
-            let line = segments.last { $0.id == (segment ?? segments.last!.id) } ?? segments.last!
-            return line.meanY + slope * (Double(gpu &- referenceGPU) - line.meanX)
+            guard let newest = segments.last else { return 0 }
+            let line = segment.flatMap { id in segments.last { $0.id == id } } ?? newest
+            return line.meanY + slope * (Double(gpu - referenceGPU) - line.meanX)
         }
 
-        /// CPU − GPU at `gpu` on the newest segment, in whole nanoseconds.
-        func difference(atGPU gpu: Int64) -> Int64 { referenceY &+ Int64(y(atGPU: gpu).rounded()) }
+        /// CPU − GPU at `gpu` on the newest segment, in whole nanoseconds; nil when a hostile
+        /// fit puts it beyond ±2^62.
+        func difference(atGPU gpu: Int64) -> Int64? {
+            guard let y = Nanoseconds(rounding: y(atGPU: gpu)) else { return nil }
+            let difference = referenceY + y.rawValue
+            return Nanoseconds(difference).isWithinNetworkLimit ? difference : nil
+        }
     }
 
     public let configuration: Configuration
@@ -135,38 +142,47 @@ public struct SessionCalibration: Sendable {
         self.configuration = configuration
     }
 
-    /// The current state, for others to read.
+    /// Whether GPU-stamped frames can be aligned yet (a block has been taken).
+    public var isCalibrated: Bool { fit != nil }
+
+    /// The current state, for others to read. Every figure is finite, whatever the blocks held.
     public var status: Status {
         let newest = points.last
+        let skew = fit.map { -$0.slope / (1 + $0.slope) * 1e6 } ?? 0
         return Status(
             mode: fit == nil ? .uncalibrated : ((fit?.pointsUsed ?? 0) >= 2 && fit?.slope != 0 ? .drift : .offsetOnly),
             offset: Nanoseconds(newest.flatMap { point in fit.map { protocolOffset(atGPU: point.gpu, fit: $0) } } ?? 0),
-            skewPPM: fit.map { -$0.slope / (1 + $0.slope) * 1e6 } ?? 0,
-            residual: Nanoseconds(Int64((fit?.residual ?? 0).rounded())),
+            skewPPM: skew.isFinite ? skew : 0,
+            residual: Nanoseconds(rounding: fit?.residual ?? 0) ?? .networkLimit,
             blocksUsed: fit?.pointsUsed ?? 0, outliersRejected: outliersRejected, relocks: relocks,
             lastBlockReceivedAt: lastBlockReceivedAt)
     }
 
-    /// GPU − CPU as the sender's counter reads it (the epoch added back), rounded to nanoseconds.
+    /// GPU − CPU as the sender's counter reads it (the epoch added back), rounded to nanoseconds;
+    /// 0 when it cannot be told.
     private func protocolOffset(atGPU gpu: Int64, fit: Fit) -> Int64 {
-        let difference = fit.difference(atGPU: gpu)  // CPU − GPU since the epoch
-        if let scale = unit?.integerNanoseconds, case (let epochNanoseconds, false) = epoch.multipliedReportingOverflow(by: scale) {
-            return epochNanoseconds &- difference
-        }
-        guard case .ticks(let period)? = unit else { return 0 }
-        return Int64((Double(epoch) * period - Double(difference)).rounded())
+        guard let difference = fit.difference(atGPU: gpu), let epoch = unit?.nanoseconds(ofGPUTimestamp: epoch) else { return 0 }
+        return epoch.rawValue - difference  // CPU − GPU since the epoch: both within ±2^62
     }
 
-    /// Takes a calibration block that arrived at `receivedAt` (receiver's clock).
+    /// Takes a calibration block that arrived at `receivedAt` (receiver's clock). A block outside
+    /// what jamnet allows (a timestamp beyond ±2^62 ns, a tick period that is not positive, a
+    /// deviation over a second, a counter width outside 1…64) is `invalid` and changes nothing.
     @discardableResult
     public mutating func add(_ block: CalibrationBlock, receivedAt: Nanoseconds) -> BlockOutcome {
         if case .ticks(let period) = block.unit, !(period.isFinite && period > 0) { return .invalid }
-        if unit != block.unit || unwrapper.bits != block.counterBits { restart(unit: block.unit, bits: block.counterBits, at: block.gpuTimestamp) }
-        guard let gpu = gpuNanoseconds(unwrapper.unwrap(block.gpuTimestamp)), let cpu = cpuNanoseconds(block.cpuTimestamp),
-              cpu.subtractingReportingOverflow(gpu).overflow == false
+        guard (1...64).contains(block.counterBits), Nanoseconds(block.gpuTimestamp).isWithinNetworkLimit,
+              block.unit.nanoseconds(ofGPUTimestamp: block.gpuTimestamp) != nil,
+              block.unit.nanoseconds(ofCPUTimestamp: block.cpuTimestamp) != nil
+        else { return .invalid }
+        let bound = block.maxDeviation.map { $0 * Double(block.unit.integerNanoseconds ?? 1) }
+        if let bound, !(0...1e9).contains(bound) { return .invalid }
+        if unit != block.unit || unwrapper.bits != block.counterBits { restart(unit: block.unit, bits: block.counterBits, epoch: block.gpuTimestamp) }
+        // The offset too within ±2^62, so that differences of offsets fit.
+        guard let gpu = unwrapper.unwrap(block.gpuTimestamp).flatMap(gpuNanoseconds), let cpu = cpuNanoseconds(block.cpuTimestamp),
+              Nanoseconds(cpu - gpu).isWithinNetworkLimit
         else { return .invalid }
         lastBlockReceivedAt = receivedAt
-        let bound = block.maxDeviation.map { deviationNanoseconds($0) }
         let deviation = bound ?? Double(configuration.defaultDeviation.rawValue)
         var point = Point(gpu: gpu, cpu: cpu, weight: 1 / max(deviation, 1) / max(deviation, 1), bound: bound, segment: segment)
 
@@ -199,31 +215,38 @@ public struct SessionCalibration: Sendable {
 
     /// A frame's `timestamp_gpu` as GPU nanoseconds since the session's epoch: unwrapped and in
     /// nanoseconds, but not yet mapped to the CPU clock. Stream timelines are fitted here, so that a
-    /// better calibration later moves every sample at once. Nil before the first block.
+    /// better calibration later moves every sample at once. Nil before the first block, and for a
+    /// reading beyond ±2^62 ns from the epoch.
     public mutating func gpuTime(forGPUTimestamp reading: Int64) -> Nanoseconds? {
         guard fit != nil else { return nil }
-        return gpuNanoseconds(unwrapper.unwrap(reading)).map { Nanoseconds($0) }
+        return unwrapper.unwrap(reading).flatMap(gpuNanoseconds).map { Nanoseconds($0) }
     }
 
-    /// The CPU time of a GPU time from ``gpuTime(forGPUTimestamp:)``, by the current fit.
+    /// The CPU time of a GPU time from ``gpuTime(forGPUTimestamp:)``, by the current fit; nil
+    /// beyond ±2^62 ns.
     public func cpuTime(forGPUTime time: Nanoseconds) -> Nanoseconds? {
-        guard let fit else { return nil }
-        let (cpu, overflow) = time.rawValue.addingReportingOverflow(fit.difference(atGPU: time.rawValue))
-        return overflow ? nil : Nanoseconds(cpu)
+        guard let fit, time.isWithinNetworkLimit, let difference = fit.difference(atGPU: time.rawValue) else { return nil }
+        let cpu = Nanoseconds(time.rawValue + difference)
+        return cpu.isWithinNetworkLimit ? cpu : nil
     }
 
     /// The GPU time (as from ``gpuTime(forGPUTimestamp:)``) at a CPU time: the inverse of
     /// ``cpuTime(forGPUTime:)``.
     public func gpuTime(forCPUTime time: Nanoseconds) -> Nanoseconds? {
-        guard let fit else { return nil }
+        guard let fit, time.isWithinNetworkLimit else { return nil }
         // cpu = gpu + difference(gpu): start from the newest block's difference and refine; each
         // step shrinks the error by the drift (ppm).
-        var gpu = time.rawValue &- fit.difference(atGPU: fit.referenceGPU)
-        for _ in 0..<2 { gpu = time.rawValue &- fit.difference(atGPU: gpu) }
+        var gpu = fit.referenceGPU
+        for _ in 0..<3 {
+            guard let difference = fit.difference(atGPU: gpu), case let next = Nanoseconds(time.rawValue - difference),
+                  next.isWithinNetworkLimit else { return nil }
+            gpu = next.rawValue
+        }
         return Nanoseconds(gpu)
     }
 
-    /// A frame's `timestamp_cpu` in nanoseconds (in the session's unit; nanoseconds before any block).
+    /// A frame's `timestamp_cpu` in nanoseconds (in the session's unit; nanoseconds before any
+    /// block); nil beyond ±2^62 ns.
     public func cpuTime(forCPUTimestamp reading: Int64) -> Nanoseconds? {
         cpuNanoseconds(reading).map { Nanoseconds($0) }
     }
@@ -247,11 +270,10 @@ public struct SessionCalibration: Sendable {
     /// Weighted least squares, then up to two rounds of rejecting residuals beyond the robust scale.
     private mutating func refit() {
         for index in points.indices { points[index].isOutlier = false }
-        guard let reference = points.last else { fit = nil; return }
-        var current = solve(reference: reference)
+        guard let reference = points.last, var current = solve(reference: reference) else { fit = nil; return }
         guard points.count >= 4 else { fit = current; return }
         for _ in 0..<2 {
-            let residuals = points.map { abs(Double($0.cpu &- $0.gpu &- current.referenceY) - current.y(atGPU: $0.gpu, segment: $0.segment)) }
+            let residuals = points.map { abs(Double($0.cpu - $0.gpu - current.referenceY) - current.y(atGPU: $0.gpu, segment: $0.segment)) }
             let scale = 1.4826 * Self.median(residuals)
             var changed = false
             for index in points.indices {
@@ -259,8 +281,8 @@ public struct SessionCalibration: Sendable {
                 let isOutlier = residuals[index] > max(configuration.outlierSigmas * scale, 3 * deviation)
                 if isOutlier != points[index].isOutlier { points[index].isOutlier = isOutlier; changed = true }
             }
-            guard changed, points.contains(where: { !$0.isOutlier }) else { break }
-            current = solve(reference: reference)
+            guard changed, let refitted = solve(reference: reference) else { break }
+            current = refitted
         }
         fit = centeredWithinBounds(current) ?? current
     }
@@ -269,28 +291,31 @@ public struct SessionCalibration: Sendable {
     /// use give one and such a line exists; nil otherwise (least squares stands).
     private func centeredWithinBounds(_ fit: Fit) -> Fit? {
         let used = points.filter { !$0.isOutlier }
-        guard fit.slope != 0, used.count >= 3, used.allSatisfy({ $0.bound != nil }) else { return nil }
         // x relative to the newest block, where predictions are made; timestamps are whole
         // nanoseconds and tick conversions round, hence half a nanosecond more on each bound.
-        let rows = used.map {
-            BoundedLineFit.Point(segment: $0.segment, x: Double($0.gpu &- fit.referenceGPU),
-                                 y: Double($0.cpu &- $0.gpu &- fit.referenceY), bound: $0.bound! + 0.5)
+        let rows = used.compactMap { point in
+            point.bound.map {
+                BoundedLineFit.Point(segment: point.segment, x: Double(point.gpu - fit.referenceGPU),
+                                     y: Double(point.cpu - point.gpu - fit.referenceY), bound: $0 + 0.5)
+            }
         }
+        guard fit.slope != 0, rows.count >= 3, rows.count == used.count else { return nil }
         // Least squares may miss the lines that fit by more than their own spread: search wide.
         guard let bounded = BoundedLineFit(points: rows, slopeGuess: fit.slope, reach: configuration.maximumSkewPPM * 1e-6) else { return nil }
         var centered = fit
         centered.slope = bounded.slope
         centered.segments = bounded.offsets.map { Fit.Segment(id: $0.segment, meanX: 0, meanY: $0.value) }
-        let residuals = rows.map { $0.y - centered.y(atGPU: fit.referenceGPU &+ Int64($0.x), segment: $0.segment) }
+        let residuals = zip(rows, used).map { $0.y - centered.y(atGPU: $1.gpu, segment: $0.segment) }
         centered.residual = (residuals.map { $0 * $0 }.reduce(0, +) / Double(rows.count)).squareRoot()
         return centered
     }
 
-    /// Weighted least squares with one offset per segment and one slope for all.
-    private func solve(reference: Point) -> Fit {
-        let referenceY = reference.cpu &- reference.gpu
-        func x(_ point: Point) -> Double { Double(point.gpu &- reference.gpu) }
-        func y(_ point: Point) -> Double { Double(point.cpu &- point.gpu &- referenceY) }
+    /// Weighted least squares with one offset per segment and one slope for all; nil when no
+    /// block is left to fit. Points' times are within ±2^62 ns, so their differences fit.
+    private func solve(reference: Point) -> Fit? {
+        let referenceY = reference.cpu - reference.gpu
+        func x(_ point: Point) -> Double { Double(point.gpu - reference.gpu) }
+        func y(_ point: Point) -> Double { Double(point.cpu - point.gpu - referenceY) }
         var segments: [Fit.Segment] = []
         var totalWeight = 0.0, sxx = 0.0, sxy = 0.0, syy = 0.0, used = 0
         for id in Set(points.map(\.segment)).sorted() {
@@ -314,6 +339,7 @@ public struct SessionCalibration: Sendable {
         }
         // Blocks less than a millisecond apart (in weighted spread) say nothing about drift.
         let slope = sxx > 0 && sxx / totalWeight > 1e12 ? sxy / sxx : 0
+        guard !segments.isEmpty else { return nil }
         let residual = used > segments.count ? (max(0, syy - slope * sxy) / totalWeight).squareRoot() : 0
         return Fit(referenceGPU: reference.gpu, referenceY: referenceY, segments: segments, slope: slope, residual: residual, pointsUsed: used)
     }
@@ -321,7 +347,7 @@ public struct SessionCalibration: Sendable {
     /// Whether `point` lies beyond the re-lock threshold from what `fit` predicts on its newest segment.
     private func isJump(_ point: Point, from fit: Fit) -> Bool {
         let predicted = fit.y(atGPU: point.gpu)
-        let actual = Double(point.cpu &- point.gpu &- fit.referenceY)
+        let actual = Double(point.cpu - point.gpu - fit.referenceY)
         var tolerance = Double(configuration.relockThreshold.rawValue)
         if fit.slope == 0 {
             // Drift unknown: allow the largest plausible skew over the time since the fit's newest block.
@@ -337,38 +363,24 @@ public struct SessionCalibration: Sendable {
 
     // MARK: - Units
 
-    private mutating func restart(unit: TimestampUnit, bits: Int, at reading: Int64) {
+    private mutating func restart(unit: TimestampUnit, bits: Int, epoch: Int64) {
         self.unit = unit
         unwrapper = CounterUnwrapper(bits: bits)
-        epoch = unwrapper.unwrap(reading)
+        _ = unwrapper.unwrap(epoch)
+        self.epoch = epoch
         points = []
         fit = nil
         beforeRelock = nil
     }
 
-    /// GPU nanoseconds since the epoch of an unwrapped reading; nil on overflow.
+    /// GPU nanoseconds since the epoch of an unwrapped reading (both within ±2^62); nil beyond ±2^62.
     private func gpuNanoseconds(_ unwrapped: Int64) -> Int64? {
-        let (ticks, overflow) = unwrapped.subtractingReportingOverflow(epoch)
-        guard !overflow else { return nil }
-        switch unit {
-        case .ticks(let period)?:
-            let value = (Double(ticks) * period).rounded()
-            return abs(value) < 9.2e18 ? Int64(value) : nil
-        case let decimal?:
-            let (value, overflowed) = ticks.multipliedReportingOverflow(by: decimal.integerNanoseconds!)
-            return overflowed ? nil : value
-        case nil:
-            return nil
-        }
+        unit?.nanoseconds(ofGPUTimestamp: unwrapped - epoch)?.rawValue
     }
 
-    /// CPU nanoseconds of a CPU reading in the session's unit (ticks mean nanoseconds there).
+    /// CPU nanoseconds of a CPU reading in the session's unit (ticks mean nanoseconds there); nil
+    /// beyond ±2^62.
     private func cpuNanoseconds(_ reading: Int64) -> Int64? {
-        let (value, overflow) = reading.multipliedReportingOverflow(by: unit?.integerNanoseconds ?? 1)
-        return overflow ? nil : value
-    }
-
-    private func deviationNanoseconds(_ deviation: Double) -> Double {
-        deviation * Double(unit?.integerNanoseconds ?? 1)
+        (unit ?? .nanoseconds).nanoseconds(ofCPUTimestamp: reading)?.rawValue
     }
 }

@@ -10,8 +10,18 @@ import Core
 /// discontinuity threshold from the line re-anchors the stream there. The fitted period is the
 /// stream's real sample rate against the stamps' clock, which playback resamples to; the nominal
 /// rate is kept while the stamps cannot tell it from the fitted one (``Configuration/nominalRateMargin``).
+/// A stamp behind the stream by more than the threshold (a sender's clock stepped back) re-anchors
+/// the time, not the samples: they go on from where the stream was, so the indices written to a
+/// ring only move back within a reorder. Stamps must lie within ±2^62 ns; indices stay within
+/// ±``indexLimit``, and a frame that would take them further is ``Placement/outOfRange``.
 /// Thread: the stream's ingest thread; playback reads copies of ``line``. Pure logic.
 public struct StreamTimeline: Sendable {
+    /// The largest sample index magnitude a stream reaches: 2^52, 186 years at 768 kHz, and
+    /// exact in a `Double`.
+    public static let indexLimit: Int64 = 1 << 52
+    /// The longest frame placed, in sample frames: more than a 64 MiB line holds.
+    public static let maximumFrameLength = 1 << 26
+
     /// Tuning; the defaults suit frames of 1–20 ms.
     public struct Configuration: Sendable {
         /// A stamp this far from the line is a real discontinuity: the stream re-anchors there.
@@ -52,14 +62,18 @@ public struct StreamTimeline: Sendable {
             self.period = period
         }
 
-        /// The time of sample frame `index`.
-        public func time(ofSample index: Int64) -> Nanoseconds {
-            anchorTime + Nanoseconds(Int64((Double(index - anchorIndex) * period).rounded()))
+        /// The time of sample frame `index` (within ±``StreamTimeline/indexLimit``); nil beyond
+        /// ±2^62 ns.
+        public func time(ofSample index: Int64) -> Nanoseconds? {
+            guard index.magnitude <= StreamTimeline.indexLimit.magnitude, let offset = Nanoseconds(rounding: Double(index - anchorIndex) * period),
+                  case let time = Nanoseconds(anchorTime.rawValue + offset.rawValue), time.isWithinNetworkLimit
+            else { return nil }
+            return time
         }
 
-        /// The (fractional) sample index at `time`.
+        /// The (fractional) sample index at `time` (within ±2^62 ns).
         public func sampleIndex(at time: Nanoseconds) -> Double {
-            Double(anchorIndex) + Double((time - anchorTime).rawValue) / period
+            Double(anchorIndex) + Double(time.rawValue - anchorTime.rawValue) / period
         }
     }
 
@@ -69,11 +83,15 @@ public struct StreamTimeline: Sendable {
         case placed(firstSample: Int64)
         /// Off the line by more than the threshold: the line now starts at this frame.
         case reanchored(firstSample: Int64)
+        /// Its stamp is beyond ±2^62 ns, or its place beyond ±``StreamTimeline/indexLimit``:
+        /// dropped, nothing learnt. The stream cannot go on past it and should restart.
+        case outOfRange
 
-        /// The frame's first sample index either way.
-        public var firstSample: Int64 {
+        /// The frame's first sample index; nil when it is out of range.
+        public var firstSample: Int64? {
             switch self {
             case .placed(let index), .reanchored(let index): index
+            case .outOfRange: nil
             }
         }
     }
@@ -120,14 +138,19 @@ public struct StreamTimeline: Sendable {
 
     /// Places a frame of `sampleCount` sample frames stamped at `stamp` (already on this clock).
     public mutating func observe(stamp: Nanoseconds, sampleCount: Int, sequence: UInt64?) -> Placement {
+        guard stamp.isWithinNetworkLimit, (0...Self.maximumFrameLength).contains(sampleCount) else { return .outOfRange }
         guard let expected = nextIndex else {
             line = Line(anchorIndex: 0, anchorTime: stamp, period: line.period)
             record(Observation(index: 0, stamp: stamp.rawValue), count: sampleCount, sequence: sequence)
             return .placed(firstSample: 0)
         }
-        let index = place(stamp: stamp, sampleCount: sampleCount, sequence: sequence, expected: expected)
-        let error = (stamp - line.time(ofSample: index)).rawValue
-        if abs(error) > configuration.discontinuityThreshold.rawValue {
+        guard var index = place(stamp: stamp, sampleCount: sampleCount, sequence: sequence, expected: expected),
+              index.magnitude <= Self.indexLimit.magnitude - UInt64(sampleCount)
+        else { return .outOfRange }
+        let error = line.time(ofSample: index).map { stamp.rawValue - $0.rawValue }
+        if error.map({ abs($0) > configuration.discontinuityThreshold.rawValue }) ?? true {
+            // Behind the stream: its clock stepped back, its samples go on.
+            index = max(index, expected)
             reanchors += 1
             observations.removeAll(keepingCapacity: true)
             oldest = 0
@@ -145,11 +168,14 @@ public struct StreamTimeline: Sendable {
 
     /// The first sample index of a frame: after the previous one, lost frames counted by `seq`;
     /// without `seq` (or out of order), the stamp's position snapped to whole frames.
-    private func place(stamp: Nanoseconds, sampleCount: Int, sequence: UInt64?, expected: Int64) -> Int64 {
+    /// Nil when the stamp puts it beyond ±2^62 (an absurd rate or stamp).
+    private func place(stamp: Nanoseconds, sampleCount: Int, sequence: UInt64?, expected: Int64) -> Int64? {
+        // Indices are within ``indexLimit`` and frames within it, and `seq` gaps below 10^6.
         if let sequence, let last = lastSequence, sequence > last, sequence - last < 1_000_000 {
             return expected + Int64(sequence - last - 1) * Int64(lastFrameLength)
         }
         let predicted = line.sampleIndex(at: stamp)
+        guard predicted.magnitude < 0x1p62 else { return nil }
         guard sampleCount == lastFrameLength, sampleCount > 0 else { return Int64(predicted.rounded()) }
         let frames = ((predicted - Double(expected)) / Double(sampleCount)).rounded()
         return expected + Int64(frames) * Int64(sampleCount)
@@ -211,7 +237,9 @@ public struct StreamTimeline: Sendable {
             if width(nominalPeriod) - best <= configuration.nominalRateMargin * best / Double(hulls.count) { period = nominalPeriod }
         }
         let (low, high) = hulls.band(slope: period)
-        let anchorTime = Nanoseconds(newest + Int64(((low + high) / 2).rounded()))
+        guard let middle = Nanoseconds(rounding: (low + high) / 2), case let anchorTime = Nanoseconds(newest + middle.rawValue),
+              anchorTime.isWithinNetworkLimit
+        else { return }
         line = Line(anchorIndex: reference, anchorTime: anchorTime, period: period)
     }
 }

@@ -46,6 +46,22 @@ public struct Nanoseconds: RawRepresentable, Hashable, Comparable, Sendable, Cus
 }
 
 extension Nanoseconds {
+    /// The largest magnitude a time taken from the network may have: 2^62 − 1 ns (146 years), so
+    /// that the sum or difference of any two such times fits in an `Int64`.
+    public static let networkLimit = Nanoseconds((1 << 62) - 1)
+
+    /// Whether the value lies within ±``networkLimit``.
+    @inlinable public var isWithinNetworkLimit: Bool { rawValue.magnitude <= UInt64(Nanoseconds.networkLimit.rawValue) }
+
+    /// `value` nanoseconds rounded to the nearest whole one; nil when it is not finite or beyond
+    /// ±``networkLimit``: the checked way from a `Double` (`Int64(_:)` traps on those).
+    @inlinable public init?(rounding value: Double) {
+        guard value.magnitude < 4_611_686_018_427_387_904 else { return nil }  // 2^62; false for NaN
+        self.init(Int64(value.rounded()))
+    }
+}
+
+extension Nanoseconds {
     /// Parses a duration as users write one: `"250ms"`, `"1.5s"`, `"500us"` (or `µs`), `"2000000ns"`,
     /// `"2min"`, or a bare number of seconds (`"1.5"`). Nil for anything else, negative values included.
     public init?(duration text: String) {

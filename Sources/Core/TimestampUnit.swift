@@ -16,6 +16,29 @@ public enum TimestampUnit: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// A CPU timestamp in this unit (nanoseconds with ticks) as nanoseconds; nil beyond
+    /// ±``Nanoseconds/networkLimit``.
+    public func nanoseconds(ofCPUTimestamp value: Int64) -> Nanoseconds? {
+        let (product, overflow) = value.multipliedReportingOverflow(by: integerNanoseconds ?? 1)
+        return !overflow && Nanoseconds(product).isWithinNetworkLimit ? Nanoseconds(product) : nil
+    }
+
+    /// A GPU timestamp in this unit (ticks with ticks) as nanoseconds, rounded; nil beyond
+    /// ±``Nanoseconds/networkLimit``.
+    public func nanoseconds(ofGPUTimestamp value: Int64) -> Nanoseconds? {
+        guard case .ticks(let period) = self else { return nanoseconds(ofCPUTimestamp: value) }
+        return Nanoseconds(rounding: Double(value) * period)
+    }
+
+    /// One second in the unit of `max_deviation` (nanoseconds with ticks).
+    public var oneSecondOfDeviation: Double {
+        switch self {
+        case .nanoseconds, .ticks: 1e9
+        case .microseconds: 1e6
+        case .milliseconds: 1e3
+        }
+    }
+
     /// `"ns"`, `"us"`, `"ms"` or `"ticks of 52.08 ns"`.
     public var description: String {
         switch self {

@@ -21,8 +21,20 @@ public struct IngestConfiguration: Sendable {
     public var allowed: AddressAllowList?
     /// The interface a multicast group is joined on (nil: the one the system routes the group to).
     public var multicastInterface: String?
-    /// How much audio each stream's ring holds.
-    public var ringDuration = Nanoseconds.seconds(2)
+    /// How much audio each stream's ring holds: the player's latency and a second more (the
+    /// receiver sets it from the latency).
+    public var ringDuration = Nanoseconds.milliseconds(1_020)
+    /// `--max-buffer`: the memory all streams' rings may take together; a stream whose ring does
+    /// not fit is refused and counted.
+    public var maximumBufferBytes = ByteCount.mebibytes(64)
+    /// The memory one stream's ring may take (at most ``maximumBufferBytes``): 16 MiB holds 3 s
+    /// of 96 kHz audio in 12 channels.
+    public var maximumStreamBufferBytes = ByteCount.mebibytes(16)
+    /// A stream whose format changed is refused another change for this long: a sender flipping
+    /// its rate or channels every line cannot make the player allocate a ring per line.
+    public var formatChangeHoldoff = Nanoseconds.seconds(1)
+    /// Probes that may await their echo per session; the oldest is forgotten first.
+    public var outstandingProbes = 4
 
     /// The defaults.
     public init() {}

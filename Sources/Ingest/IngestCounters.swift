@@ -43,6 +43,12 @@ public final class IngestCounters: Sendable {
 
     /// TCP connections and UDP datagrams from addresses outside `--allow`, dropped unread.
     public let disallowed = AtomicCounter()
+    /// `clock_echo`s that answered no probe awaiting one (unknown id, wrong time, or late), ignored.
+    public let unexpectedEchoes = AtomicCounter()
+    /// Streams refused because their ring did not fit in the buffer memory (`--max-buffer`).
+    public let refusedBuffers = AtomicCounter()
+    /// Frames dropped because their stream changed format again within the hold-off.
+    public let refusedFormatChanges = AtomicCounter()
 
     /// Makes zeroed counters.
     public init() {}

@@ -1,3 +1,4 @@
+import Buffer
 import Core
 import NIOCore
 import NIOPosix
@@ -14,6 +15,8 @@ import Wire
 public final class IngestServer: Sendable {
     public let configuration: IngestConfiguration
     public let counters: IngestCounters
+    /// The memory the streams' rings take, within `--max-buffer`.
+    public let budget: BufferBudget
     private let listen: ListenAddress
     private let useTCP: Bool
     private let useUDP: Bool
@@ -42,12 +45,14 @@ public final class IngestServer: Sendable {
         self.clock = clock
         let counters = IngestCounters()
         self.counters = counters
+        let budget = BufferBudget(limit: configuration.maximumBufferBytes, perStreamLimit: configuration.maximumStreamBufferBytes)
+        self.budget = budget
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         loop = group.next()
         // Made here, used only on the loop from now on.
         let isSameHost = isSameHost ?? Self.isOnThisHost(addresses: Self.interfaceAddresses())
         table = .makeBoxSendingValue(
-            SessionTable(configuration: configuration, counters: counters, isSameHost: isSameHost, streamEvents: streamEvents,
+            SessionTable(configuration: configuration, counters: counters, budget: budget, isSameHost: isSameHost, streamEvents: streamEvents,
                          sessionEvents: sessionEvents),
             eventLoop: loop)
         connections = .makeBoxSendingValue(0, eventLoop: loop)
@@ -147,7 +152,7 @@ public final class IngestServer: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     let source = SourceKey(transport: .tcp, address: channel.remoteAddress?.ipAddress ?? "?", port: channel.remoteAddress?.port ?? 0)
                     if let allowed = configuration.allowed, !allowed.allows(channel.remoteAddress) {
-                        table.value.dropDisallowed(from: source)
+                        table.value.dropDisallowed(from: source, at: clock.now())
                         channel.close(promise: nil)
                         return
                     }
@@ -222,7 +227,7 @@ final class TCPLineHandler: ChannelInboundHandler {
     private func deliver(_ event: LineFramer.Event, at arrival: Nanoseconds) {
         switch event {
         case .line(let line, _): table.receive(line, from: source, at: arrival)
-        case .tooLong(let length, _): table.receiveTooLong(from: source, length: length)
+        case .tooLong(let length, _): table.receiveTooLong(from: source, length: length, at: arrival)
         }
     }
 }
@@ -247,7 +252,7 @@ final class UDPLineHandler: ChannelInboundHandler {
         let envelope = unwrapInboundIn(data)
         let source = SourceKey(transport: .udp, address: envelope.remoteAddress.ipAddress ?? "?", port: envelope.remoteAddress.port ?? 0)
         if let allowed, !allowed.allows(envelope.remoteAddress) {
-            table.dropDisallowed(from: source)
+            table.dropDisallowed(from: source, at: clock.now())
             return
         }
         let arrival = clock.now()
@@ -255,7 +260,7 @@ final class UDPLineHandler: ChannelInboundHandler {
             LineFramer.forEachLine(inDatagram: bytes, limit: limit) { event in
                 switch event {
                 case .line(let line, _): table.receive(line, from: source, at: arrival)
-                case .tooLong(let length, _): table.receiveTooLong(from: source, length: length)
+                case .tooLong(let length, _): table.receiveTooLong(from: source, length: length, at: arrival)
                 }
             }
         }

@@ -19,6 +19,9 @@ public final class IngestSession {
     public internal(set) var lastActivity: Nanoseconds
     /// A newer session from the same source replaced it: it plays out and ends.
     public internal(set) var isEnding = false
+    /// The probes sent to it that await their echo (oldest first): an echo counts only if it
+    /// returns one of these ids with its very send time.
+    var outstandingProbes: [(id: UInt64, sent: Nanoseconds)] = []
 
     init(source: SourceKey, sessionID: String?, sameHost: Bool, now: Nanoseconds) {
         self.source = source

@@ -21,17 +21,24 @@ public final class IngestStream {
     /// samples due at a local time.
     public let published = PublishedTimeline()
 
-    init(streamID: String?, sampleRate: SampleRate, channels: ChannelCount, stampsOnGPU: Bool, firstFrameLength: Int, ringDuration: Nanoseconds) {
+    /// When it started (local clock): a format change within a second of it is refused.
+    let started: Nanoseconds
+
+    /// Makes the stream, its ring holding `ringDuration` of audio at its rate; nil when `budget`
+    /// refuses the ring.
+    init?(streamID: String?, sampleRate: SampleRate, channels: ChannelCount, stampsOnGPU: Bool, ringDuration: Nanoseconds,
+          budget: BufferBudget, now: Nanoseconds) {
+        // Sized by rate and channels alone (never by what a frame says of itself), within the budget.
+        let frames = ringDuration.seconds * Double(sampleRate.hertz)
+        guard frames.isFinite, frames >= 1, frames < 1e12,
+              let ring = FrameRing(channels: channels, capacity: Int(frames.rounded(.up)), budget: budget)
+        else { return nil }
+        self.ring = ring
         self.streamID = streamID
         self.sampleRate = sampleRate
         self.channels = channels
         self.stampsOnGPU = stampsOnGPU
+        started = now
         timeline = StreamTimeline(nominalRate: sampleRate)
-        // Slots of the first frame's length rounded up to a power of two, with room to spare
-        // (frames may vary a little); enough of them for the duration.
-        var slotFrames = 64
-        while slotFrames < firstFrameLength + firstFrameLength / 4 && slotFrames < 16_384 { slotFrames *= 2 }
-        let frames = Int(ringDuration.seconds * Double(sampleRate.hertz))
-        ring = FrameRing(channels: channels, slotCount: max(16, frames / max(1, firstFrameLength)), slotFrames: slotFrames)
     }
 }

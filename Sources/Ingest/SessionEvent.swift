@@ -1,8 +1,10 @@
 import Clock
+import Core
 import Wire
 
 /// What a person reading the log wants to know of the senders: one event per session change,
-/// and bad input (rate-limited by the table: the first of each class from each address).
+/// and bad input (rate-limited by the table: the first of each class from each address, and a
+/// few of each class a minute whatever the address). Text from the network is escaped.
 public enum SessionEvent: Sendable, CustomStringConvertible {
     /// A sender's session began (its first message).
     case started(source: SourceKey, sessionID: String?)
@@ -20,9 +22,15 @@ public enum SessionEvent: Sendable, CustomStringConvertible {
     case disallowed(source: SourceKey)
     /// A line was rejected; later ones of the class from the address are counted, not told.
     case rejected(source: SourceKey, rejection: LineRejection)
+    /// A `clock_echo` that answers no probe awaiting one (forged, replayed or too late): ignored.
+    case unexpectedEcho(source: SourceKey, sessionID: String?)
+    /// A stream's ring does not fit in `--max-buffer` (or one ring's share of it): refused.
+    case outOfBufferMemory(source: SourceKey, streamID: String?)
+    /// Reports of a class withheld by the rate limit since the last one told.
+    case suppressed(count: Int, what: String)
 
     public var description: String {
-        func name(_ id: String?) -> String { id.map { "session \"\($0)\"" } ?? "session (no id)" }
+        func name(_ id: String?) -> String { id.map { "session \"\(LogText.escaped($0))\"" } ?? "session (no id)" }
         switch self {
         case .started(let source, let id): return "\(name(id)) from \(source) started"
         case .calibrated(let source, let id, let mode): return "\(name(id)) from \(source) calibrated: \(mode.rawValue)"
@@ -34,13 +42,19 @@ public enum SessionEvent: Sendable, CustomStringConvertible {
             return "\(source): dropped: \(source.address) is not in --allow (more from it are counted, not logged)"
         case .rejected(let source, let rejection):
             return "\(source): line rejected: \(rejection.lineClass): \(rejection) (more of this class from \(source.address) are counted, not logged)"
+        case .unexpectedEcho(let source, let id):
+            return "\(source): clock_echo for \(name(id)) answers no probe awaiting one; ignored (more from \(source.address) are counted, not logged)"
+        case .outOfBufferMemory(let source, let stream):
+            return "\(source): stream \(stream.map { "\"\(LogText.escaped($0))\"" } ?? "(no id)") refused: its buffer does not fit in --max-buffer"
+        case .suppressed(let count, let what):
+            return "\(count) more reports of \(what) were withheld in the last minute (all are counted)"
         }
     }
 
     /// Whether this is a warning rather than news.
     public var isWarning: Bool {
         switch self {
-        case .refused, .rejected, .relocked, .disallowed: true
+        case .refused, .rejected, .relocked, .disallowed, .unexpectedEcho, .outOfBufferMemory, .suppressed: true
         default: false
         }
     }

@@ -9,7 +9,10 @@ import Wire
 /// the old session plays out and ends. A stream's rate, channel count and stamp clock are fixed
 /// by its first frame; a change starts a new stream. Calibration blocks and clock echoes feed the
 /// session's clocks; frames go through the stream's timeline into its ring. Everything bad is
-/// counted and dropped; limits bound what any sender can make the receiver hold.
+/// counted and dropped; limits bound what any sender can make the receiver hold: sessions,
+/// streams, ring memory (``BufferBudget``), format changes (one a second per stream), probes
+/// awaiting echoes, and reports to the log (the first of each class from each address, at most
+/// ``reportsPerMinute`` of a class whatever the address).
 /// Thread: the ingest event loop only (it is the rings' producer).
 public final class SessionTable {
     private struct Key: Hashable {
@@ -19,6 +22,8 @@ public final class SessionTable {
 
     public let configuration: IngestConfiguration
     public let counters: IngestCounters
+    /// The memory every stream's ring takes together, within `--max-buffer`.
+    public let budget: BufferBudget
     /// Whether a source is on this host: it shares our clock (no probes, no one-way estimate).
     private let isSameHost: @Sendable (SourceKey) -> Bool
     private var decoder = JamnetDecoder()
@@ -33,6 +38,10 @@ public final class SessionTable {
     /// What was told of an address's bad input (a rejection class, or a drop); cleared when it reaches its bound.
     private var told: Set<String> = []
     static let toldBound = 1_024
+    /// Per class of report: the minute it counts in, reports told and withheld in it.
+    private var reportWindows: [String: (start: Nanoseconds, told: Int, withheld: Int)] = [:]
+    /// Reports of one class told per minute, whatever the address (an attacker has many).
+    static let reportsPerMinute = 5
 
     /// Told when a stream starts (its first frame) and when it ends (its session ends, or its
     /// format changes): playback attaches and detaches it. Called on the ingest thread.
@@ -40,15 +49,17 @@ public final class SessionTable {
     /// Told of session changes and (rate-limited) bad input, for the log. Called on the ingest thread.
     public typealias SessionEvents = @Sendable (SessionEvent) -> Void
 
-    /// Makes an empty table. `isSameHost` tells the sources on this host (by default: loopback).
+    /// Makes an empty table. `isSameHost` tells the sources on this host (by default: loopback);
+    /// `budget` is the rings' memory (by default one of the configuration's size).
     public init(configuration: IngestConfiguration = IngestConfiguration(), counters: IngestCounters = IngestCounters(),
-                isSameHost: @escaping @Sendable (SourceKey) -> Bool = { $0.isLoopback }, streamEvents: StreamEvents? = nil,
-                sessionEvents: SessionEvents? = nil) {
+                budget: BufferBudget? = nil, isSameHost: @escaping @Sendable (SourceKey) -> Bool = { $0.isLoopback },
+                streamEvents: StreamEvents? = nil, sessionEvents: SessionEvents? = nil) {
         self.configuration = configuration
         self.counters = counters
         self.isSameHost = isSameHost
         self.streamEvents = streamEvents
         self.sessionEvents = sessionEvents
+        self.budget = budget ?? BufferBudget(limit: configuration.maximumBufferBytes, perStreamLimit: configuration.maximumStreamBufferBytes)
         // Each payload element takes at least two bytes ("0,"): a line cannot overflow this.
         samples = .allocate(capacity: configuration.maximumLineBytes.rawValue / 2 + 1)
     }
@@ -69,7 +80,7 @@ public final class SessionTable {
         switch decoder.decode(line, samples: samples) {
         case .rejected(let rejection):
             counters.rejected(rejection.lineClass).add()
-            tell(rejection, from: source)
+            tell(rejection, from: source, at: arrival)
         case .syncCalibration(let block):
             guard let session = session(for: source, block.sessionID, at: arrival) else { return }
             let mode = session.calibration.status.mode
@@ -81,7 +92,16 @@ public final class SessionTable {
             let newMode = session.calibration.status.mode
             if newMode != mode { sessionEvents?(.calibrated(source: source, sessionID: session.sessionID, mode: newMode)) }
         case .clockEcho(let echo):
-            guard let session = session(for: source, echo.sessionID, at: arrival) else { return }
+            // Only an answer to a probe we sent, with its very send time: anything else could move the session's clock.
+            guard let session = sessions[Key(source: source, sessionID: echo.sessionID)],
+                  let probe = session.outstandingProbes.firstIndex(where: { $0.id == echo.probeID && $0.sent == echo.probeSent })
+            else {
+                counters.unexpectedEchoes.add()
+                report(.unexpectedEcho(source: source, sessionID: echo.sessionID), kind: "unexpected-echo", from: source, at: arrival)
+                return
+            }
+            session.outstandingProbes.remove(at: probe)
+            session.lastActivity = arrival
             session.host.addExchange(probeSent: echo.probeSent, probeReceived: echo.probeReceived, echoSent: echo.echoSent, echoReceived: arrival)
         case .clockProbe:
             break  // probes go from receivers to senders; one sent to us asks nothing we answer
@@ -91,39 +111,57 @@ public final class SessionTable {
         }
     }
 
-    /// Counts a line the framer discarded as over the limit.
-    public func receiveTooLong(from source: SourceKey, length: ByteCount) {
+    /// Counts a line the framer discarded as over the limit (it arrived at `arrival`).
+    public func receiveTooLong(from source: SourceKey, length: ByteCount, at arrival: Nanoseconds) {
         let transport = source.transport == .tcp ? counters.tcp : counters.udp
         transport.messages.add()
         transport.bytes.add(length.rawValue)
         counters.rejected(.lineTooLong).add()
-        tell(.lineTooLong(length, limit: configuration.maximumLineBytes), from: source)
+        tell(.lineTooLong(length, limit: configuration.maximumLineBytes), from: source, at: arrival)
     }
 
-    /// Counts a connection or datagram from outside `--allow`, dropped unread; tells the first from each address.
-    public func dropDisallowed(from source: SourceKey) {
+    /// Counts a connection or datagram from outside `--allow`, dropped unread at `now`; tells the first from each address.
+    public func dropDisallowed(from source: SourceKey, at now: Nanoseconds) {
         counters.disallowed.add()
-        if firstTime("\(source.address) disallowed") { sessionEvents?(.disallowed(source: source)) }
-    }
-
-    /// Whether `key` is new to the told set (which is bounded: it forgets all when full).
-    private func firstTime(_ key: String) -> Bool {
-        guard sessionEvents != nil, !told.contains(key) else { return false }
-        if told.count >= Self.toldBound { told.removeAll() }
-        told.insert(key)
-        return true
+        report(.disallowed(source: source), kind: "disallowed", from: source, at: now)
     }
 
     /// Tells the first rejection of each class from each address; the rest are only counted.
-    private func tell(_ rejection: LineRejection, from source: SourceKey) {
-        if firstTime("\(source.address) \(rejection.lineClass)") { sessionEvents?(.rejected(source: source, rejection: rejection)) }
+    private func tell(_ rejection: LineRejection, from source: SourceKey, at now: Nanoseconds) {
+        report(.rejected(source: source, rejection: rejection), kind: rejection.lineClass.rawValue, from: source, at: now)
+    }
+
+    /// Tells `event` if it is the first of its `kind` from the source's address and its kind has
+    /// not had ``reportsPerMinute`` reports in the current minute; what is withheld is said with
+    /// the next report of the kind told.
+    private func report(_ event: SessionEvent, kind: String, from source: SourceKey, at now: Nanoseconds) {
+        guard let sessionEvents else { return }
+        let key = "\(source.address) \(kind)"
+        guard !told.contains(key) else { return }
+        var window = reportWindows[kind] ?? (now, 0, 0)
+        if now - window.start >= .seconds(60) || now < window.start { window = (now, 0, window.withheld) }
+        guard window.told < Self.reportsPerMinute else {
+            window.withheld += 1
+            reportWindows[kind] = window
+            return
+        }
+        if told.count >= Self.toldBound { told.removeAll() }
+        told.insert(key)
+        window.told += 1
+        if window.withheld > 0 { sessionEvents(.suppressed(count: window.withheld, what: kind)) }
+        window.withheld = 0
+        reportWindows[kind] = window
+        sessionEvents(event)
     }
 
     /// A `clock_probe` line (with its newline) for each live session of a remote sender, stamped
     /// `now`: the server sends each to its source, and the echoes come back through ``receive``.
+    /// Each session keeps the last few probes awaiting their echo.
     public func probes(now: Nanoseconds) -> [(source: SourceKey, line: [UInt8])] {
         sessions.values.filter { $0.host.mode != .sameHost && !$0.isEnding }.map { session in
             nextProbeID &+= 1
+            session.outstandingProbes.append((nextProbeID, now))
+            if session.outstandingProbes.count > configuration.outstandingProbes { session.outstandingProbes.removeFirst() }
             var line: [UInt8] = []
             // Cannot fail: ids come from the wire, where they were checked against the same limits.
             try? JamnetEncoder().encode(ClockProbe(probeID: nextProbeID, probeSent: now, sessionID: session.sessionID), into: &line)
@@ -146,29 +184,44 @@ public final class SessionTable {
         let stamp: Nanoseconds, senderTime: Nanoseconds?
         switch header.timestamp {
         case .gpu(let reading):
-            guard let gpuTime = session.calibration.gpuTime(forGPUTimestamp: reading) else { counters.uncalibrated.add(); return }
+            guard session.calibration.isCalibrated else { counters.uncalibrated.add(); return }
+            guard let gpuTime = session.calibration.gpuTime(forGPUTimestamp: reading) else {
+                return rejectTimestamp(.timestampGPU, from: source, at: arrival)
+            }
             stamp = gpuTime
             senderTime = session.calibration.cpuTime(forGPUTime: gpuTime)
         case .cpu(let reading):
-            guard let cpuTime = session.calibration.cpuTime(forCPUTimestamp: reading) else { counters.rejected(.invalidField).add(); return }
+            guard let cpuTime = session.calibration.cpuTime(forCPUTimestamp: reading) else {
+                return rejectTimestamp(.timestampCPU, from: source, at: arrival)
+            }
             stamp = cpuTime
             senderTime = cpuTime
         }
         if let senderTime { session.host.addOneWay(senderTime: senderTime, arrival: arrival) }
 
         let frameCount = sampleCount / header.channelCount.rawValue
-        guard let stream = stream(in: session, header, stampsOnGPU: header.timestamp.isGPU, frameCount: frameCount) else { return }
-        let placement = stream.timeline.observe(stamp: stamp, sampleCount: frameCount, sequence: header.sequence)
+        guard let stream = stream(in: session, header, stampsOnGPU: header.timestamp.isGPU, at: arrival) else { return }
+        guard let firstSample = stream.timeline.observe(stamp: stamp, sampleCount: frameCount, sequence: header.sequence).firstSample else {
+            // So far from the stream's line that its sample indices would run out.
+            return rejectTimestamp(header.timestamp.isGPU ? .timestampGPU : .timestampCPU, from: source, at: arrival)
+        }
         let reorderedBefore = stream.ring.reordered
         let outcome = stream.ring.write(
-            firstSample: placement.firstSample, frameCount: frameCount, samples: UnsafeBufferPointer(rebasing: samples[..<sampleCount]))
-        publish(stream, at: placement.firstSample, session: session)
+            firstSample: firstSample, frameCount: frameCount, samples: UnsafeBufferPointer(rebasing: samples[..<sampleCount]))
+        publish(stream, at: firstSample, session: session)
         switch outcome {
         case .stored: if stream.ring.reordered > reorderedBefore { counters.reordered.add() }
         case .late: counters.late.add()
         case .duplicate: counters.duplicates.add()
         case .full, .tooLarge: counters.overflows.add()
         }
+    }
+
+    /// Counts a frame whose timestamp, in its session's unit and clock, lies beyond what can be played.
+    private func rejectTimestamp(_ field: FieldName, from source: SourceKey, at now: Nanoseconds) {
+        counters.rejected(.invalidField).add()
+        tell(.invalidField(InvalidField(field, .outOfRange(allowed: "within ±2^62 ns, in its session's unit and on its stream's line"))),
+             from: source, at: now)
     }
 
     /// Linearizes the stream's clock chain at `index` for playback (nothing while it is not calibrated).
@@ -181,25 +234,31 @@ public final class SessionTable {
         stream.published.publish(PublishedTimeline.Line(anchorSample: index, anchorTime: time, samplesPerSecond: rate))
     }
 
-    private func stream(in session: IngestSession, _ header: AudioFrameHeader, stampsOnGPU: Bool, frameCount: Int) -> IngestStream? {
+    private func stream(in session: IngestSession, _ header: AudioFrameHeader, stampsOnGPU: Bool, at now: Nanoseconds) -> IngestStream? {
         if let existing = session.streams[header.streamID] {
             if existing.sampleRate == header.sampleRate && existing.channels == header.channelCount && existing.stampsOnGPU == stampsOnGPU {
                 return existing
             }
-            // A new format is a new stream: the old one ends here.
-            streamEvents?(existing, false)
-            session.streams[header.streamID] = nil
-            streamCount -= 1
-            counters.streamsActive.subtract()
+            // A new format is a new stream (the old one ends here), but not more than once in the hold-off.
+            guard now - existing.started >= configuration.formatChangeHoldoff || now < existing.started else {
+                counters.refusedFormatChanges.add()
+                return nil
+            }
+            end(existing, of: session)
         }
         guard streamCount < configuration.maximumStreams else {
             if counters.refusedStreams.value == 0 { sessionEvents?(.refused(source: session.source, what: "a stream")) }
             counters.refusedStreams.add()
             return nil
         }
-        let stream = IngestStream(
+        guard let stream = IngestStream(
             streamID: header.streamID, sampleRate: header.sampleRate, channels: header.channelCount, stampsOnGPU: stampsOnGPU,
-            firstFrameLength: frameCount, ringDuration: configuration.ringDuration)
+            ringDuration: configuration.ringDuration, budget: budget, now: now)
+        else {
+            counters.refusedBuffers.add()
+            report(.outOfBufferMemory(source: session.source, streamID: header.streamID), kind: "out-of-buffer-memory", from: session.source, at: now)
+            return nil
+        }
         session.streams[header.streamID] = stream
         streamEvents?(stream, true)
         streamCount += 1
@@ -231,6 +290,14 @@ public final class SessionTable {
         counters.sessionsActive.add()
         sessionEvents?(.started(source: source, sessionID: sessionID))
         return session
+    }
+
+    /// Ends one stream of a session: playback lets go of it.
+    private func end(_ stream: IngestStream, of session: IngestSession) {
+        streamEvents?(stream, false)
+        session.streams[stream.streamID] = nil
+        streamCount -= 1
+        counters.streamsActive.subtract()
     }
 
     private func end(_ key: Key, _ session: IngestSession) {

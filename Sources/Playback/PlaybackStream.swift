@@ -21,6 +21,15 @@ public final class PlaybackStream {
     public static let proportionalGain = 2e-4, integralGain = 1e-3
     /// The most the loop may move the ratio from what the clock chain says, relative.
     public static let authority = 0.002
+    /// The stream rates (sample frames per local second) a published line may give to be played:
+    /// jamnet's rates and then some. A line outside (which no clock chain publishes) is silence.
+    /// (Computed, as the others the render path reads: a stored static is initialized lazily,
+    /// which may allocate, on the real-time thread.)
+    @inline(__always) public static var lowestPlayableRate: Double { 0.5 }
+    @inline(__always) public static var highestPlayableRate: Double { 2_000_000 }
+    /// Sample indices beyond this magnitude are not played (a stream reaches 2^52; and an integer
+    /// conversion below it cannot trap).
+    @inline(__always) static var indexLimit: Double { 0x1p62 }
 
     /// Interleaved channels of the stream.
     public let channels: Int
@@ -65,21 +74,26 @@ public final class PlaybackStream {
     /// Renders `frames` output frames at `deviceRate` (frames per local second, measured) whose
     /// first is heard at `firstTime`; `latency` is added to every sample's time. Writes
     /// `frames × channels` samples to `output`; returns false (and writes silence) while the
-    /// stream has not started.
-    /// Thread: playback (RT). Lock-free, non-allocating.
+    /// stream has not started, or its line is not one that can be played (it plays again once the
+    /// line is).
+    /// Thread: playback (RT). Lock-free, non-allocating; no value a line holds makes it trap.
     public func render(frames: Int, firstTime: Nanoseconds, deviceRate: Double, latency: Nanoseconds,
                        into output: UnsafeMutablePointer<Float>) -> Bool {
-        guard let line = timeline.line(orElse: lastLine), line.samplesPerSecond > 0 else { return silence(frames, into: output) }
+        guard let line = timeline.line(orElse: lastLine),
+              line.samplesPerSecond >= Self.lowestPlayableRate, line.samplesPerSecond <= Self.highestPlayableRate,
+              deviceRate.isFinite, deviceRate > 0
+        else { return silence(frames, into: output) }
         lastLine = line
         // The stream sample due when output frame 0 is heard.
-        let target = line.sampleIndex(at: firstTime - latency)
+        let target = line.sampleIndex(at: Nanoseconds(firstTime.rawValue &- latency.rawValue))
+        guard target.magnitude < Self.indexLimit else { return silence(frames, into: output) }  // false for NaN too
         let nominalRatio = deviceRate / line.samplesPerSecond
         var startFrame = 0
         if !isPlaying {
             // Not yet at its first sample: silence, then start exactly where sample 0 falls.
-            let leadIn = Int((-target * nominalRatio).rounded())
-            guard leadIn < frames else { return silence(frames, into: output) }
-            startFrame = max(0, leadIn)
+            let leadIn = (-target * nominalRatio).rounded()
+            guard leadIn < Double(frames) else { return silence(frames, into: output) }
+            startFrame = leadIn > 0 ? Int(leadIn) : 0
             output.update(repeating: 0, count: startFrame * channels)
             jump(to: leadIn > 0 ? 0 : Int64(target.rounded()), nominalRatio: nominalRatio)
             isPlaying = true
@@ -103,7 +117,12 @@ public final class PlaybackStream {
         let wanted = frames - startFrame
         // Feed the resampler only what this period needs (plus its filter's reach): reading
         // further ahead would read frames that have not arrived yet as silence.
-        fillStaging(through: Int64((position + Double(wanted) / ratio).rounded(.up)) + Int64(resampler.lookAhead) + 1)
+        let through = (position + Double(wanted) / ratio).rounded(.up)
+        guard through.magnitude < Self.indexLimit else {
+            isPlaying = false
+            return silence(frames, into: output)
+        }
+        fillStaging(through: Int64(through) + Int64(resampler.lookAhead) + 1)
         let result = resampler.process(input: staging, inputFrames: stagedFrames, output: output + startFrame * channels,
                                        outputFrames: wanted, ratio: ratio)
         consumeStaging(result.consumed)

@@ -31,8 +31,12 @@ public final class Receiver: Sendable {
         let playback = PlaybackEngine(configuration: configuration.playback, logger: playbackLogger)
         let attachments = Attachments(playback: playback, logger: playbackLogger)
         self.playback = playback
+        // Each stream's ring holds what the latency keeps queued, and a second more for senders
+        // that send ahead and for bursts.
+        var ingestConfiguration = configuration.ingest
+        ingestConfiguration.ringDuration = configuration.playback.latency + .seconds(1)
         ingest = IngestServer(listen: configuration.listen, tcp: configuration.tcp, udp: configuration.udp,
-                              configuration: configuration.ingest,
+                              configuration: ingestConfiguration,
                               streamEvents: { stream, started in attachments.handle(stream, started: started) },
                               sessionEvents: { [ingestLogger] event in
                                   if event.isWarning { ingestLogger.warning("\(event)") } else { ingestLogger.info("\(event)") }
@@ -74,7 +78,7 @@ private final class Attachments: @unchecked Sendable {
         let key = ObjectIdentifier(stream)
         if started {
             guard let slot = playback.attach(ring: stream.ring, timeline: stream.published) else {
-                logger.warning("all \(playback.slots.capacity) stream slots busy; stream \(stream.streamID ?? "-") is not played")
+                logger.warning("all \(playback.slots.capacity) stream slots busy; stream \(stream.streamID.map { LogText.escaped($0) } ?? "-") is not played")
                 return
             }
             slots[key] = slot

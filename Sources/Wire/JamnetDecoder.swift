@@ -230,10 +230,10 @@ public struct JamnetDecoder {
         case (nil, nil): return invalid(.timestampGPU, .missing)
         case (.some, .some): return invalid(.timestampGPU, .conflictsWithTimestampCPU)
         case (let gpu?, nil):
-            guard let value = gpu.int64 else { return invalid(.timestampGPU, Self.integerProblem(gpu, allowed: Self.int64Range)) }
+            guard let value = Self.timestamp(gpu) else { return invalid(.timestampGPU, Self.integerProblem(gpu, allowed: Self.timestampRange)) }
             timestamp = .gpu(value)
         case (nil, let cpu?):
-            guard let value = cpu.int64 else { return invalid(.timestampCPU, Self.integerProblem(cpu, allowed: Self.int64Range)) }
+            guard let value = Self.timestamp(cpu) else { return invalid(.timestampCPU, Self.integerProblem(cpu, allowed: Self.timestampRange)) }
             timestamp = .cpu(value)
         }
 
@@ -275,15 +275,15 @@ public struct JamnetDecoder {
     private mutating func decodeSyncCalibration(_ fields: FieldValues, version: ProtocolVersion, reader: JSONReader) -> DecodedLine {
         if let rejection = fields.firstProblem(among: Self.syncCalibrationFields) { return .rejected(rejection) }
         let cpu: Int64, gpu: Int64
-        switch (requiredInt64(fields, .timestampCPU), requiredInt64(fields, .timestampGPU)) {
+        switch (requiredTimestamp(fields, .timestampCPU), requiredTimestamp(fields, .timestampGPU)) {
         case (.failure(let rejection), _), (_, .failure(let rejection)): return .rejected(rejection)
         case (.success(let cpuTime), .success(let gpuTime)): (cpu, gpu) = (cpuTime, gpuTime)
         }
 
         var bits = 64
         if let token = fields.integers[Int(FieldName.timestampBits.rawValue)] {
-            guard let value = Self.smallInteger(token, in: 1...64) else {
-                return invalid(.timestampBits, Self.integerProblem(token, allowed: "1...64"))
+            guard let value = Self.smallInteger(token, in: SyncCalibrationBlock.counterWidths) else {
+                return invalid(.timestampBits, Self.integerProblem(token, allowed: "16...64"))
             }
             bits = value
         }
@@ -297,12 +297,17 @@ public struct JamnetDecoder {
             case "ms": unit = .milliseconds
             case "ticks":
                 guard let period = fields.tickPeriod else { return invalid(.tickPeriodNanoseconds, .requiredForTicks) }
-                guard period > 0 else { return invalid(.tickPeriodNanoseconds, .outOfRange(allowed: "> 0")) }
+                guard SyncCalibrationBlock.tickPeriods.contains(period) else { return invalid(.tickPeriodNanoseconds, .outOfRange(allowed: "0.01...1000000")) }
                 unit = .ticks(periodNanoseconds: period)
             default: return invalid(.timestampUnit, .unknownValue(allowed: "ns, us, ms, ticks"))
             }
         }
-        if let deviation = fields.maxDeviation, deviation < 0 { return invalid(.maxDeviation, .outOfRange(allowed: ">= 0")) }
+        // Both instants within ±2^62 ns once in nanoseconds (ticks × tick_period_ns for the GPU's).
+        guard unit.nanoseconds(ofCPUTimestamp: cpu) != nil else { return invalid(.timestampCPU, .outOfRange(allowed: Self.nanosecondsRange)) }
+        guard unit.nanoseconds(ofGPUTimestamp: gpu) != nil else { return invalid(.timestampGPU, .outOfRange(allowed: Self.nanosecondsRange)) }
+        if let deviation = fields.maxDeviation, !(0...unit.oneSecondOfDeviation).contains(deviation) {
+            return invalid(.maxDeviation, .outOfRange(allowed: "0 to 1 s in timestamp_unit"))
+        }
 
         var origin = SyncCalibrationBlock.Origin.sender
         if let token = fields.strings[Int(FieldName.origin.rawValue)] {
@@ -323,7 +328,7 @@ public struct JamnetDecoder {
     private mutating func decodeClockProbe(_ fields: FieldValues, version: ProtocolVersion, reader: JSONReader) -> DecodedLine {
         if let rejection = fields.firstProblem(among: Self.clockProbeFields) { return .rejected(rejection) }
         let probeID: UInt64, sent: Int64
-        switch (requiredUInt64(fields, .probeID), requiredInt64(fields, .timestampProbeSent)) {
+        switch (requiredUInt64(fields, .probeID), requiredTimestamp(fields, .timestampProbeSent)) {
         case (.failure(let rejection), _), (_, .failure(let rejection)): return .rejected(rejection)
         case (.success(let id), .success(let time)): (probeID, sent) = (id, time)
         }
@@ -336,8 +341,8 @@ public struct JamnetDecoder {
     private mutating func decodeClockEcho(_ fields: FieldValues, version: ProtocolVersion, reader: JSONReader) -> DecodedLine {
         if let rejection = fields.firstProblem(among: Self.clockEchoFields) { return .rejected(rejection) }
         let probeID: UInt64, sent: Int64, received: Int64, echoed: Int64
-        switch (requiredUInt64(fields, .probeID), requiredInt64(fields, .timestampProbeSent),
-                requiredInt64(fields, .timestampProbeReceived), requiredInt64(fields, .timestampEchoSent)) {
+        switch (requiredUInt64(fields, .probeID), requiredTimestamp(fields, .timestampProbeSent),
+                requiredTimestamp(fields, .timestampProbeReceived), requiredTimestamp(fields, .timestampEchoSent)) {
         case (.failure(let rejection), _, _, _), (_, .failure(let rejection), _, _), (_, _, .failure(let rejection), _),
              (_, _, _, .failure(let rejection)):
             return .rejected(rejection)
@@ -352,11 +357,17 @@ public struct JamnetDecoder {
 
     // MARK: - Field helpers
 
-    /// A required int64 field's value, or the rejection naming it.
-    private func requiredInt64(_ fields: FieldValues, _ field: FieldName) -> Result<Int64, LineRejection> {
+    /// A required timestamp's value (an integer within ±2^62), or the rejection naming it.
+    private func requiredTimestamp(_ fields: FieldValues, _ field: FieldName) -> Result<Int64, LineRejection> {
         guard let token = fields.integers[Int(field.rawValue)] else { return .failure(.invalidField(InvalidField(field, .missing))) }
-        guard let value = token.int64 else { return .failure(.invalidField(InvalidField(field, Self.integerProblem(token, allowed: Self.int64Range)))) }
+        guard let value = Self.timestamp(token) else { return .failure(.invalidField(InvalidField(field, Self.integerProblem(token, allowed: Self.timestampRange)))) }
         return .success(value)
+    }
+
+    /// A timestamp token's value when it is an integer within ±``Nanoseconds/networkLimit``.
+    private static func timestamp(_ token: IntegerToken) -> Int64? {
+        guard let value = token.int64, Nanoseconds(value).isWithinNetworkLimit else { return nil }
+        return value
     }
 
     /// A required uint64 field's value, or the rejection naming it.
@@ -370,7 +381,8 @@ public struct JamnetDecoder {
         .rejected(.invalidField(InvalidField(field, problem)))
     }
 
-    private static let int64Range: AllowedValues = "-9223372036854775808...9223372036854775807"
+    private static let timestampRange: AllowedValues = "-4611686018427387903...4611686018427387903"
+    private static let nanosecondsRange: AllowedValues = "within ±4611686018427387903 ns once in nanoseconds"
     private static let uint64Range: AllowedValues = "0...18446744073709551615"
 
     private static func smallInteger(_ token: IntegerToken, in range: ClosedRange<Int>) -> Int? {

@@ -20,6 +20,10 @@ public struct JamnetEncoder: Sendable {
         for (index, sample) in samples.enumerated() where !sample.isFinite { throw .nonFiniteSample(index: index) }
         try checkLength(header.sessionID, .sessionID)
         try checkLength(header.streamID, .streamID)
+        switch header.timestamp {
+        case .gpu(let value): try checkTimestamp(value, .timestampGPU)
+        case .cpu(let value): try checkTimestamp(value, .timestampCPU)
+        }
 
         appendRaw("{\"type\":\"jdat\"", to: &output)
         appendVersion(header.version, to: &output)
@@ -53,12 +57,16 @@ public struct JamnetEncoder: Sendable {
     /// Appends a `sync_calibration_block`.
     public func encode(_ block: SyncCalibrationBlock, into output: inout [UInt8]) throws(JamnetEncodingError) {
         try check(block.version)
-        guard (1...64).contains(block.timestampBits) else { throw .outOfRange(.timestampBits) }
+        guard SyncCalibrationBlock.counterWidths.contains(block.timestampBits) else { throw .outOfRange(.timestampBits) }
         if block.timestampBits < 64 && (block.timestampGPU < 0 || block.timestampGPU >> block.timestampBits != 0) {
             throw .outOfRange(.timestampGPU)
         }
-        if let deviation = block.maxDeviation, !(deviation.isFinite && deviation >= 0) { throw .outOfRange(.maxDeviation) }
-        if case .ticks(let period) = block.unit, !(period.isFinite && period > 0) { throw .outOfRange(.tickPeriodNanoseconds) }
+        try checkTimestamp(block.timestampCPU, .timestampCPU)
+        try checkTimestamp(block.timestampGPU, .timestampGPU)
+        guard block.unit.nanoseconds(ofCPUTimestamp: block.timestampCPU) != nil else { throw .outOfRange(.timestampCPU) }
+        guard block.unit.nanoseconds(ofGPUTimestamp: block.timestampGPU) != nil else { throw .outOfRange(.timestampGPU) }
+        if let deviation = block.maxDeviation, !(0...block.unit.oneSecondOfDeviation).contains(deviation) { throw .outOfRange(.maxDeviation) }
+        if case .ticks(let period) = block.unit, !SyncCalibrationBlock.tickPeriods.contains(period) { throw .outOfRange(.tickPeriodNanoseconds) }
         try checkLength(block.sessionID, .sessionID)
         try checkLength(block.clockBase, .clockBase)
 
@@ -87,6 +95,7 @@ public struct JamnetEncoder: Sendable {
     public func encode(_ probe: ClockProbe, into output: inout [UInt8]) throws(JamnetEncodingError) {
         try check(probe.version)
         try checkLength(probe.sessionID, .sessionID)
+        try checkTimestamp(probe.probeSent.rawValue, .timestampProbeSent)
         appendRaw("{\"type\":\"clock_probe\"", to: &output)
         appendVersion(probe.version, to: &output)
         appendKey(.probeID, to: &output); appendInteger(probe.probeID, negative: false, to: &output)
@@ -100,6 +109,9 @@ public struct JamnetEncoder: Sendable {
         try check(echo.version)
         try checkLength(echo.sessionID, .sessionID)
         guard echo.echoSent >= echo.probeReceived else { throw .outOfRange(.timestampEchoSent) }
+        try checkTimestamp(echo.probeSent.rawValue, .timestampProbeSent)
+        try checkTimestamp(echo.probeReceived.rawValue, .timestampProbeReceived)
+        try checkTimestamp(echo.echoSent.rawValue, .timestampEchoSent)
         appendRaw("{\"type\":\"clock_echo\"", to: &output)
         appendVersion(echo.version, to: &output)
         appendKey(.probeID, to: &output); appendInteger(echo.probeID, negative: false, to: &output)
@@ -114,6 +126,10 @@ public struct JamnetEncoder: Sendable {
 
     private func check(_ version: ProtocolVersion) throws(JamnetEncodingError) {
         guard version.major == ProtocolVersion.supportedMajor, version.minor >= 0 else { throw .unsupportedVersion(version) }
+    }
+
+    private func checkTimestamp(_ value: Int64, _ field: FieldName) throws(JamnetEncodingError) {
+        guard Nanoseconds(value).isWithinNetworkLimit else { throw .outOfRange(field) }
     }
 
     private func checkLength(_ value: String?, _ field: FieldName) throws(JamnetEncodingError) {

@@ -41,7 +41,7 @@ public enum LineRejection: Error, Hashable, Sendable, CustomStringConvertible {
         case .unsupportedVersion(let version):
             "\(version) is not supported (this receiver speaks jamnet/\(ProtocolVersion.supportedMajor).x)"
         case .invalidField(let field): "\(field)"
-        case .unknownType(let name): "type \"\(name)\" is not known (ignored)"
+        case .unknownType(let name): "type \"\(LogText.escaped(name))\" is not known (ignored)"
         case .lineTooLong(let length, let limit): "\(length.rawValue) bytes, over the \(limit) limit (discarded)"
         }
     }

@@ -7,6 +7,11 @@ public struct SyncCalibrationBlock: Hashable, Sendable {
         case sender, receiver, midpoint
     }
 
+    /// The counter widths `timestamp_bits` may give: 16 to 64 bits.
+    public static let counterWidths: ClosedRange<Int> = 16...64
+    /// The tick periods `tick_period_ns` may give: 0.01 ns (100 GHz) to 1 ms (1 kHz).
+    public static let tickPeriods: ClosedRange<Double> = 0.01...1_000_000
+
     /// The protocol version the message declared (or `jamnet/1.0`).
     public var version: ProtocolVersion
     /// `timestamp_cpu`.
@@ -16,7 +21,7 @@ public struct SyncCalibrationBlock: Hashable, Sendable {
     /// `timestamp_unit` (default nanoseconds): with `ticks`, only the GPU timestamps count ticks;
     /// CPU timestamps and `max_deviation` are then nanoseconds.
     public var unit: TimestampUnit
-    /// `timestamp_bits`, 1…64 (default 64): the GPU counter's width; narrower counters wrap.
+    /// `timestamp_bits`, 16…64 (default 64): the GPU counter's width; narrower counters wrap.
     public var timestampBits: Int
     /// `max_deviation`, in `unit`: how far apart the two reads may be.
     public var maxDeviation: Double?

@@ -51,6 +51,8 @@ struct PlayCommand: AsyncParsableCommand {
     var maxSessions = 32
     @Option(name: .customLong("max-streams"), help: "Streams at once, over all sessions (each takes a playback slot).")
     var maxStreams = 32
+    @Option(name: .customLong("max-buffer"), help: "Memory all streams' buffers may take together (e.g. 64MiB); one stream's at most 16MiB or a quarter of it, whichever is less. A stream whose buffer does not fit is refused and counted.")
+    var maxBuffer = "64MiB"
     @Option(name: .customLong("session-timeout"), help: "A session silent for this long ends and frees its streams (e.g. 5s).")
     var sessionTimeout = "5s"
     @Option(name: .customLong("idle-timeout"), help: "A TCP connection silent for this long is closed (e.g. 30s).")
@@ -117,6 +119,9 @@ struct PlayCommand: AsyncParsableCommand {
         guard (1...1_024).contains(maxSessions), (1...1_024).contains(maxStreams) else {
             throw ValidationError("--max-sessions and --max-streams: expected 1...1024")
         }
+        guard let bufferLimit = ByteCount(size: maxBuffer), (ByteCount.mebibytes(1)...ByteCount.mebibytes(16_384)).contains(bufferLimit) else {
+            throw ValidationError("--max-buffer \(maxBuffer): expected a size from 1MiB to 16GiB, such as 64MiB")
+        }
         guard let sessionTimeoutValue = Nanoseconds(duration: sessionTimeout), sessionTimeoutValue >= .milliseconds(100) else {
             throw ValidationError("--session-timeout \(sessionTimeout): expected a duration of 100ms or more, such as 5s")
         }
@@ -128,6 +133,8 @@ struct PlayCommand: AsyncParsableCommand {
         configuration.ingest.maximumLineBytes = lineLimit
         configuration.ingest.maximumSessions = maxSessions
         configuration.ingest.maximumStreams = maxStreams
+        configuration.ingest.maximumBufferBytes = bufferLimit
+        configuration.ingest.maximumStreamBufferBytes = min(ByteCount.mebibytes(16), ByteCount(bufferLimit.rawValue / 4))
         configuration.ingest.sessionTimeout = sessionTimeoutValue
         configuration.ingest.idleConnectionTimeout = idleTimeoutValue
         configuration.playback.maximumStreams = maxStreams
@@ -157,7 +164,7 @@ struct PlayCommand: AsyncParsableCommand {
         logger.info("""
             jamplay \(Jamplay.configuration.version): listen \(configuration.listen) (\(tcp ? "TCP" : "")\(tcp && udp ? ", " : "")\(udp ? "UDP" : "")), \
             device \(device) \(rate) Hz \(channels) ch, period \(periodFrames) × \(periods), latency \(latencyValue), rt-priority \(rtPriority), \
-            allow \(allow), http \(http), log \(logLevel) \(logFormat), stats \(statsInterval)\(record.map { ", record \($0)" } ?? "")
+            max-buffer \(bufferLimit), allow \(allow), http \(http), log \(logLevel) \(logFormat), stats \(statsInterval)\(record.map { ", record \($0)" } ?? "")
             """)
         let receiver = Receiver(configuration: configuration, logger: logger)
         do {

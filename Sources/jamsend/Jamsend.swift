@@ -62,7 +62,7 @@ struct Jamsend: ParsableCommand {
     var gpuOffset = "0s"
     @Option(name: .customLong("gpu-skew-ppm"), help: "Make the reported GPU clock (and the sample clock) run this many ppm fast (negative: --gpu-skew-ppm=-100).")
     var gpuSkewPPM = 0.0
-    @Option(name: .customLong("gpu-bits"), help: "Reported GPU counter width, 1...64 (narrower counters wrap).")
+    @Option(name: .customLong("gpu-bits"), help: "Reported GPU counter width, 16...64 (narrower counters wrap).")
     var gpuBits = 64
     @Option(name: .customLong("stamp-jitter"), help: "Move each frame's timestamp by up to ± this (blocks stay exact).")
     var stampJitter = "0s"
@@ -111,7 +111,7 @@ struct Jamsend: ParsableCommand {
         settings.calibrationInterval = try Self.duration(calibrationEvery, "--cal-every")
         guard settings.calibrationInterval >= .milliseconds(10) else { throw ValidationError("--cal-every must be at least 10ms") }
         settings.stampMode = stamp
-        guard (1...64).contains(gpuBits) else { throw ValidationError("--gpu-bits must be in 1...64") }
+        guard (16...64).contains(gpuBits) else { throw ValidationError("--gpu-bits must be in 16...64") }
         guard abs(gpuSkewPPM) < 100_000 else { throw ValidationError("--gpu-skew-ppm must be within ±100000") }
         settings.knobs = GPUClockKnobs(offset: try Self.duration(gpuOffset, "--gpu-offset", signed: true), skewPartsPerMillion: gpuSkewPPM, bits: gpuBits)
         settings.stampJitter = try Self.duration(stampJitter, "--stamp-jitter")

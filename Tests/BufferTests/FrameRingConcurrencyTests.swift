@@ -26,7 +26,7 @@ import Testing
     }
 
     @Test func aConsumerFollowingTheProducerReadsEverySampleInOrder() {
-        let ring = FrameRing(channels: ChannelCount(2), slotCount: 64, slotFrames: Self.frameLength)
+        let ring = FrameRing(channels: ChannelCount(2), capacity: 64 * Self.frameLength)!
         let produced = Atomic<Int64>(0)
         let badSamples = Atomic<Int>(0)
         let total = Int64(Self.frames * Self.frameLength)
@@ -76,7 +76,7 @@ import Testing
     }
 
     @Test func aConsumerRacingAheadSeesOnlyRightSamplesAndEveryFrameIsCounted() {
-        let ring = FrameRing(channels: ChannelCount(2), slotCount: 32, slotFrames: Self.frameLength)
+        let ring = FrameRing(channels: ChannelCount(2), capacity: 32 * Self.frameLength)!
         let wrongSamples = Atomic<Int>(0)
         let attempts = Atomic<Int>(0)
         let finished = Atomic<Bool>(false)

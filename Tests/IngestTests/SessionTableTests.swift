@@ -64,7 +64,7 @@ import Wire
             send(table, frame(number, gpu: false))
             send(table, Array(junk[number % junk.count].utf8))
         }
-        table.receiveTooLong(from: source, length: ByteCount.mebibytes(2))
+        table.receiveTooLong(from: source, length: ByteCount.mebibytes(2), at: Nanoseconds(second))
         #expect(table.session(source, "s")?.streams["main"]?.ring.stored == 50)
         for lineClass in [LineClass.jsonError, .notAMessage, .unsupportedVersion, .invalidField, .unknownType] {
             #expect(table.counters.rejected(lineClass).value == 10, "\(lineClass)")
@@ -91,13 +91,20 @@ import Wire
         #expect(table.counters.sessionsActive.value == 1 && table.counters.streamsActive.value == 1)
     }
 
-    @Test func aChangeOfFormatStartsANewStream() throws {
+    @Test func aChangeOfFormatStartsANewStreamButNotTwiceInASecond() throws {
         let table = SessionTable()
         send(table, frame(0, gpu: false))
-        send(table, frame(1, gpu: false, channels: 1))
+        send(table, frame(1, gpu: false, channels: 1), at: second / 2)
+        #expect(table.counters.refusedFormatChanges.value == 1)
+        #expect(table.session(source, "s")?.streams["main"]?.channels == ChannelCount(2))
+        send(table, frame(2, gpu: false, channels: 1), at: second)
         let stream = try #require(table.session(source, "s")?.streams["main"])
         #expect(stream.channels == .mono && stream.ring.stored == 1)
         #expect(table.counters.streamsActive.value == 1)
+        // Flipping every line for the next second makes no new ring: every stereo frame is refused.
+        for number in 3..<1_000 { send(table, frame(number, gpu: false, channels: number % 2 + 1), at: second + Int64(number) * 1_000_000) }
+        #expect(table.counters.refusedFormatChanges.value == 1 + 499)
+        #expect(table.session(source, "s")?.streams["main"] === stream)
     }
 
     @Test func limitsBoundSessionsAndStreams() {

@@ -14,7 +14,7 @@ struct StreamRig {
     let channels: Int
 
     init(channels: Int = 1, rate: Double = 48_000, period: Int = 256) {
-        ring = FrameRing(channels: ChannelCount(channels), slotCount: 512, slotFrames: 512)
+        ring = FrameRing(channels: ChannelCount(channels), capacity: 262_144)!
         stream = PlaybackStream(ring: ring, timeline: timeline, maximumPeriod: period, counters: counters)
         self.rate = rate
         self.channels = channels

@@ -19,7 +19,7 @@ import Glibc
         var rings: [(ring: FrameRing, framesPerDeviceFrame: Int)] = []
         // The 96 kHz stream is downsampled by libsamplerate, the others by the polyphase resampler.
         for (channels, rate) in [(1, 48_000), (2, 44_100), (4, 48_000), (2, 96_000)] {
-            let ring = FrameRing(channels: ChannelCount(channels), slotCount: 256, slotFrames: 512)
+            let ring = FrameRing(channels: ChannelCount(channels), capacity: 131_072)!
             let timeline = PublishedTimeline()
             timeline.publish(.init(anchorSample: 0, anchorTime: origin, samplesPerSecond: Double(rate) * (1 + 150e-6)))
             let stream = PlaybackStream(ring: ring, timeline: timeline, maximumPeriod: 256, counters: counters)

@@ -12,6 +12,8 @@ import Wire
         var configuration = IngestConfiguration()
         // The session must outlive the sender until the test has read it, however slow the machine.
         configuration.sessionTimeout = .seconds(600)
+        // Nothing reads the rings here: they hold all of a test's few seconds.
+        configuration.ringDuration = .seconds(4)
         configure(&configuration)
         let remote: @Sendable (SourceKey) -> Bool = { _ in false }
         let server = IngestServer(listen: ListenAddress(host: "127.0.0.1", port: 0), configuration: configuration, isSameHost: sameHost ? nil : remote)
@@ -100,6 +102,7 @@ import Wire
         try await Task.sleep(nanoseconds: 700_000_000)
         var configuration = IngestConfiguration()
         configuration.probeInterval = .seconds(10)
+        configuration.ringDuration = .seconds(4)
         let server = IngestServer(listen: ListenAddress(host: "127.0.0.1", port: tcp), configuration: configuration)
         _ = try await server.start()
         let outcome = JamsendProcess.finish(process, errorPipe)

@@ -10,9 +10,9 @@ import Wire
     }
 
     @Test func anEchoDecodes() {
-        let line = #"{"type":"clock_echo","version":"jamnet/1.1","probe_id":18446744073709551615,"timestamp_probe_sent":-5,"timestamp_probe_received":9223372036854775806,"timestamp_echo_sent":9223372036854775807}"#
+        let line = #"{"type":"clock_echo","version":"jamnet/1.1","probe_id":18446744073709551615,"timestamp_probe_sent":-5,"timestamp_probe_received":4611686018427387902,"timestamp_echo_sent":4611686018427387903}"#
         #expect(decode(line).0 == .clockEcho(ClockEcho(
-            probeID: .max, probeSent: Nanoseconds(-5), probeReceived: Nanoseconds(.max - 1), echoSent: Nanoseconds(.max))))
+            probeID: .max, probeSent: Nanoseconds(-5), probeReceived: Nanoseconds(Nanoseconds.networkLimit.rawValue - 1), echoSent: .networkLimit)))
     }
 
     @Test(arguments: [
@@ -20,6 +20,8 @@ import Wire
         (#"{"type":"clock_probe","probe_id":1}"#, InvalidField(.timestampProbeSent, .missing)),
         (#"{"type":"clock_probe","probe_id":-1,"timestamp_probe_sent":1}"#, InvalidField(.probeID, .outOfRange(allowed: "0...18446744073709551615"))),
         (#"{"type":"clock_probe","probe_id":1,"timestamp_probe_sent":1.5}"#, InvalidField(.timestampProbeSent, .notAnInteger)),
+        (#"{"type":"clock_echo","probe_id":1,"timestamp_probe_sent":1,"timestamp_probe_received":-9223372036854775808,"timestamp_echo_sent":3}"#,
+         InvalidField(.timestampProbeReceived, .outOfRange(allowed: "-4611686018427387903...4611686018427387903"))),
         (#"{"type":"clock_echo","probe_id":1,"timestamp_probe_sent":1,"timestamp_probe_received":2}"#, InvalidField(.timestampEchoSent, .missing)),
         (#"{"type":"clock_echo","probe_id":1,"timestamp_probe_sent":1,"timestamp_probe_received":5,"timestamp_echo_sent":4}"#,
          InvalidField(.timestampEchoSent, .outOfRange(allowed: ">= timestamp_probe_received"))),
@@ -35,9 +37,10 @@ import Wire
         var decoder = JamnetDecoder()
         var none: [Float] = []
         for _ in 0..<1000 {
-            let received = Int64.random(in: .min ... (.max - 1_000_000), using: &random)
+            let limit = Nanoseconds.networkLimit.rawValue
+            let received = Int64.random(in: -limit ... (limit - 1_000_000), using: &random)
             let echo = ClockEcho(
-                probeID: UInt64.random(in: 0 ... .max, using: &random), probeSent: Nanoseconds(Int64.random(in: .min ... .max, using: &random)),
+                probeID: UInt64.random(in: 0 ... .max, using: &random), probeSent: Nanoseconds(Int64.random(in: -limit ... limit, using: &random)),
                 probeReceived: Nanoseconds(received), echoSent: Nanoseconds(received + Int64.random(in: 0...1_000_000, using: &random)),
                 sessionID: Bool.random(using: &random) ? "session \(random.next())" : nil)
             var line: [UInt8] = []

@@ -14,7 +14,7 @@ import Wire
             let samples = (0..<(channels * Int.random(in: 0...64, using: &random))).map { _ in Self.randomSample(&random) }
             let header = AudioFrameHeader(
                 version: ProtocolVersion(major: 1, minor: Int.random(in: 0...20, using: &random)),
-                timestamp: Bool.random(using: &random) ? .gpu(Int64.random(in: .min ... .max, using: &random)) : .cpu(Int64.random(in: .min ... .max, using: &random)),
+                timestamp: Bool.random(using: &random) ? .gpu(Int64.random(in: Self.timestamps, using: &random)) : .cpu(Int64.random(in: Self.timestamps, using: &random)),
                 sessionID: Self.randomString(&random), streamID: Self.randomString(&random),
                 sequence: Bool.random(using: &random) ? UInt64.random(in: 0 ... .max, using: &random) : nil,
                 sampleRate: SampleRate(hertz: Int.random(in: SampleRate.supported, using: &random)),
@@ -31,14 +31,17 @@ import Wire
         var random = SeededRandom(seed: 11)
         var decoder = JamnetDecoder()
         for _ in 0..<3000 {
-            let bits = Bool.random(using: &random) ? 64 : Int.random(in: 1...63, using: &random)
-            let gpu = bits == 64 ? Int64.random(in: .min ... .max, using: &random) : Int64.random(in: 0...(Int64.max >> (63 - bits)), using: &random)
-            let units: [TimestampUnit] = [.nanoseconds, .microseconds, .milliseconds, .ticks(periodNanoseconds: Double.random(in: 0.001...1000, using: &random))]
+            let bits = Bool.random(using: &random) ? 64 : Int.random(in: 16...62, using: &random)
+            let gpu = bits == 64 ? Int64.random(in: Self.timestamps, using: &random) : Int64.random(in: 0...(Int64.max >> (63 - bits)), using: &random)
+            // Units and values within ±2^62 ns once in nanoseconds.
+            let unit = [TimestampUnit.nanoseconds, .microseconds, .milliseconds, .ticks(periodNanoseconds: Double.random(in: 0.01...1000, using: &random))]
+                .randomElement(using: &random)!
+            let scale = Int64(unit.integerNanoseconds ?? 1_000)
             let block = SyncCalibrationBlock(
                 version: ProtocolVersion(major: 1, minor: Int.random(in: 0...3, using: &random)),
-                timestampCPU: Int64.random(in: .min ... .max, using: &random), timestampGPU: gpu,
-                unit: units.randomElement(using: &random)!, timestampBits: bits,
-                maxDeviation: Bool.random(using: &random) ? Double.random(in: 0...1e6, using: &random) : nil,
+                timestampCPU: Int64.random(in: Self.timestamps, using: &random) / Int64(unit.integerNanoseconds ?? 1), timestampGPU: gpu / scale,
+                unit: unit, timestampBits: bits,
+                maxDeviation: Bool.random(using: &random) ? Double.random(in: 0...unit.oneSecondOfDeviation, using: &random) : nil,
                 clockBase: Self.randomString(&random), sessionID: Self.randomString(&random),
                 origin: SyncCalibrationBlock.Origin.allCases.randomElement(using: &random)!)
             var line: [UInt8] = []
@@ -83,12 +86,19 @@ import Wire
         #expect(throws: JamnetEncodingError.nonFiniteSample(index: 1)) { try encoder.encode(AudioFrameHeader(timestamp: .cpu(0)), samples: [0, .nan] as [Float], into: &line) }
         #expect(throws: JamnetEncodingError.outOfRange(.payload)) { try encoder.encode(AudioFrameHeader(timestamp: .cpu(0), channelCount: ChannelCount(2)), samples: [0] as [Float], into: &line) }
         #expect(throws: JamnetEncodingError.unsupportedVersion(.init(major: 2, minor: 0))) { try encoder.encode(AudioFrameHeader(version: .init(major: 2, minor: 0), timestamp: .cpu(0)), samples: [] as [Float], into: &line) }
-        #expect(throws: JamnetEncodingError.outOfRange(.timestampGPU)) { try encoder.encode(SyncCalibrationBlock(timestampCPU: 0, timestampGPU: 256, timestampBits: 8), into: &line) }
+        #expect(throws: JamnetEncodingError.outOfRange(.timestampGPU)) { try encoder.encode(SyncCalibrationBlock(timestampCPU: 0, timestampGPU: 65_536, timestampBits: 16), into: &line) }
+        #expect(throws: JamnetEncodingError.outOfRange(.timestampBits)) { try encoder.encode(SyncCalibrationBlock(timestampCPU: 0, timestampGPU: 1, timestampBits: 8), into: &line) }
+        #expect(throws: JamnetEncodingError.outOfRange(.timestampCPU)) { try encoder.encode(SyncCalibrationBlock(timestampCPU: .max, timestampGPU: 1), into: &line) }
+        #expect(throws: JamnetEncodingError.outOfRange(.maxDeviation)) { try encoder.encode(SyncCalibrationBlock(timestampCPU: 0, timestampGPU: 1, maxDeviation: 1e200), into: &line) }
+        #expect(throws: JamnetEncodingError.outOfRange(.timestampGPU)) { try encoder.encode(AudioFrameHeader(timestamp: .gpu(.min)), samples: [] as [Float], into: &line) }
         #expect(throws: JamnetEncodingError.outOfRange(.sessionID)) { try encoder.encode(AudioFrameHeader(timestamp: .cpu(0), sessionID: String(repeating: "x", count: 257)), samples: [] as [Float], into: &line) }
         #expect(line.isEmpty)
     }
 
     /// Mostly audio-range values, with the awkward ones mixed in.
+    /// The timestamps jamnet carries: within ±(2^62 − 1).
+    private static let timestamps = -(Int64(1) << 62) + 1 ... (Int64(1) << 62) - 1
+
     private static func randomSample(_ random: inout SeededRandom) -> Float {
         switch Int.random(in: 0..<10, using: &random) {
         case 0: return [0, -0.0, 1, -1, .leastNonzeroMagnitude, -.leastNormalMagnitude, 1e-10].randomElement(using: &random)!

@@ -44,14 +44,22 @@ import Wire
         (#""timestamp_cpu":1.5,"timestamp_gpu":2"#, InvalidField(.timestampCPU, .notAnInteger)),
         (#""timestamp_cpu":1,"timestamp_gpu":2,"timestamp_unit":"s""#, InvalidField(.timestampUnit, .unknownValue(allowed: "ns, us, ms, ticks"))),
         (#""timestamp_cpu":1,"timestamp_gpu":2,"timestamp_unit":"ticks""#, InvalidField(.tickPeriodNanoseconds, .requiredForTicks)),
-        (#""timestamp_cpu":1,"timestamp_gpu":2,"timestamp_unit":"ticks","tick_period_ns":0"#, InvalidField(.tickPeriodNanoseconds, .outOfRange(allowed: "> 0"))),
+        (#""timestamp_cpu":1,"timestamp_gpu":2,"timestamp_unit":"ticks","tick_period_ns":0"#, InvalidField(.tickPeriodNanoseconds, .outOfRange(allowed: "0.01...1000000"))),
+        (#""timestamp_cpu":1,"timestamp_gpu":2,"timestamp_unit":"ticks","tick_period_ns":1e300"#, InvalidField(.tickPeriodNanoseconds, .outOfRange(allowed: "0.01...1000000"))),
+        (#""timestamp_cpu":1,"timestamp_gpu":4611686018427387,"timestamp_unit":"ticks","tick_period_ns":1001"#,
+         InvalidField(.timestampGPU, .outOfRange(allowed: "within ±4611686018427387903 ns once in nanoseconds"))),
+        (#""timestamp_cpu":4611686018427388,"timestamp_gpu":2,"timestamp_unit":"ms""#,
+         InvalidField(.timestampCPU, .outOfRange(allowed: "within ±4611686018427387903 ns once in nanoseconds"))),
+        (#""timestamp_cpu":4611686018427387904,"timestamp_gpu":2"#, InvalidField(.timestampCPU, .outOfRange(allowed: "-4611686018427387903...4611686018427387903"))),
         (#""timestamp_cpu":1,"timestamp_gpu":2,"timestamp_unit":"ticks","tick_period_ns":"1""#, InvalidField(.tickPeriodNanoseconds, .notANumber)),
         (#""timestamp_cpu":1,"timestamp_gpu":2,"tick_period_ns":1e400"#, InvalidField(.tickPeriodNanoseconds, .outOfRange(allowed: "finite numbers"))),
-        (#""timestamp_cpu":1,"timestamp_gpu":2,"timestamp_bits":0"#, InvalidField(.timestampBits, .outOfRange(allowed: "1...64"))),
-        (#""timestamp_cpu":1,"timestamp_gpu":2,"timestamp_bits":65"#, InvalidField(.timestampBits, .outOfRange(allowed: "1...64"))),
+        (#""timestamp_cpu":1,"timestamp_gpu":2,"timestamp_bits":15"#, InvalidField(.timestampBits, .outOfRange(allowed: "16...64"))),
+        (#""timestamp_cpu":1,"timestamp_gpu":2,"timestamp_bits":65"#, InvalidField(.timestampBits, .outOfRange(allowed: "16...64"))),
         (#""timestamp_cpu":1,"timestamp_gpu":4294967296,"timestamp_bits":32"#, InvalidField(.timestampGPU, .exceedsCounterWidth(bits: 32))),
         (#""timestamp_cpu":1,"timestamp_gpu":-1,"timestamp_bits":40"#, InvalidField(.timestampGPU, .exceedsCounterWidth(bits: 40))),
-        (#""timestamp_cpu":1,"timestamp_gpu":2,"max_deviation":-1"#, InvalidField(.maxDeviation, .outOfRange(allowed: ">= 0"))),
+        (#""timestamp_cpu":1,"timestamp_gpu":2,"max_deviation":-1"#, InvalidField(.maxDeviation, .outOfRange(allowed: "0 to 1 s in timestamp_unit"))),
+        (#""timestamp_cpu":1,"timestamp_gpu":2,"max_deviation":1e200"#, InvalidField(.maxDeviation, .outOfRange(allowed: "0 to 1 s in timestamp_unit"))),
+        (#""timestamp_cpu":1,"timestamp_gpu":2,"timestamp_unit":"ms","max_deviation":1000.5"#, InvalidField(.maxDeviation, .outOfRange(allowed: "0 to 1 s in timestamp_unit"))),
         (#""timestamp_cpu":1,"timestamp_gpu":2,"origin":"elsewhere""#, InvalidField(.origin, .unknownValue(allowed: "sender, receiver, midpoint"))),
         (#""timestamp_cpu":1,"timestamp_gpu":2,"clock_base":7"#, InvalidField(.clockBase, .notAString)),
     ])
@@ -59,8 +67,10 @@ import Wire
         #expect(rejection("{\"type\":\"sync_calibration_block\",\(fields)}") == .invalidField(expected))
     }
 
-    @Test func a64BitCounterTakesAnyInt64() {
-        #expect(lineClass(#"{"type":"sync_calibration_block","timestamp_cpu":-9223372036854775808,"timestamp_gpu":9223372036854775807}"#) == .ok)
+    @Test func timestampsTakeTheWholeRangeOfTwoToThe62Nanoseconds() {
+        #expect(lineClass(#"{"type":"sync_calibration_block","timestamp_cpu":-4611686018427387903,"timestamp_gpu":4611686018427387903}"#) == .ok)
+        #expect(lineClass(#"{"type":"sync_calibration_block","timestamp_cpu":-4611686018427387,"timestamp_gpu":4611686018427387,"timestamp_unit":"us","max_deviation":1e6}"#) == .ok)
+        #expect(lineClass(#"{"type":"sync_calibration_block","timestamp_cpu":1,"timestamp_gpu":4611686018427,"timestamp_unit":"ticks","tick_period_ns":1000000}"#) == .ok)
     }
 }
 
