@@ -9,7 +9,8 @@ import Wire
 ///
 /// Everything runs on one event loop — the ingest thread — which is therefore the single producer
 /// of every stream's ring. TCP connections get their own line framer; UDP datagrams (read whole, up
-/// to 64 KiB) are framed one by one. Connections over the limit are refused and idle ones closed;
+/// to 64 KiB) are framed one by one. Connections over the limit are refused, and a connection
+/// that completes no line for the idle timeout is closed (a byte now and then does not keep it);
 /// silent sessions are expired every second.
 /// Thread: `start`/`stop` from any task; the table only on the event loop (``withTable(_:)``).
 public final class IngestServer: Sendable {
@@ -167,9 +168,9 @@ public final class IngestServer: Sendable {
                         connections.value -= 1
                         replies.value[source] = nil
                     }
-                    let idle = TimeAmount.nanoseconds(configuration.idleConnectionTimeout.rawValue)
-                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idle))
-                    try channel.pipeline.syncOperations.addHandler(TCPLineHandler(table: table.value, source: source, clock: clock, limit: configuration.maximumLineBytes))
+                    try channel.pipeline.syncOperations.addHandler(TCPLineHandler(
+                        table: table.value, source: source, clock: clock, limit: configuration.maximumLineBytes,
+                        idleTimeout: configuration.idleConnectionTimeout))
                 }
             }
     }
@@ -192,7 +193,8 @@ public final class IngestServer: Sendable {
     }
 }
 
-/// Frames one TCP connection's bytes into lines for the table. Thread: the ingest event loop.
+/// Frames one TCP connection's bytes into lines for the table, and closes the connection when
+/// no line has ended for `idleTimeout`. Thread: the ingest event loop.
 final class TCPLineHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
@@ -200,12 +202,36 @@ final class TCPLineHandler: ChannelInboundHandler {
     private let source: SourceKey
     private let clock: any MonotonicClock
     private var framer: LineFramer
+    private let idleTimeout: Nanoseconds
+    /// When the last line ended (or the connection opened).
+    private var lastLine = Nanoseconds.zero
+    private var idleCheck: Scheduled<Void>?
 
-    init(table: SessionTable, source: SourceKey, clock: any MonotonicClock, limit: ByteCount) {
+    init(table: SessionTable, source: SourceKey, clock: any MonotonicClock, limit: ByteCount, idleTimeout: Nanoseconds) {
         self.table = table
         self.source = source
         self.clock = clock
+        self.idleTimeout = idleTimeout
         framer = LineFramer(limit: limit)
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        lastLine = clock.now()
+        checkIdle(context, after: idleTimeout)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        idleCheck?.cancel()
+    }
+
+    /// One timer per connection, moved on to the last line's deadline each time it fires.
+    private func checkIdle(_ context: ChannelHandlerContext, after delay: Nanoseconds) {
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        idleCheck = context.eventLoop.scheduleTask(in: .nanoseconds(delay.rawValue)) {
+            let (handler, context) = bound.value
+            let quiet = handler.clock.now() - handler.lastLine
+            if quiet >= handler.idleTimeout { context.close(promise: nil) } else { handler.checkIdle(context, after: handler.idleTimeout - quiet) }
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -220,11 +246,8 @@ final class TCPLineHandler: ChannelInboundHandler {
         context.fireChannelInactive()
     }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent { context.close(promise: nil) } else { context.fireUserInboundEventTriggered(event) }
-    }
-
     private func deliver(_ event: LineFramer.Event, at arrival: Nanoseconds) {
+        lastLine = arrival
         switch event {
         case .line(let line, _): table.receive(line, from: source, at: arrival)
         case .tooLong(let length, _): table.receiveTooLong(from: source, length: length, at: arrival)

@@ -1,9 +1,13 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Synchronization
 
 /// The player's HTTP port for whoever watches the box: `GET /metrics` (Prometheus text) and
-/// `GET /status` (JSON). NIOHTTP1 alone; anything else is 404, anything but GET 405.
+/// `GET /status` (JSON). NIOHTTP1 alone; anything else is 404, anything but GET 405. It holds
+/// at most ``maximumConnections`` connections (more are closed at once), each must send a whole
+/// request within ``requestTimeout`` of opening or of its last response, and one idle for 30 s
+/// is closed: whoever can reach the port cannot hold it.
 ///
 /// Thread: `start` and `stop` from one task; requests are served on the event loop, each
 /// response made by the async `Responder`.
@@ -25,6 +29,11 @@ public final class OperationsServer: Sendable {
     /// Makes the response for a GET of `path`.
     public typealias Responder = @Sendable (_ path: String) async -> Response
 
+    /// Connections held at once.
+    public static let maximumConnections = 16
+    /// How long a connection has to send a whole request (a slow sender of headers is closed).
+    public static let requestTimeout = TimeAmount.seconds(10)
+
     /// The port it listens on.
     public let port: Int
     private let channel: any Channel
@@ -36,11 +45,18 @@ public final class OperationsServer: Sendable {
 
     /// Listens on `host:port` (port 0: any free one). Connections idle for 30 s are closed.
     public static func start(host: String, port: Int, responder: @escaping Responder) async throws -> OperationsServer {
+        let open = ConnectionCount()
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 16)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    guard open.count.add(1, ordering: .relaxed).newValue <= maximumConnections else {
+                        open.count.subtract(1, ordering: .relaxed)
+                        channel.close(promise: nil)
+                        return
+                    }
+                    channel.closeFuture.whenComplete { _ in open.count.subtract(1, ordering: .relaxed) }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: .seconds(30)))
                     try channel.pipeline.syncOperations.addHandler(RequestHandler(responder: responder))
@@ -55,16 +71,33 @@ public final class OperationsServer: Sendable {
     }
 }
 
-/// One connection's requests, answered in order.
+/// The connections the server holds now (its child channels run on several event loops).
+private final class ConnectionCount: Sendable {
+    let count = Atomic<Int>(0)
+}
+
+/// One connection's requests, answered in order; closes it when a request takes longer than the
+/// request timeout to arrive.
 private final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
     private let responder: OperationsServer.Responder
     private var head: HTTPRequestHead?
+    private var requestDeadline: Scheduled<Void>?
 
     init(responder: @escaping OperationsServer.Responder) {
         self.responder = responder
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) { awaitRequest(context) }
+
+    func handlerRemoved(context: ChannelHandlerContext) { requestDeadline?.cancel() }
+
+    /// The next request must be whole within the timeout.
+    private func awaitRequest(_ context: ChannelHandlerContext) {
+        let channel = context.channel
+        requestDeadline = context.eventLoop.scheduleTask(in: OperationsServer.requestTimeout) { channel.close(promise: nil) }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -74,6 +107,8 @@ private final class RequestHandler: ChannelInboundHandler, RemovableChannelHandl
         case .end:
             guard let head else { return }
             self.head = nil
+            requestDeadline?.cancel()
+            requestDeadline = nil
             respond(to: head, context: context)
         }
     }
@@ -109,6 +144,7 @@ private final class RequestHandler: ChannelInboundHandler, RemovableChannelHandl
             context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: response.body)))), promise: nil)
         }
         let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        awaitRequest(context)
         if !head.isKeepAlive {
             let channel = context.channel
             done.whenComplete { _ in channel.close(promise: nil) }

@@ -150,6 +150,23 @@ import Glibc
         try await server.stop()
     }
 
+    @Test func aConnectionThatEndsNoLineIsClosedHoweverOftenItSendsAByteAndOneSendingLinesIsKept() async throws {
+        let (server, tcp, _) = try await Self.startServer { $0.idleConnectionTimeout = .milliseconds(400) }
+        let dribbling = LoopbackSockets.connectTCP(port: tcp), talking = LoopbackSockets.connectTCP(port: tcp)
+        defer { close(dribbling); close(talking) }
+        var closedAfter: Int?
+        for step in 0..<30 {  // 3 s: a byte of one endless line every 100 ms, and a whole line
+            if closedAfter == nil { LoopbackSockets.sendAll(dribbling, [UInt8(ascii: "x")]) }
+            LoopbackSockets.sendAll(talking, Self.frameLine(step + 1))
+            usleep(100_000)
+            if closedAfter == nil, LoopbackSockets.isClosedByPeer(dribbling, timeout: 0) { closedAfter = step }
+        }
+        #expect(closedAfter != nil, "the dribbling connection was kept open")
+        #expect(!LoopbackSockets.isClosedByPeer(talking, timeout: 0.2))
+        #expect(try await eventually { try await Self.stored(server) == 30 })
+        try await server.stop()
+    }
+
     @Test func aFloodWithoutNewlinesIsDiscardedWithMemoryBounded() async throws {
         let (server, tcp, _) = try await Self.startServer()
         let before = LoopbackSockets.residentBytes()

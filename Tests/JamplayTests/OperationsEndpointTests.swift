@@ -109,6 +109,30 @@ import Glibc
         #expect(player.terminate().status == 0)
     }
 
+    @Test func theHTTPPortHoldsAFewConnectionsAndClosesASlowRequest() async throws {
+        let (player, port) = try await Self.startPlayer()
+        // A request dribbled a byte a second is closed within the request timeout.
+        let slow = LoopbackSockets.connectTCP(port: port)
+        defer { close(slow) }
+        let started = Date()
+        var closed = false
+        for byte in "GET /status HTTP/1.1\r\nHost: x\r\n".utf8 {
+            LoopbackSockets.sendAll(slow, [byte])
+            if LoopbackSockets.isClosedByPeer(slow, timeout: 1) { closed = true; break }
+        }
+        #expect(closed && Date().timeIntervalSince(started) < 14, "closed: \(closed) after \(Date().timeIntervalSince(started)) s")
+        // Sixteen idle connections are held; the seventeenth is closed at once, and one frees a place.
+        let held = (0..<16).map { _ in LoopbackSockets.connectTCP(port: port) }
+        #expect(!LoopbackSockets.isClosedByPeer(held[15], timeout: 0.3))
+        let extra = LoopbackSockets.connectTCP(port: port)
+        #expect(LoopbackSockets.isClosedByPeer(extra, timeout: 2))
+        close(extra)
+        close(held[0])
+        #expect(await eventually(within: 5) { Self.request("/status", port: port).status == 200 })
+        held.dropFirst().forEach { close($0) }
+        #expect(player.terminate().status == 0)
+    }
+
     @Test func portsInUseAreStartUpErrorsThatSayWhatToDo() async throws {
         let (player, port) = try await Self.startPlayer()
         let http = try JamplayRun.run(["--listen", "127.0.0.1:0", "--device", "null", "--rt-priority", "0", "--http", "127.0.0.1:\(port)"])
