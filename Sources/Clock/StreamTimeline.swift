@@ -65,15 +65,18 @@ public struct StreamTimeline: Sendable {
         /// The time of sample frame `index` (within ±``StreamTimeline/indexLimit``); nil beyond
         /// ±2^62 ns.
         public func time(ofSample index: Int64) -> Nanoseconds? {
-            guard index.magnitude <= StreamTimeline.indexLimit.magnitude, let offset = Nanoseconds(rounding: Double(index - anchorIndex) * period),
+            let limit = StreamTimeline.indexLimit.magnitude
+            guard index.magnitude <= limit, anchorIndex.magnitude <= limit, anchorTime.isWithinNetworkLimit,
+                  let offset = Nanoseconds(rounding: Double(index - anchorIndex) * period),
                   case let time = Nanoseconds(anchorTime.rawValue + offset.rawValue), time.isWithinNetworkLimit
             else { return nil }
             return time
         }
 
-        /// The (fractional) sample index at `time` (within ±2^62 ns).
+        /// The (fractional) sample index at `time`.
         public func sampleIndex(at time: Nanoseconds) -> Double {
-            Double(anchorIndex) + Double(time.rawValue - anchorTime.rawValue) / period
+            let (elapsed, overflow) = time.rawValue.subtractingReportingOverflow(anchorTime.rawValue)
+            return Double(anchorIndex) + (overflow ? Double(time.rawValue) - Double(anchorTime.rawValue) : Double(elapsed)) / period
         }
     }
 

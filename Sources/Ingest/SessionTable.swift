@@ -41,7 +41,7 @@ public final class SessionTable {
     /// Per class of report: the minute it counts in, reports told and withheld in it.
     private var reportWindows: [String: (start: Nanoseconds, told: Int, withheld: Int)] = [:]
     /// Reports of one class told per minute, whatever the address (an attacker has many).
-    static let reportsPerMinute = 5
+    public static let reportsPerMinute = 5
 
     /// Told when a stream starts (its first frame) and when it ends (its session ends, or its
     /// format changes): playback attaches and detaches it. Called on the ingest thread.
@@ -88,6 +88,7 @@ public final class SessionTable {
                 CalibrationBlock(cpuTimestamp: block.timestampCPU, gpuTimestamp: block.timestampGPU, unit: block.unit,
                                  counterBits: block.timestampBits, maxDeviation: block.maxDeviation),
                 receivedAt: arrival)
+            if outcome == .invalid { return rejectTimestamp(.timestampGPU, from: source, at: arrival) }
             if outcome == .relocked { sessionEvents?(.relocked(source: source, sessionID: session.sessionID)) }
             let newMode = session.calibration.status.mode
             if newMode != mode { sessionEvents?(.calibrated(source: source, sessionID: session.sessionID, mode: newMode)) }

@@ -302,9 +302,13 @@ public struct JamnetDecoder {
             default: return invalid(.timestampUnit, .unknownValue(allowed: "ns, us, ms, ticks"))
             }
         }
-        // Both instants within ±2^62 ns once in nanoseconds (ticks × tick_period_ns for the GPU's).
-        guard unit.nanoseconds(ofCPUTimestamp: cpu) != nil else { return invalid(.timestampCPU, .outOfRange(allowed: Self.nanosecondsRange)) }
-        guard unit.nanoseconds(ofGPUTimestamp: gpu) != nil else { return invalid(.timestampGPU, .outOfRange(allowed: Self.nanosecondsRange)) }
+        // Both instants within ±2^62 ns once in nanoseconds (ticks × tick_period_ns for the GPU's),
+        // and so is their offset.
+        guard let cpuTime = unit.nanoseconds(ofCPUTimestamp: cpu) else { return invalid(.timestampCPU, .outOfRange(allowed: Self.nanosecondsRange)) }
+        guard let gpuTime = unit.nanoseconds(ofGPUTimestamp: gpu) else { return invalid(.timestampGPU, .outOfRange(allowed: Self.nanosecondsRange)) }
+        guard Nanoseconds(gpuTime.rawValue - cpuTime.rawValue).isWithinNetworkLimit else {
+            return invalid(.timestampGPU, .outOfRange(allowed: "within ±4611686018427387903 ns of timestamp_cpu"))
+        }
         if let deviation = fields.maxDeviation, !(0...unit.oneSecondOfDeviation).contains(deviation) {
             return invalid(.maxDeviation, .outOfRange(allowed: "0 to 1 s in timestamp_unit"))
         }

@@ -63,8 +63,10 @@ public struct JamnetEncoder: Sendable {
         }
         try checkTimestamp(block.timestampCPU, .timestampCPU)
         try checkTimestamp(block.timestampGPU, .timestampGPU)
-        guard block.unit.nanoseconds(ofCPUTimestamp: block.timestampCPU) != nil else { throw .outOfRange(.timestampCPU) }
-        guard block.unit.nanoseconds(ofGPUTimestamp: block.timestampGPU) != nil else { throw .outOfRange(.timestampGPU) }
+        guard let cpuTime = block.unit.nanoseconds(ofCPUTimestamp: block.timestampCPU) else { throw .outOfRange(.timestampCPU) }
+        guard let gpuTime = block.unit.nanoseconds(ofGPUTimestamp: block.timestampGPU),
+              Nanoseconds(gpuTime.rawValue - cpuTime.rawValue).isWithinNetworkLimit
+        else { throw .outOfRange(.timestampGPU) }
         if let deviation = block.maxDeviation, !(0...block.unit.oneSecondOfDeviation).contains(deviation) { throw .outOfRange(.maxDeviation) }
         if case .ticks(let period) = block.unit, !SyncCalibrationBlock.tickPeriods.contains(period) { throw .outOfRange(.tickPeriodNanoseconds) }
         try checkLength(block.sessionID, .sessionID)

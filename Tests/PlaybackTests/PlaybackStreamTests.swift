@@ -50,6 +50,40 @@ struct StreamRig {
 @Suite struct PlaybackStreamTests {
     static func sine(_ index: Int64, _ channel: Int) -> Float { Float(0.5 * sin(2 * Double.pi * 1000 * Double(index) / 48_000)) }
 
+    @Test func noLineATimelineCanHoldMakesTheRenderTrap() {
+        let rig = StreamRig()
+        rig.write(first: 0, count: 96_000, Self.sine)
+        let origin = Nanoseconds.seconds(100)
+        let indices: [Int64] = [.min, .min + 1, -(1 << 62), -1, 0, 1, 1 << 52, 1 << 62, .max - 1, .max]
+        let times: [Int64] = [.min, -(1 << 62), 0, origin.rawValue, 1 << 62, .max]
+        var period = 0
+        for index in indices {
+            for time in times {
+                for rate in Self.absurdRates + [0.5, 1, 48_000, 2_000_000] {
+                    rig.timeline.publish(.init(anchorSample: index, anchorTime: Nanoseconds(time), samplesPerSecond: rate))
+                    let output = rig.render(periods: 1, start: origin + Nanoseconds(Int64(period) * 5_333_333))
+                    #expect(output.allSatisfy { $0.isFinite })
+                    period += 1
+                }
+            }
+        }
+    }
+
+    static let absurdRates: [Double] = [.nan, .infinity, -.infinity, -48_000, 0, .leastNonzeroMagnitude, 2_000_001, 1e300, .greatestFiniteMagnitude]
+
+    @Test func aLineWithARateNoClockGivesIsSilenceAndTheNextGoodLinePlays() {
+        let rig = StreamRig()
+        rig.write(first: 0, count: 96_000, Self.sine)
+        let origin = Nanoseconds.seconds(100)
+        for (period, rate) in Self.absurdRates.enumerated() {
+            rig.timeline.publish(.init(anchorSample: 0, anchorTime: origin, samplesPerSecond: rate))
+            #expect(rig.render(periods: 1, start: origin + Nanoseconds(Int64(period) * 5_333_333)).allSatisfy { $0 == 0 })
+        }
+        rig.timeline.publish(.init(anchorSample: 0, anchorTime: origin, samplesPerSecond: 48_000))
+        let output = rig.render(periods: 40, start: origin + .milliseconds(30))
+        #expect(output[(10 * 256)...].contains { abs($0) > 0.4 })
+    }
+
     @Test func aStreamPlaysEachSampleAtItsTimePlusTheLatency() {
         let rig = StreamRig()
         rig.write(first: 0, count: 48_000, Self.sine)

@@ -31,15 +31,16 @@ import Wire
         var random = SeededRandom(seed: 11)
         var decoder = JamnetDecoder()
         for _ in 0..<3000 {
-            let bits = Bool.random(using: &random) ? 64 : Int.random(in: 16...62, using: &random)
-            let gpu = bits == 64 ? Int64.random(in: Self.timestamps, using: &random) : Int64.random(in: 0...(Int64.max >> (63 - bits)), using: &random)
-            // Units and values within ±2^62 ns once in nanoseconds.
+            // Units and values within ±2^61 ns once in nanoseconds, so that their offset is within 2^62 too.
             let unit = [TimestampUnit.nanoseconds, .microseconds, .milliseconds, .ticks(periodNanoseconds: Double.random(in: 0.01...1000, using: &random))]
                 .randomElement(using: &random)!
-            let scale = Int64(unit.integerNanoseconds ?? 1_000)
+            let half = Int64(1) << 61, scale = Int64(unit.integerNanoseconds ?? 1_000)
+            let bits = Bool.random(using: &random) ? 64 : Int.random(in: 16...62, using: &random)
+            let gpu = bits == 64 ? Int64.random(in: -half ... half, using: &random) / scale
+                : Int64.random(in: 0...min(Int64.max >> (63 - bits), half / scale), using: &random)
             let block = SyncCalibrationBlock(
                 version: ProtocolVersion(major: 1, minor: Int.random(in: 0...3, using: &random)),
-                timestampCPU: Int64.random(in: Self.timestamps, using: &random) / Int64(unit.integerNanoseconds ?? 1), timestampGPU: gpu / scale,
+                timestampCPU: Int64.random(in: -half ... half, using: &random) / Int64(unit.integerNanoseconds ?? 1), timestampGPU: gpu,
                 unit: unit, timestampBits: bits,
                 maxDeviation: Bool.random(using: &random) ? Double.random(in: 0...unit.oneSecondOfDeviation, using: &random) : nil,
                 clockBase: Self.randomString(&random), sessionID: Self.randomString(&random),

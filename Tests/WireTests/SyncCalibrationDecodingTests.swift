@@ -68,8 +68,12 @@ import Wire
     }
 
     @Test func timestampsTakeTheWholeRangeOfTwoToThe62Nanoseconds() {
-        #expect(lineClass(#"{"type":"sync_calibration_block","timestamp_cpu":-4611686018427387903,"timestamp_gpu":4611686018427387903}"#) == .ok)
-        #expect(lineClass(#"{"type":"sync_calibration_block","timestamp_cpu":-4611686018427387,"timestamp_gpu":4611686018427387,"timestamp_unit":"us","max_deviation":1e6}"#) == .ok)
+        #expect(lineClass(#"{"type":"sync_calibration_block","timestamp_cpu":-4611686018427387903,"timestamp_gpu":-1}"#) == .ok)
+        #expect(lineClass(#"{"type":"sync_calibration_block","timestamp_cpu":4611686018427387903,"timestamp_gpu":0}"#) == .ok)
+        #expect(lineClass(#"{"type":"sync_calibration_block","timestamp_cpu":-4611686018427387,"timestamp_gpu":0,"timestamp_unit":"us","max_deviation":1e6}"#) == .ok)
+        // The offset too: the two clocks at most 2^62 ns apart.
+        #expect(rejection(#"{"type":"sync_calibration_block","timestamp_cpu":-4611686018427387903,"timestamp_gpu":1}"#)
+            == .invalidField(InvalidField(.timestampGPU, .outOfRange(allowed: "within ±4611686018427387903 ns of timestamp_cpu"))))
         #expect(lineClass(#"{"type":"sync_calibration_block","timestamp_cpu":1,"timestamp_gpu":4611686018427,"timestamp_unit":"ticks","tick_period_ns":1000000}"#) == .ok)
     }
 }
