@@ -82,15 +82,22 @@ install-files:
 	chmod 644 $(UNIT_DIR)/jamplay.service
 	if [ ! -e $(DEFAULTS_DIR)/jamplay ]; then install -D -m 644 Resources/jamplay.default $(DEFAULTS_DIR)/jamplay; fi
 
-# Coverage-guided fuzzing of the framer and decoder (libFuzzer + AddressSanitizer). The corpus
-# starts from the example captures and every input that once failed (Fuzz/regressions/);
+# Coverage-guided fuzzing (libFuzzer + AddressSanitizer), SECONDS each: the framer and decoder
+# (WireFuzzer, from the example captures), and everything behind them (SessionFuzzer: programs of
+# messages with boundary numbers through the session table, the clock chain, the rings and the
+# real-time render). Each corpus starts from every input that once failed (Fuzz/regressions/);
 # a failure is written to fuzz-corpus/ and fails the run.
+FUZZ_RUN := SWIFT_BACKTRACE=enable=no SWIFT_DETERMINISTIC_HASHING=1
 fuzz:
 	JAMPLAY_FUZZ=1 $(SWIFT) build --scratch-path $(FUZZ_BUILD) $(FUZZ_FLAGS) --product WireFuzzer
-	mkdir -p fuzz-corpus/queue
-	cp Resources/examples/*.jsonl Fuzz/regressions/* fuzz-corpus/queue/
-	SWIFT_BACKTRACE=enable=no $(FUZZ_BUILD)/release/WireFuzzer -max_total_time=$(SECONDS) -max_len=16384 -rss_limit_mb=2048 \
-		-dict=Fuzz/jamnet.dict -artifact_prefix=fuzz-corpus/ -print_final_stats=1 fuzz-corpus/queue
+	JAMPLAY_FUZZ=1 $(SWIFT) build --scratch-path $(FUZZ_BUILD) $(FUZZ_FLAGS) --product SessionFuzzer
+	mkdir -p fuzz-corpus/wire fuzz-corpus/session
+	cp Resources/examples/*.jsonl Fuzz/regressions/wire/* fuzz-corpus/wire/
+	cp Fuzz/regressions/session/* fuzz-corpus/session/
+	$(FUZZ_RUN) $(FUZZ_BUILD)/release/WireFuzzer -max_total_time=$(SECONDS) -max_len=16384 -rss_limit_mb=2048 \
+		-dict=Fuzz/jamnet.dict -artifact_prefix=fuzz-corpus/ -print_final_stats=1 fuzz-corpus/wire
+	$(FUZZ_RUN) $(FUZZ_BUILD)/release/SessionFuzzer -max_total_time=$(SECONDS) -max_len=4096 -rss_limit_mb=2048 \
+		-artifact_prefix=fuzz-corpus/session- -print_final_stats=1 fuzz-corpus/session
 
 # Decoder throughput beside Foundation's JSON parsers and simdjson on the same bytes, the clock
 # engine's accuracy beside the naive method on the same simulated clocks, ingest over loopback

@@ -82,11 +82,12 @@ var targets: [Target] = [
     .testTarget(name: "JamplayTests", dependencies: ["jamplay", "RigSupport", "TestSupport"]),
 ]
 
-// The libFuzzer harness exists only in fuzzing builds (`make fuzz`): it calls into libFuzzer,
+// The libFuzzer harnesses exist only in fuzzing builds (`make fuzz`): it calls into libFuzzer,
 // which only a -sanitize=fuzzer build links.
 if ProcessInfo.processInfo.environment["JAMPLAY_FUZZ"] != nil {
     targets.append(.target(name: "CFuzzerDriver", path: "Fuzz/CFuzzerDriver"))
     targets.append(.executableTarget(name: "WireFuzzer", dependencies: ["Core", "Wire", "CFuzzerDriver"], path: "Fuzz/WireFuzzer"))
+    targets.append(.executableTarget(name: "SessionFuzzer", dependencies: ["Core", "Buffer", "Ingest", "Playback", "CFuzzerDriver"], path: "Fuzz/SessionFuzzer"))
 }
 
 // One settings loop for every target: Swift 6 language mode (strict concurrency) everywhere.

@@ -79,7 +79,9 @@ public final class PolyphaseResampler {
         blended.initialize(repeating: 0, count: Self.taps)
         rows = UnsafePointer(Self.table)  // built here, off the playback thread
         // One output here, so that what the runtime makes on first use (the SIMD types' metadata,
-        // in unoptimised builds) is not made on the playback thread.
+        // in unoptimised builds) is not made on the playback thread; from a reset state, whose
+        // history of silence the filter reads before the first frame.
+        reset()
         let silence = [Float](repeating: 0, count: (Self.taps + 1) * channels)
         var output = [Float](repeating: 0, count: channels)
         _ = process(input: silence, inputFrames: Self.taps + 1, output: &output, outputFrames: 1, ratio: 1)
