@@ -12,8 +12,9 @@ SECONDS ?= 60
 RUN_PACKAGES := libasound2-dev libsamplerate0-dev
 SENDER_PACKAGES := libvulkan-dev mesa-vulkan-drivers glslang-tools
 RIG_PACKAGES := jackd2 libasound2-plugins libjack-jackd2-dev
-# systemd-analyze checks the service unit; ip (iproute2) sets up the multicast test's network namespace.
-TEST_PACKAGES := $(RUN_PACKAGES) $(SENDER_PACKAGES) $(RIG_PACKAGES) systemd iproute2
+# systemd-analyze checks the service unit (its hardening score, and with strace the system calls the
+# player makes against its filter); ip (iproute2) sets up the multicast test's network namespace.
+TEST_PACKAGES := $(RUN_PACKAGES) $(SENDER_PACKAGES) $(RIG_PACKAGES) systemd strace iproute2
 BENCH_PACKAGES := $(RUN_PACKAGES) $(SENDER_PACKAGES) $(RIG_PACKAGES) alsa-utils g++ libsimdjson-dev valgrind binutils
 
 FUZZ_BUILD := .build-fuzz
