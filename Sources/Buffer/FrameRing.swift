@@ -129,33 +129,63 @@ public final class FrameRing: @unchecked Sendable {
         if end <= passed { lateCount.add(1, ordering: .relaxed); return .late }
         let reusable = readStart.load(ordering: .acquiring)
         let from = max(firstSample, passed)
-        // First every slot: already there, free, or holding a sample still to be read.
+        // First every slot: already there, free, or holding a sample still to be read (a tag at
+        // or after `blocking`: empty slots hold `empty`, below it). Slots run in at most two
+        // stretches, up to the ring's end and from its start.
         // (`while` loops: a debug build allocates in `for` over a range of `Int64`.)
-        var missing = 0
-        var slot = slotIndex(of: from)
-        var position = from
-        while position < end {
-            let held = tags[slot].load(ordering: .relaxed)  // only this thread writes tags
-            if held != position {
-                if held != Self.empty && held >= reusable { fullCount.add(1, ordering: .relaxed); return .full }
-                missing += 1
+        let blocking = max(reusable, Self.empty + 1)
+        let firstSlot = slotIndex(of: from)
+        let count = Int(end - from)
+        let beforeWrap = min(count, capacity - firstSlot)
+        var present = 0
+        var offset = 0
+        while offset < count {
+            let slot = offset < beforeWrap ? firstSlot + offset : offset - beforeWrap
+            let stretch = offset < beforeWrap ? beforeWrap : count
+            var position = from + Int64(offset)
+            var tag = tags + slot
+            while offset < stretch {
+                let held = tag.pointee.load(ordering: .relaxed)  // only this thread writes tags
+                if held == position {
+                    present += 1
+                } else if held >= blocking {
+                    fullCount.add(1, ordering: .relaxed)
+                    return .full
+                }
+                tag += 1
+                position += 1
+                offset += 1
             }
-            slot = slot + 1 == capacity ? 0 : slot + 1
-            position += 1
         }
-        guard missing > 0 else { duplicateCount.add(1, ordering: .relaxed); return .duplicate }
-        // Then the samples of the missing positions, each slot's tag after its samples.
-        var source = samples.baseAddress! + Int(from - firstSample) * channels
-        slot = slotIndex(of: from)
-        position = from
-        while position < end {
-            if tags[slot].load(ordering: .relaxed) != position {
-                (storage + slot * channels).update(from: source, count: channels)
-                tags[slot].store(position, ordering: .releasing)
+        guard present < count else { duplicateCount.add(1, ordering: .relaxed); return .duplicate }
+        // Then the samples, and each slot's tag after them (release: a reader that sees the tag sees them).
+        let source = samples.baseAddress! + Int(from - firstSample) * channels
+        if present == 0 {
+            // The usual case: one copy up to the ring's end, one from its start.
+            (storage + firstSlot * channels).update(from: source, count: beforeWrap * channels)
+            if beforeWrap < count { storage.update(from: source + beforeWrap * channels, count: (count - beforeWrap) * channels) }
+            var tag = tags + firstSlot, position = from
+            let wrap = from + Int64(beforeWrap)
+            while position < end {
+                if position == wrap { tag = tags }
+                tag.pointee.store(position, ordering: .releasing)
+                tag += 1
+                position += 1
             }
-            source += channels
-            slot = slot + 1 == capacity ? 0 : slot + 1
-            position += 1
+        } else {
+            // Overlapping what is stored: only the missing samples (the first stored stay).
+            var frame = source
+            var slot = firstSlot
+            var position = from
+            while position < end {
+                if tags[slot].load(ordering: .relaxed) != position {
+                    (storage + slot * channels).update(from: frame, count: channels)
+                    tags[slot].store(position, ordering: .releasing)
+                }
+                frame += channels
+                slot = slot + 1 == capacity ? 0 : slot + 1
+                position += 1
+            }
         }
         if end <= newestEnd { reorderedCount.add(1, ordering: .relaxed) }
         newestEnd = max(newestEnd, end)
@@ -183,22 +213,35 @@ public final class FrameRing: @unchecked Sendable {
         if end > readEnd.load(ordering: .relaxed) { readEnd.store(end, ordering: .releasing) }
         var covered = 0
         if start < end {
+            // Runs of stored frames, each copied at once (a run ends at a missing frame or the ring's end).
+            let target = output.baseAddress! + Int(start - index) * channels
             var slot = slotIndex(of: start)
-            var target = output.baseAddress! + Int(start - index) * channels
-            var position = start
+            var position = start, runStart = start, runSlot = slot
             while position < end {
-                if tags[slot].load(ordering: .acquiring) == position {
-                    target.update(from: storage + slot * channels, count: channels)
-                    covered += 1
+                let stored = tags[slot].load(ordering: .acquiring) == position
+                let next = slot + 1 == capacity ? 0 : slot + 1
+                if !stored || next == 0 {
+                    covered += copyRun(runStart..<(stored ? position + 1 : position), from: runSlot, to: target + Int(runStart - start) * channels)
+                    runStart = position + 1
+                    runSlot = next
                 }
-                target += channels
-                slot = slot + 1 == capacity ? 0 : slot + 1
+                slot = next
                 position += 1
             }
+            covered += copyRun(runStart..<end, from: runSlot, to: target + Int(runStart - start) * channels)
         }
         let gap = frameCount - covered
         if gap > 0 { gapFrameCount.add(gap, ordering: .relaxed) }
         return ReadResult(covered: covered, gap: gap)
+    }
+
+    /// Copies the frames of `positions`, stored from `slot` on without wrapping, to `target`; their count.
+    /// (A method, not a closure: a closure capturing the count would allocate in a debug build.)
+    @inline(__always)
+    private func copyRun(_ positions: Range<Int64>, from slot: Int, to target: UnsafeMutablePointer<Float>) -> Int {
+        let frames = Int(positions.upperBound - positions.lowerBound)
+        if frames > 0 { target.update(from: storage + slot * channels, count: frames * channels) }
+        return max(0, frames)
     }
 
     // MARK: - Fill (producer thread)
