@@ -73,7 +73,8 @@ public final class PlaybackMixer: @unchecked Sendable {
             clipped += 1
         }
         if clipped > 0 { counters.clippedSamples.add(clipped) }
-        counters.presentationError.set(Int(worstError))
+        // (Converted with a check: `Int(_:)` traps beyond its range, and no trap may happen here.)
+        counters.presentationError.set(worstError < 9.2e18 ? Int(worstError) : .max)
         let previous = counters.streamsPlaying.value
         if previous != playing { counters.streamsPlaying.add(playing - previous) }
     }
