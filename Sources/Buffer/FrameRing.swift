@@ -241,7 +241,7 @@ public final class FrameRing: @unchecked Sendable {
     private func copyRun(_ positions: Range<Int64>, from slot: Int, to target: UnsafeMutablePointer<Float>) -> Int {
         let frames = Int(positions.upperBound - positions.lowerBound)
         if frames > 0 { target.update(from: storage + slot * channels, count: frames * channels) }
-        return max(0, frames)
+        return frames
     }
 
     // MARK: - Fill (producer thread)

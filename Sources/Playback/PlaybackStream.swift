@@ -21,11 +21,12 @@ public final class PlaybackStream {
     public static let proportionalGain = 2e-4, integralGain = 1e-3
     /// The most the loop may move the ratio from what the clock chain says, relative.
     public static let authority = 0.002
-    /// The stream rates (sample frames per local second) a published line may give to be played:
-    /// jamnet's rates and then some. A line outside (which no clock chain publishes) is silence.
-    /// (Computed, as the others the render path reads: a stored static is initialized lazily,
-    /// which may allocate, on the real-time thread.)
+    /// The lowest stream rate (sample frames per local second) a published line may give to be
+    /// played; a line below it or above ``highestPlayableRate`` (which no clock chain publishes)
+    /// is silence. Computed, not stored: a stored static is made on first use, which may allocate,
+    /// and its first use would be on the real-time thread.
     @inline(__always) public static var lowestPlayableRate: Double { 0.5 }
+    /// The highest stream rate a published line may give to be played: jamnet's highest and then some.
     @inline(__always) public static var highestPlayableRate: Double { 2_000_000 }
     /// Sample indices beyond this magnitude are not played (a stream reaches 2^52; and an integer
     /// conversion below it cannot trap).
