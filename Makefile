@@ -87,18 +87,26 @@ install-files:
 # (WireFuzzer, from the example captures), and everything behind them (SessionFuzzer: programs of
 # messages with boundary numbers through the session table, the clock chain, the rings and the
 # real-time render). Each corpus starts from every input that once failed (Fuzz/regressions/);
-# a failure is written to fuzz-corpus/ and fails the run.
+# a failure is written to fuzz-corpus/ and fails the run. FUZZERS chooses (wire, session);
+# FUZZ_JOBS > 1 runs that many processes of each at once (libFuzzer's fork mode), for long runs.
+FUZZERS ?= wire session
+FUZZ_JOBS ?= 1
 FUZZ_RUN := SWIFT_BACKTRACE=enable=no SWIFT_DETERMINISTIC_HASHING=1
+FUZZ_OPTIONS = -max_total_time=$(SECONDS) -rss_limit_mb=2048 -print_final_stats=1 $(if $(filter-out 1,$(FUZZ_JOBS)),-fork=$(FUZZ_JOBS))
 fuzz:
-	JAMPLAY_FUZZ=1 $(SWIFT) build --scratch-path $(FUZZ_BUILD) $(FUZZ_FLAGS) --product WireFuzzer
-	JAMPLAY_FUZZ=1 $(SWIFT) build --scratch-path $(FUZZ_BUILD) $(FUZZ_FLAGS) --product SessionFuzzer
 	mkdir -p fuzz-corpus/wire fuzz-corpus/session
-	cp Resources/examples/*.jsonl Fuzz/regressions/wire/* fuzz-corpus/wire/
-	cp Fuzz/regressions/session/* fuzz-corpus/session/
-	$(FUZZ_RUN) $(FUZZ_BUILD)/release/WireFuzzer -max_total_time=$(SECONDS) -max_len=16384 -rss_limit_mb=2048 \
-		-dict=Fuzz/jamnet.dict -artifact_prefix=fuzz-corpus/ -print_final_stats=1 fuzz-corpus/wire
-	$(FUZZ_RUN) $(FUZZ_BUILD)/release/SessionFuzzer -max_total_time=$(SECONDS) -max_len=4096 -rss_limit_mb=2048 \
-		-artifact_prefix=fuzz-corpus/session- -print_final_stats=1 fuzz-corpus/session
+	if [[ " $(FUZZERS) " == *" wire "* ]]; then \
+		JAMPLAY_FUZZ=1 $(SWIFT) build --scratch-path $(FUZZ_BUILD) $(FUZZ_FLAGS) --product WireFuzzer && \
+		cp Resources/examples/*.jsonl Fuzz/regressions/wire/* fuzz-corpus/wire/ && \
+		$(FUZZ_RUN) $(FUZZ_BUILD)/release/WireFuzzer $(FUZZ_OPTIONS) -max_len=16384 -dict=Fuzz/jamnet.dict \
+			-artifact_prefix=fuzz-corpus/ fuzz-corpus/wire; \
+	fi
+	if [[ " $(FUZZERS) " == *" session "* ]]; then \
+		JAMPLAY_FUZZ=1 $(SWIFT) build --scratch-path $(FUZZ_BUILD) $(FUZZ_FLAGS) --product SessionFuzzer && \
+		cp Fuzz/regressions/session/* fuzz-corpus/session/ && \
+		$(FUZZ_RUN) $(FUZZ_BUILD)/release/SessionFuzzer $(FUZZ_OPTIONS) -max_len=4096 \
+			-artifact_prefix=fuzz-corpus/session- fuzz-corpus/session; \
+	fi
 
 # Decoder throughput beside Foundation's JSON parsers and simdjson on the same bytes, the clock
 # engine's accuracy beside the naive method on the same simulated clocks, ingest over loopback
