@@ -65,7 +65,7 @@ final class Harness: @unchecked Sendable {
         configuration.maximumStreamBufferBytes = .mebibytes(2)
         configuration.maximumSessions = 6
         configuration.maximumStreams = 8
-        configuration.ringDuration = .milliseconds(200)
+        configuration.ringDuration = .milliseconds(100)
         configuration.maximumLineBytes = .kibibytes(64)
     }
 
@@ -145,7 +145,7 @@ final class Harness: @unchecked Sendable {
                     }
                 }
             case 7:
-                render(periods: Int(choices.byte() % 8) + 1, latency: choices.pick([0, 20, 200, 2_000]))
+                render(periods: Int(choices.byte() % 4) + 1, latency: choices.pick([0, 20, 200, 2_000]))
             default:
                 // Raw bytes as a line, or the other messages and versions.
                 let count = Int(choices.byte() % 64)

@@ -92,8 +92,9 @@ public final class FrameRing: @unchecked Sendable {
         byteCount = bytes
         self.channels = channels.rawValue
         self.capacity = capacity
+        // The samples are not cleared: a slot is read only once its tag says it was written, so
+        // pages are touched (and, under `mlockall`, locked) as the stream fills them.
         storage = .allocate(capacity: capacity * channels.rawValue)
-        storage.initialize(repeating: 0, count: capacity * channels.rawValue)
         tags = .allocate(capacity: capacity)
         for slot in 0..<capacity { (tags + slot).initialize(to: Atomic(Self.empty)) }
     }
@@ -162,8 +163,9 @@ public final class FrameRing: @unchecked Sendable {
         let source = samples.baseAddress! + Int(from - firstSample) * channels
         if present == 0 {
             // The usual case: one copy up to the ring's end, one from its start.
-            (storage + firstSlot * channels).update(from: source, count: beforeWrap * channels)
-            if beforeWrap < count { storage.update(from: source + beforeWrap * channels, count: (count - beforeWrap) * channels) }
+            // (`initialize`: a slot's first write is into memory never written; `Float` is trivial.)
+            (storage + firstSlot * channels).initialize(from: source, count: beforeWrap * channels)
+            if beforeWrap < count { storage.initialize(from: source + beforeWrap * channels, count: (count - beforeWrap) * channels) }
             var tag = tags + firstSlot, position = from
             let wrap = from + Int64(beforeWrap)
             while position < end {
@@ -179,7 +181,7 @@ public final class FrameRing: @unchecked Sendable {
             var position = from
             while position < end {
                 if tags[slot].load(ordering: .relaxed) != position {
-                    (storage + slot * channels).update(from: frame, count: channels)
+                    (storage + slot * channels).initialize(from: frame, count: channels)
                     tags[slot].store(position, ordering: .releasing)
                 }
                 frame += channels
