@@ -20,6 +20,11 @@ public struct StatusSnapshot: Codable, Sendable {
         public var format: String, rate: Int, channels: Int, periodFrames: Int, bufferFrames: Int
         /// Whether the device paces writes (false: jamplay paces itself, a virtual DAC).
         public var pacesWrites: Bool
+        /// How long before the device takes a period jamplay writes it now (raised by underruns).
+        public var fillNanoseconds: Int64
+        /// The fill, the time a period takes to mix and write, and a period: how long before it
+        /// is heard a sample must be in its buffer, the least latency.
+        public var devicePathNanoseconds: Int64
     }
 
     /// One sender's GPU clock against its CPU clock (`sync_calibration_block`s).
@@ -95,7 +100,7 @@ public struct StatusSnapshot: Codable, Sendable {
         let device = engine.negotiated.map { granted in
             Device(name: engine.configuration.device.name, open: engine.deviceIsOpen, format: "\(granted.format)", rate: granted.rate.hertz,
                    channels: granted.channels.rawValue, periodFrames: granted.periodFrames, bufferFrames: granted.bufferFrames,
-                   pacesWrites: engine.devicePaces)
+                   pacesWrites: engine.devicePaces, fillNanoseconds: engine.fill.rawValue, devicePathNanoseconds: engine.devicePath.rawValue)
         }
         return StatusSnapshot(version: version, uptimeSeconds: (now - started).seconds, latencyNanoseconds: engine.configuration.latency.rawValue,
                               device: device, sessions: sessions, counters: Self.counters(of: receiver),
@@ -145,6 +150,7 @@ public struct StatusSnapshot: Codable, Sendable {
             "playback_dropped_channel_samples_total": playback.droppedChannelSamples.value,
             "playback_streams_playing": playback.streamsPlaying.value,
             "playback_presentation_error_nanoseconds": playback.presentationError.value,
+            "playback_fill_nanoseconds": playback.fill.value, "playback_render_nanoseconds": playback.renderTime.value,
         ]
     }
 

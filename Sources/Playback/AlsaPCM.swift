@@ -2,7 +2,7 @@ import CALSA
 import Core
 
 /// An ALSA playback PCM, negotiated and configured for the player: interleaved, timestamps on
-/// `CLOCK_MONOTONIC`, starting when its buffer is full.
+/// `CLOCK_MONOTONIC`, starting with its first period written.
 ///
 /// Open and close on a normal thread; `write`, `readStatus` and `recover` are for the playback
 /// thread (Thread: playback (RT). Non-allocating; they enter the ALSA library, which takes no
@@ -34,6 +34,11 @@ public final class AlsaPCM: @unchecked Sendable {
         public var periodFrames: Int
         public var bufferFrames: Int
 
+        /// How long `frames` device frames play.
+        public func duration(ofFrames frames: Int) -> Nanoseconds {
+            Nanoseconds(Int64((Double(frames) * 1e9 / Double(rate.hertz)).rounded()))
+        }
+
         /// `"FLOAT_LE, 48000 Hz, 2 ch, period 256, buffer 768 frames"`.
         public var description: String {
             "\(format.rawValue), \(rate.hertz) Hz, \(channels.rawValue) ch, period \(periodFrames), buffer \(bufferFrames) frames"
@@ -46,6 +51,8 @@ public final class AlsaPCM: @unchecked Sendable {
         public var timestamp: Nanoseconds
         /// Frames between the application pointer and the one being heard.
         public var delayFrames: Int
+        /// Frames the application may write now.
+        public var availableFrames: Int
     }
 
     /// The PCM's name.
@@ -54,6 +61,7 @@ public final class AlsaPCM: @unchecked Sendable {
     public let negotiated: Negotiated
     private let handle: OpaquePointer
     private let statusBuffer: OpaquePointer
+    private let softwareParameters: OpaquePointer
 
     /// Opens and configures `request.name`; the error says what failed.
     public init(_ request: Request) throws(AlsaError) {
@@ -71,15 +79,18 @@ public final class AlsaPCM: @unchecked Sendable {
             snd_pcm_close(handle)
             throw error
         }
-        var status: OpaquePointer?
+        var status: OpaquePointer?, software: OpaquePointer?
         snd_pcm_status_malloc(&status)
+        snd_pcm_sw_params_malloc(&software)
         statusBuffer = status!
+        softwareParameters = software!
     }
 
     deinit {
         snd_pcm_drop(handle)
         snd_pcm_close(handle)
         snd_pcm_status_free(statusBuffer)
+        snd_pcm_sw_params_free(softwareParameters)
     }
 
     /// Writes `frames` interleaved frames; returns the frames written or a negative error.
@@ -88,10 +99,19 @@ public final class AlsaPCM: @unchecked Sendable {
         Int(snd_pcm_writei(handle, bytes, snd_pcm_uframes_t(frames)))
     }
 
-    /// Waits until the device has room for a period: 1 then, 0 if it has none after
-    /// `timeoutMilliseconds` (it stopped taking samples), or a negative error (an xrun).
+    /// Waits until the device has room for `wakeThreshold` frames: 1 then, 0 if it has none
+    /// after `timeoutMilliseconds` (it stopped taking samples), or a negative error (an xrun).
     public func waitForRoom(timeoutMilliseconds: Int32) -> Int {
         Int(snd_pcm_wait(handle, timeoutMilliseconds))
+    }
+
+    /// Sets the room `waitForRoom` waits for (ALSA's `avail_min`), in frames; false when the
+    /// device refuses it. Set to one more than the room left after a write, the wait ends as soon
+    /// as the device takes its next frames, whatever it still holds.
+    public func setWakeThreshold(_ frames: Int) -> Bool {
+        snd_pcm_sw_params_current(handle, softwareParameters) >= 0
+            && snd_pcm_sw_params_set_avail_min(handle, softwareParameters, snd_pcm_uframes_t(max(1, frames))) >= 0
+            && snd_pcm_sw_params(handle, softwareParameters) >= 0
     }
 
     /// The device's status now, nil when ALSA cannot give one.
@@ -100,10 +120,11 @@ public final class AlsaPCM: @unchecked Sendable {
         var stamp = snd_htimestamp_t()
         snd_pcm_status_get_htstamp(statusBuffer, &stamp)
         return Status(timestamp: Nanoseconds(Int64(stamp.tv_sec) * 1_000_000_000 + Int64(stamp.tv_nsec)),
-                      delayFrames: Int(snd_pcm_status_get_delay(statusBuffer)))
+                      delayFrames: Int(snd_pcm_status_get_delay(statusBuffer)),
+                      availableFrames: Int(snd_pcm_status_get_avail(statusBuffer)))
     }
 
-    /// Drops what is queued and prepares the device to start again when its buffer fills.
+    /// Drops what is queued and prepares the device to start again with the next period written.
     public func restart() {
         snd_pcm_drop(handle)
         snd_pcm_prepare(handle)
@@ -170,7 +191,8 @@ public final class AlsaPCM: @unchecked Sendable {
         try alsaCheck(snd_pcm_sw_params_current(pcm, software), "\(device): software parameters")
         try alsaCheck(snd_pcm_sw_params_set_tstamp_mode(pcm, software, SND_PCM_TSTAMP_ENABLE), "\(device): timestamps")
         try alsaCheck(snd_pcm_sw_params_set_tstamp_type(pcm, software, SND_PCM_TSTAMP_TYPE_MONOTONIC), "\(device): CLOCK_MONOTONIC timestamps")
-        try alsaCheck(snd_pcm_sw_params_set_start_threshold(pcm, software, buffer), "\(device): start threshold")
+        // The player keeps the device only as full as it must be, so it starts with one period.
+        try alsaCheck(snd_pcm_sw_params_set_start_threshold(pcm, software, period), "\(device): start threshold")
         try alsaCheck(snd_pcm_sw_params_set_avail_min(pcm, software, period), "\(device): avail_min")
         try alsaCheck(snd_pcm_sw_params(pcm, software), "\(device): software parameters")
         try alsaCheck(snd_pcm_prepare(pcm), "\(device): prepare")

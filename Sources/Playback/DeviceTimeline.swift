@@ -86,12 +86,27 @@ public struct DeviceTimeline: Sendable {
         return min(limit, max(2e6, 0.75 * Double(pointerStep) * framePeriod))
     }
 
+    /// Whether the loop is still locking at `time` (its first seconds after an anchor, when its
+    /// readings pull it hard and its error can be a large part of a period).
+    func isLocking(at time: Nanoseconds) -> Bool { time - lockedSince < lockingDuration }
+
     /// The device's frames per local second.
     public var measuredRate: Double { 1e9 / framePeriod }
 
     /// When frame `frame` is heard (valid once anchored).
     public func time(ofFrame frame: Int64) -> Nanoseconds {
         Nanoseconds(Int64((anchorTime + Double(frame - anchorFrame) * framePeriod).rounded()))
+    }
+
+    /// When the device next takes frames after `time`: the first time after it at which the
+    /// loop's phase puts a pointer step, nil before the step is known. After an underrun the
+    /// device starts again on that beat (a JACK cycle keeps its phase; a card restarts at once,
+    /// within a step of it).
+    public func nextStep(after time: Nanoseconds) -> Nanoseconds? {
+        guard isAnchored, pointerStep != .max else { return nil }
+        let stepNanoseconds = Double(pointerStep) * framePeriod
+        let steps = ((Double(time.rawValue) - anchorTime) / stepNanoseconds).rounded(.down) + 1
+        return Nanoseconds(Int64((anchorTime + steps * stepNanoseconds).rounded()))
     }
 
     /// Anchors without a reading: frame `frame` is heard at `time` (at start, and for devices that do not pace).
@@ -164,7 +179,7 @@ public struct DeviceTimeline: Sendable {
             return
         }
         groupStart = nil
-        let locking = time - lockedSince < lockingDuration
+        let locking = isLocking(at: time)
         offGroups = !locking && abs(groupBest.error) > Double(stepThreshold.rawValue) ? offGroups + 1 : 0
         if offGroups >= Self.offGroupsToStep {
             offGroups = 0

@@ -6,6 +6,10 @@ public struct PlaybackConfiguration: Sendable {
     public var device = AlsaPCM.Request()
     /// Every sample is heard at its timeline time plus this.
     public var latency = Nanoseconds.milliseconds(20)
+    /// How long before the device takes a period the loop writes it, at start (`DeviceFill`).
+    public var fill = Nanoseconds.microseconds(1_500)
+    /// What each underrun adds to the fill.
+    public var fillStep = Nanoseconds.microseconds(500)
     /// `SCHED_FIFO` priority of the playback thread (0: normal scheduling).
     public var realtimePriority: Int32 = 70
     /// The most streams mixed at once.

@@ -22,6 +22,11 @@ public final class PlaybackCounters: Sendable {
     public let clippedSamples = AtomicCounter()
     /// Stream samples dropped because the stream has more channels than the device.
     public let droppedChannelSamples = AtomicCounter()
+    /// How long before the device takes a period the loop writes it now, nanoseconds (`DeviceFill`).
+    public let fill = AtomicGauge()
+    /// How long mixing and writing a period takes (its recent peak), nanoseconds: the loop starts
+    /// that long before the fill.
+    public let renderTime = AtomicGauge()
     /// Streams playing now.
     public let streamsPlaying = AtomicCounter()
     /// How far the heard position of the playing streams was from their timelines in the last

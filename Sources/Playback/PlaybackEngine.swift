@@ -29,6 +29,11 @@ public final class PlaybackEngine: @unchecked Sendable {
     public private(set) var devicePaces = true
     /// The `--record` file's writer, if recording.
     public private(set) var recorder: PlaybackRecorder?
+    /// How long before the device takes a period the loop writes it (kept across reopenings:
+    /// an underrun's raise stays).
+    private var deviceFill = DeviceFill(target: .zero, step: .zero, limit: .zero)
+    /// How long mixing one more stream takes here (measured at start).
+    private var streamCost = Nanoseconds.zero
     /// The `--trace-timing` table (an hour of periods at most).
     private var trace: PlaybackTrace?
 
@@ -43,6 +48,17 @@ public final class PlaybackEngine: @unchecked Sendable {
     public func start() throws(AlsaError) {
         let pcm = try AlsaPCM(configuration.device)
         let negotiated = pcm.negotiated
+        let periodDuration = negotiated.duration(ofFrames: negotiated.periodFrames)
+        streamCost = PlaybackMixer.measureStreamCost(channels: negotiated.channels.rawValue, periodFrames: negotiated.periodFrames,
+                                                     deviceRate: negotiated.rate)
+        counters.renderTime.set(Int(streamCost.rawValue))
+        deviceFill = DeviceFill(target: configuration.fill, step: configuration.fillStep,
+                                limit: negotiated.duration(ofFrames: negotiated.bufferFrames - negotiated.periodFrames))
+        counters.fill.set(Int(deviceFill.target.rawValue))
+        let devicePath = deviceFill.target + streamCost + periodDuration
+        guard configuration.latency >= devicePath else {
+            throw AlsaError("--latency \(configuration.latency) is below this device's path, \(devicePath) (a fill of \(deviceFill.target), \(streamCost) to mix a stream, a period of \(periodDuration)): no sample could be heard on time; the floor here is \(devicePath)")
+        }
         if let path = configuration.recordPath {
             do {
                 recorder = try PlaybackRecorder(path: path, rate: negotiated.rate, channels: negotiated.channels.rawValue)
@@ -55,11 +71,8 @@ public final class PlaybackEngine: @unchecked Sendable {
             trace = PlaybackTrace(capacity: 3_600 * negotiated.rate.hertz / negotiated.periodFrames)
         }
         devicePaces = Self.paces(pcm)
-        // Samples must be in the device a buffer and a period before they are heard, so a
-        // sender's lead plus the latency must cover that: say how much it is.
-        let devicePath = Nanoseconds(Int64(Double(negotiated.bufferFrames + negotiated.periodFrames) * 1e9 / Double(negotiated.rate.hertz)))
         let pacing = devicePaces ? "" : " — the device does not pace writes; jamplay paces itself on CLOCK_MONOTONIC"
-        logger.info("\(pcm.name): \(negotiated); samples must arrive \(devicePath) before they are heard (timestamp + latency \(configuration.latency)), later ones are skipped\(pacing)")
+        logger.info("\(pcm.name): \(negotiated); device path \(devicePath) (fill \(deviceFill.target), mixing a stream \(streamCost), a period \(periodDuration)): samples must be in by timestamp + latency \(configuration.latency) − that, later ones are skipped\(pacing)")
         // On fault: pages are locked as they are first touched, so the process's reserved but
         // unused memory (thread stacks, allocator arenas) does not become resident.
         if configuration.lockMemory && mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0 {
@@ -74,6 +87,16 @@ public final class PlaybackEngine: @unchecked Sendable {
         thread.name = "jamplay-playback-supervisor"
         supervisor = thread
         thread.start()
+    }
+
+    /// How long before the device takes a period the loop writes it now (raised by underruns).
+    public var fill: Nanoseconds { Nanoseconds(Int64(counters.fill.value)) }
+
+    /// How long before it is heard a sample must be in its buffer: the fill, the time a period
+    /// takes to mix and write, and a period (zero before the device is open).
+    public var devicePath: Nanoseconds {
+        guard let negotiated else { return .zero }
+        return fill + Nanoseconds(Int64(counters.renderTime.value)) + negotiated.duration(ofFrames: negotiated.periodFrames)
     }
 
     /// Whether the device is open and playing now (false while it is being reopened).
@@ -138,7 +161,7 @@ public final class PlaybackEngine: @unchecked Sendable {
                 pcm = nil
                 continue
             }
-            let loop = PlaybackLoop(pcm: device, paces: devicePaces, mixer: mixer, counters: counters, recorder: recorder, trace: trace)
+            let loop = PlaybackLoop(pcm: device, paces: devicePaces, fill: deviceFill, streamCost: streamCost, mixer: mixer, counters: counters, recorder: recorder, trace: trace)
             current.withLock { $0 = loop }
             if stopping.load(ordering: .acquiring) { loop.requestStop() }
             var ending = PlaybackLoop.Ending.stopped
@@ -149,6 +172,7 @@ public final class PlaybackEngine: @unchecked Sendable {
             }
             thread.join()
             current.withLock { $0 = nil }
+            deviceFill = loop.fill
             switch ending {
             case .stopped: break
             case .deviceFailed(let code):

@@ -4,10 +4,14 @@ import Synchronization
 import Glibc
 #endif
 
-/// The body of the playback thread for one open device: every period, the time its next frame
+/// The body of the playback thread for one open device: every period, the time its first frame
 /// will be heard (from the device timeline), the mix of every stream for that time, converted and
-/// written. A device that paces (blocks on write) clocks the loop; one that does not (ALSA `null`,
-/// the `file` plugin) is paced by absolute sleeps on `CLOCK_MONOTONIC`, as a virtual DAC.
+/// written as late as the device allows — `fill` before the device takes that frame, mixed as
+/// long before that as mixing takes — so a sample needs to be in its ring only that and a period
+/// before it is heard, however large the device's buffer. After each write the loop waits for the device to take frames (the
+/// reading the timeline learns from, just after the device's pointer moved), then sleeps until
+/// the next write. An underrun raises the fill one step. A device that does not pace (ALSA
+/// `null`, the `file` plugin) is paced by absolute sleeps on `CLOCK_MONOTONIC`, as a virtual DAC.
 ///
 /// Thread: playback (RT) for `run`. Lock-free, non-allocating, no logging: it reports through
 /// `counters` and returns why it ended. `requestStop` may be called from any thread.
@@ -34,16 +38,21 @@ final class PlaybackLoop: @unchecked Sendable {
     private var converter: SampleConverter
     private let bytes: UnsafeMutableRawPointer
     private(set) var timeline: DeviceTimeline
+    /// How long before the device takes a period the loop writes it (raised by underruns).
+    private(set) var fill: DeviceFill
     private let clock = SystemMonotonicClock()
 
     private let recorder: PlaybackRecorder?
     private let trace: PlaybackTrace?
 
-    init(pcm: AlsaPCM, paces: Bool, mixer: PlaybackMixer, counters: PlaybackCounters, recorder: PlaybackRecorder?, trace: PlaybackTrace? = nil) {
+    init(pcm: AlsaPCM, paces: Bool, fill: DeviceFill, streamCost: Nanoseconds, mixer: PlaybackMixer, counters: PlaybackCounters,
+         recorder: PlaybackRecorder?, trace: PlaybackTrace? = nil) {
+        self.streamCost = streamCost
         self.recorder = recorder
         self.trace = trace
         self.pcm = pcm
         self.paces = paces
+        self.fill = fill
         self.mixer = mixer
         self.counters = counters
         self.stop = Atomic(false)
@@ -73,25 +82,33 @@ final class PlaybackLoop: @unchecked Sendable {
     /// Plays until stopped or the device fails beyond recovery.
     func run() -> Ending {
         let period = pcm.negotiated.periodFrames
-        let buffer = pcm.negotiated.bufferFrames
-        let frameNanoseconds = 1e9 / Double(pcm.negotiated.rate.hertz)
+        let frameBytes = mixer.channels * pcm.negotiated.format.bytesPerSample
         var written: Int64 = 0
-        // Until the first reading: frame 0 is heard once a buffer's worth has been queued.
-        timeline.anchor(frame: 0, at: clock.now() + Nanoseconds(Int64(Double(buffer) * frameNanoseconds)))
+        var wakeThreshold = 0
+        // Whether the device is empty and stopped (at start, after an underrun): it starts with
+        // the next write, and takes that period at its first step after it.
+        var restarting = true
+        counters.fill.set(Int(fill.target.rawValue))
+        warmUpEnds = clock.now() + timeline.lockingDuration
         // Fade-out progress: frames faded so far, and frames of silence still to write after it.
-        var faded = 0, silenceLeft = buffer
+        var faded = 0, silenceLeft = pcm.negotiated.bufferFrames
         while !stop.load(ordering: .relaxed) {
             let stalled = stall.exchange(0, ordering: .relaxed)
             if stalled > 0 { sleep(until: clock.now() + Nanoseconds(stalled)) }
-            if !paces {
-                // Virtual DAC: a frame is handed over one buffer ahead of when it is "heard".
-                sleep(until: timeline.time(ofFrame: written - Int64(buffer)))
+            if restarting {
+                // Written as soon as it is mixed, so heard from the step after that.
+                let ready = clock.now() + mixAllowance + Self.writeMargin
+                timeline.anchor(frame: written, at: timeline.nextStep(after: ready) ?? ready)
             }
             let firstTime = timeline.time(ofFrame: written)
+            if !restarting {
+                waitToWrite(until: firstTime - lead - mixAllowance, latest: firstTime - fill.target - mixAllowance, written: written)
+            }
+            let mixedAt = clock.now()
             var entry = PlaybackTrace.Entry()
             if trace != nil {
                 entry.written = written
-                entry.mixedAt = clock.now().rawValue
+                entry.mixedAt = mixedAt.rawValue
                 entry.firstHeardAt = firstTime.rawValue
             }
             mixer.render(frames: period, firstTime: firstTime, deviceRate: timeline.measuredRate)
@@ -104,36 +121,116 @@ final class PlaybackLoop: @unchecked Sendable {
             }
             converter.convert(UnsafeBufferPointer(start: mixer.mix, count: period * mixer.channels), into: bytes)
             recorder?.append(mixer.mix, frames: period)
+            let mixTime = clock.now() - mixedAt
+            if restarting, let step = timeline.devicePointerStep {
+                // Not before the step ahead of the anchored one, which would take it a step early.
+                sleep(until: firstTime - Nanoseconds(Int64(Double(step) * timeline.framePeriod)) + Self.writeMargin)
+            }
+            restarting = false
+            let writeStarted = clock.now()
+            if paces, let status = pcm.readStatus() {
+                // The wait after this write ends as soon as the device takes any of what it holds then.
+                let threshold = status.availableFrames - period + 1
+                if threshold != wakeThreshold && pcm.setWakeThreshold(threshold) { wakeThreshold = threshold }
+            }
             var offset = 0
             while offset < period {
-                // A device that dies may never wake a blocking write: wait with a timeout first.
-                var result = paces ? pcm.waitForRoom(timeoutMilliseconds: Self.stuckTimeoutMilliseconds) : 1
-                if result == 0 { return .deviceStopped }
-                if result > 0 { result = pcm.write(bytes + offset * mixer.channels * pcm.negotiated.format.bytesPerSample, frames: period - offset) }
+                let result = pcm.write(bytes + offset * frameBytes, frames: period - offset)
                 if result >= 0 {
                     offset += result
                     continue
                 }
-                guard pcm.recover(result) else { return .deviceFailed(code: result) }
-                // An underrun: the device restarts when its buffer fills again, so the timeline re-anchors.
-                counters.xruns.add()
-                timeline.anchor(frame: written, at: clock.now() + Nanoseconds(Int64(Double(buffer) * frameNanoseconds)))
+                // An underrun: the rest of this period is lost (its time has passed).
+                guard recoverUnderrun(result) else { return .deviceFailed(code: result) }
+                (restarting, wakeThreshold) = (true, 0)
+                break
             }
+            let writtenAt = clock.now()
+            noteRenderTime(mixTime + (writtenAt - writeStarted))
+            entry.writtenAt = writtenAt.rawValue
             written += Int64(period)
             counters.periods.add()
-            if paces && written == Int64(buffer) { learnPointerStep(written: written, for: Nanoseconds(Int64(Double(period) * frameNanoseconds))) }
-            if paces, let status = pcm.readStatus() {
-                let resets = timeline.resets
-                timeline.observe(devicePointer: written - Int64(status.delayFrames), at: status.timestamp)
-                if timeline.resets != resets { counters.deviceSlips.add() }
-                entry.statusTime = status.timestamp.rawValue
-                entry.delayFrames = Int64(status.delayFrames)
+            if paces && !restarting {
+                // A device that dies may never wake the wait: it has a timeout.
+                let woke = pcm.waitForRoom(timeoutMilliseconds: Self.stuckTimeoutMilliseconds)
+                if woke == 0 { return .deviceStopped }
+                if woke < 0 {
+                    guard recoverUnderrun(woke) else { return .deviceFailed(code: woke) }
+                    (restarting, wakeThreshold) = (true, 0)
+                } else if let status = pcm.readStatus() {
+                    let resets = timeline.resets
+                    timeline.observe(devicePointer: written - Int64(status.delayFrames), at: status.timestamp)
+                    if timeline.resets != resets { counters.deviceSlips.add() }
+                    entry.statusTime = status.timestamp.rawValue
+                    entry.delayFrames = Int64(status.delayFrames)
+                }
             }
             entry.framePeriod = timeline.framePeriod
             trace?.record(entry)
         }
         return .stopped
     }
+
+    /// How long a period takes from the start of its mix until it is in the device: the longest
+    /// of the recent ones (a peak that falls by `renderTimeDecay` a period).
+    private var renderTime = Nanoseconds.zero
+    private static let renderTimeDecay = Nanoseconds.microseconds(1)
+    /// How long mixing one more stream takes (measured before playback starts).
+    private let streamCost: Nanoseconds
+
+    private func noteRenderTime(_ time: Nanoseconds) {
+        renderTime = max(time, renderTime - Self.renderTimeDecay)
+        counters.renderTime.set(Int(mixAllowance.rawValue))
+    }
+
+    /// How long before its write the loop starts mixing a period: what recent periods took, or
+    /// what the streams playing and one more would take, whichever is longer (a stream that
+    /// starts must not make the write late).
+    private var mixAllowance: Nanoseconds {
+        max(renderTime, Nanoseconds(streamCost.rawValue * Int64(counters.streamsPlaying.value + 1)))
+    }
+
+    /// When the loop's first seconds end, while the device timeline first locks (its first
+    /// readings are rough, and it learns the pointer's step).
+    private var warmUpEnds = Nanoseconds.zero
+
+    /// Whether the loop is in its first seconds.
+    private var warmingUp: Bool { paces && clock.now() < warmUpEnds }
+
+    /// How long before the device takes a frame the loop writes it: the fill, and a period more
+    /// while warming up. (After an underrun the timeline keeps the device's beat: no more.)
+    private var lead: Nanoseconds {
+        guard warmingUp else { return fill.target }
+        return fill.target + Nanoseconds(Int64(Double(pcm.negotiated.periodFrames) * timeline.framePeriod))
+    }
+
+    /// Sleeps until `deadline`. While warming up, reads the device pointer every 200 µs
+    /// meanwhile, for half a period at least but not past `latest` (the loop then writes a period
+    /// early, so there is time), to learn the smallest unit it moves in: readings once a period
+    /// see it move a period at a time, and the frame being heard is a step behind it.
+    private func waitToWrite(until deadline: Nanoseconds, latest: Nanoseconds, written: Int64) {
+        guard warmingUp else { return sleep(until: deadline) }
+        let now = clock.now()
+        let halfPeriod = Nanoseconds(Int64(Double(pcm.negotiated.periodFrames) * timeline.framePeriod / 2))
+        let end = min(max(deadline, now + halfPeriod), latest)
+        while clock.now() < end {
+            if let status = pcm.readStatus() { timeline.notePointer(written - Int64(status.delayFrames)) }
+            sleep(until: min(end, clock.now() + .microseconds(200)))
+        }
+    }
+
+    /// Recovers from an underrun (or another recoverable error): counts it and raises the fill
+    /// a step. False when the device cannot recover.
+    private func recoverUnderrun(_ code: Int) -> Bool {
+        guard pcm.recover(code) else { return false }
+        counters.xruns.add()
+        if fill.raise() { counters.fill.set(Int(fill.target.rawValue)) }
+        return true
+    }
+
+    /// How long after a device step a restarting write may come at the earliest, and how long
+    /// before its mix ends the step that takes it may come at the latest.
+    private static let writeMargin = Nanoseconds.microseconds(200)
 
     /// Ramps `mix` down linearly from where the fade is (`faded` of `total` frames) and counts
     /// the silence written once it is done.
@@ -145,16 +242,6 @@ final class PlaybackLoop: @unchecked Sendable {
         }
         if faded >= total { silenceLeft -= frames }
         faded += frames
-    }
-
-    /// Polls the device pointer every 200 µs for `duration` (the buffer has just filled, so the
-    /// device has more than that queued) to see the unit it steps in.
-    private func learnPointerStep(written: Int64, for duration: Nanoseconds) {
-        let end = clock.now() + duration
-        while clock.now() < end {
-            if let status = pcm.readStatus() { timeline.notePointer(written - Int64(status.delayFrames)) }
-            sleep(until: clock.now() + .microseconds(200))
-        }
     }
 
     private func sleep(until deadline: Nanoseconds) {

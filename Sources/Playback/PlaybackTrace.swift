@@ -13,8 +13,9 @@ public final class PlaybackTrace: @unchecked Sendable {
     public struct Entry: Sendable {
         /// Frames written before this period.
         public var written: Int64 = 0
-        /// When the period was mixed, and when its first frame is due to be heard (ns).
-        public var mixedAt: Int64 = 0, firstHeardAt: Int64 = 0
+        /// When the period was mixed, when it was in the device, and when its first frame is due
+        /// to be heard (ns).
+        public var mixedAt: Int64 = 0, writtenAt: Int64 = 0, firstHeardAt: Int64 = 0
         /// The device status after writing: its timestamp (ns) and delay (frames).
         public var statusTime: Int64 = 0, delayFrames: Int64 = 0
         /// The device timeline's frame period after the reading (ns).
@@ -46,10 +47,10 @@ public final class PlaybackTrace: @unchecked Sendable {
 
     /// Writes the periods recorded so far as CSV.
     public func write(to path: String) throws {
-        var text = "written,mixed_at_ns,first_heard_at_ns,status_time_ns,delay_frames,frame_period_ns,stream_error_frames,stream_trim\n"
+        var text = "written,mixed_at_ns,written_at_ns,first_heard_at_ns,status_time_ns,delay_frames,frame_period_ns,stream_error_frames,stream_trim\n"
         for index in 0..<count.load(ordering: .acquiring) {
             let entry = entries[index]
-            text += "\(entry.written),\(entry.mixedAt),\(entry.firstHeardAt),\(entry.statusTime),\(entry.delayFrames),"
+            text += "\(entry.written),\(entry.mixedAt),\(entry.writtenAt),\(entry.firstHeardAt),\(entry.statusTime),\(entry.delayFrames),"
                 + "\(entry.framePeriod),\(entry.streamError),\(entry.streamTrim)\n"
         }
         try text.write(toFile: path, atomically: true, encoding: .utf8)

@@ -5,7 +5,8 @@ import Glibc
 #endif
 
 /// The sender loop: renders each frame, stamps it on the (reported) GPU clock, and sends it `lead`
-/// before its first sample's time on `CLOCK_MONOTONIC`, with calibration blocks every interval.
+/// before its first sample's time on `CLOCK_MONOTONIC` — or, capturing, once its last sample's
+/// time has passed — with calibration blocks every interval.
 ///
 /// Thread: the caller's (it blocks until the stream ends or `shouldStop` says so).
 public final class JamSender {
@@ -43,7 +44,7 @@ public final class JamSender {
         defer { output.finish() }
         let firstReading = try source.readCalibration()
         // Sample 0 is due a little after now, so the first frame can go out on time.
-        let firstSampleCPU = firstReading.cpu + settings.lead + .milliseconds(50)
+        let firstSampleCPU = firstReading.cpu + (settings.capture ? .zero : max(settings.lead, .zero)) + .milliseconds(50)
         let model = SenderClockModel(knobs: settings.knobs, firstReading: firstReading)
         var stream = StreamClock(model: model, samples: SampleClock(start: model.reportedGPU(atCPU: firstSampleCPU), rate: settings.rate))
         var random = SeededRandomNumberGenerator(seed: settings.seed)
@@ -61,7 +62,7 @@ public final class JamSender {
         while index * Int64(frames) < totalSamples && !shouldStop() {
             let first = index * Int64(frames)
             let count = Int(min(Int64(frames), totalSamples - first))
-            let sendAt = stream.cpuTime(ofSample: first) - settings.lead
+            let sendAt = settings.capture ? stream.cpuTime(ofSample: first + Int64(count)) : stream.cpuTime(ofSample: first) - settings.lead
             let renderAt = sendAt - Self.renderMargin
             if settings.paced { wait(until: renderAt, output: output, shouldStop: shouldStop) }
             let ready = output.isReady(now: clock.now())

@@ -33,8 +33,11 @@ public struct SenderConfiguration: Sendable {
     public var sessionID = "jamsend"
     /// `stream_id`.
     public var streamID = "main"
-    /// How long before its first sample's time a frame is sent.
+    /// How long before its first sample's time a frame is sent (negative: after it).
     public var lead: Nanoseconds = .milliseconds(5)
+    /// Send each frame once its last sample's time has passed, as a live (capturing) sender
+    /// must; `lead` is then not used.
+    public var capture = false
     /// Calibration block interval.
     public var calibrationInterval: Nanoseconds = .seconds(1)
     /// Which GPU time frames carry.

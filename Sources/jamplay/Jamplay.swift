@@ -10,7 +10,9 @@ struct Jamplay: AsyncParsableCommand {
         discussion: """
             Examples:
               jamplay --listen :9000                    play what senders send, on ALSA "default"
-              jamplay --listen :9000 --device hw:CARD=PCH,DEV=0 --latency 10ms
+              jamplay --listen :9000 --device hw:CARD=PCH,DEV=0 --period-frames 64 --latency 12ms
+                                                        a card with short periods: live senders of
+                                                        5 ms frames heard 12 ms after capture
               jamplay devices                           list the ALSA playback devices
               jamplay lint capture.jsonl                check a sender's capture, line by line
 

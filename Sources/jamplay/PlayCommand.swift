@@ -33,8 +33,10 @@ struct PlayCommand: AsyncParsableCommand {
     var channels = 2
     @Option(name: .customLong("period-frames"), help: "Frames per device period.")
     var periodFrames = 256
-    @Option(help: "Periods in the device buffer.")
+    @Option(help: "Periods in the device buffer: headroom against stalls (the latency does not grow with it).")
     var periods = 3
+    @Option(help: "How long before the device takes a period jamplay writes it (e.g. 1.5ms); each underrun adds 0.5ms. With a period it makes the device path, the least --latency.")
+    var fill = "1.5ms"
     @Option(help: "Every sample is played at its corrected time plus this (e.g. 20ms).")
     var latency = "20ms"
     @Option(name: .customLong("rt-priority"), help: "SCHED_FIFO priority of the playback thread (0: normal scheduling).")
@@ -111,6 +113,9 @@ struct PlayCommand: AsyncParsableCommand {
         guard let latencyValue = Nanoseconds(duration: latency), latencyValue >= .zero, latencyValue <= .seconds(2) else {
             throw ValidationError("--latency \(latency): expected a duration such as 20ms, up to 2s")
         }
+        guard let fillValue = Nanoseconds(duration: fill), fillValue >= .microseconds(100), fillValue <= .seconds(1) else {
+            throw ValidationError("--fill \(fill): expected a duration from 100us to 1s, such as 1.5ms")
+        }
         guard (0...99).contains(rtPriority) else { throw ValidationError("--rt-priority must be in 0...99") }
         guard (1...4_096).contains(maxConnections) else { throw ValidationError("--max-connections \(maxConnections): expected 1...4096") }
         guard let lineLimit = ByteCount(size: maxLineBytes), (ByteCount(256)...ByteCount.mebibytes(64)).contains(lineLimit) else {
@@ -157,13 +162,14 @@ struct PlayCommand: AsyncParsableCommand {
         configuration.playback.device.periodFrames = periodFrames
         configuration.playback.device.periods = periods
         configuration.playback.latency = latencyValue
+        configuration.playback.fill = fillValue
         configuration.playback.realtimePriority = rtPriority
         configuration.playback.recordPath = record
         configuration.playback.timingTracePath = traceTiming
 
         logger.info("""
             jamplay \(Jamplay.configuration.version): listen \(configuration.listen) (\(tcp ? "TCP" : "")\(tcp && udp ? ", " : "")\(udp ? "UDP" : "")), \
-            device \(device) \(rate) Hz \(channels) ch, period \(periodFrames) × \(periods), latency \(latencyValue), rt-priority \(rtPriority), \
+            device \(device) \(rate) Hz \(channels) ch, period \(periodFrames) × \(periods), fill \(fillValue), latency \(latencyValue), rt-priority \(rtPriority), \
             max-buffer \(bufferLimit), allow \(allow), http \(http), log \(logLevel) \(logFormat), stats \(statsInterval)\(record.map { ", record \($0)" } ?? "")
             """)
         let receiver = Receiver(configuration: configuration, logger: logger)
@@ -172,8 +178,11 @@ struct PlayCommand: AsyncParsableCommand {
             logger.notice("listening on \(configuration.listen) (TCP \(ports.tcp.map(String.init) ?? "off"), UDP \(ports.udp.map(String.init) ?? "off")), latency \(latencyValue)")
         } catch let error as AlsaError {
             logger.error("\(error)")
-            let names = AlsaPCM.playbackDeviceHints().map(\.name)
-            logger.error("the playback devices here: \(names.joined(separator: ", ")); `jamplay devices` describes them, --device chooses one")
+            // Only when ALSA itself failed: a --record path or a latency below the floor is not the device's fault.
+            if error.code != 0 {
+                let names = AlsaPCM.playbackDeviceHints().map(\.name)
+                logger.error("the playback devices here: \(names.joined(separator: ", ")); `jamplay devices` describes them, --device chooses one")
+            }
             throw ExitCode.failure
         } catch let error as IngestError {
             logger.error("cannot listen on \(configuration.listen): \(error)")

@@ -48,8 +48,10 @@ struct Jamsend: ParsableCommand {
     var session = "jamsend"
     @Option(help: "stream_id.")
     var stream = "main"
-    @Option(help: "Send each frame this long before its first sample's time.")
-    var lead = "5ms"
+    @Option(help: "Send each frame this long before its first sample's time (negative, after it: --lead=-2ms).")
+    var lead: String?
+    @Flag(help: "Send each frame once its last sample's time has passed, as a live sender capturing audio must (instead of --lead).")
+    var capture = false
     @Option(name: .customLong("cal-every"), help: "Calibration block interval.")
     var calibrationEvery = "1s"
     @Option(help: "gpu (Vulkan timestamps) or cpu (CLOCK_MONOTONIC, no Vulkan needed).")
@@ -107,7 +109,10 @@ struct Jamsend: ParsableCommand {
         if let duration, duration != "forever" { settings.duration = try Self.duration(duration, "--duration") }
         settings.sessionID = session
         settings.streamID = stream
-        settings.lead = try Self.duration(lead, "--lead")
+        if capture && lead != nil { throw ValidationError("--capture and --lead exclude each other: a capturing sender sends each frame once its last sample has passed") }
+        settings.capture = capture
+        settings.lead = try Self.duration(lead ?? "5ms", "--lead", signed: true)
+        guard (-Nanoseconds.seconds(10)...Nanoseconds.seconds(10)).contains(settings.lead) else { throw ValidationError("--lead must be within ±10s") }
         settings.calibrationInterval = try Self.duration(calibrationEvery, "--cal-every")
         guard settings.calibrationInterval >= .milliseconds(10) else { throw ValidationError("--cal-every must be at least 10ms") }
         settings.stampMode = stamp

@@ -282,7 +282,11 @@ import Glibc
 /// `--listen :PORT` listens on every interface, IPv4 and IPv6 alike.
 @Suite struct DualStackTests {
     @Test func theWildcardListenerTakesIPv4AndIPv6Senders() async throws {
-        let server = IngestServer(listen: ListenAddress(host: nil, port: 0))
+        // Each session gets one frame: on a loaded machine the three may take longer to be seen
+        // together than a session's default silence allows.
+        var configuration = IngestConfiguration()
+        configuration.sessionTimeout = .seconds(120)
+        let server = IngestServer(listen: ListenAddress(host: nil, port: 0), configuration: configuration)
         let ports = try await server.start()
         // IPv4 over TCP and UDP to the IPv6 wildcard socket.
         let tcp = LoopbackSockets.connectTCP(port: ports.tcp!)

@@ -32,6 +32,11 @@ final class EndToEndTests {
     static let period = 256.0 / 48_000 * 1e9
     /// The impulse grid every scenario sends on (`impulse:100ms`), ns and frames.
     static let grid = 100e6, gridFrames = 4_800.0
+    /// The latency the scenarios play at. Their senders capture (each 480-sample frame leaves
+    /// 10 ms after its first sample), the player needs its device path (under 9 ms here), and
+    /// lavapipe renders on the same two busy cores, where a frame now and then comes out up to
+    /// 25 ms late.
+    static let latency = Nanoseconds.milliseconds(50)
 
     /// One probe client for the suite (its recording restarts with each player).
     static let probe: Void = {
@@ -49,13 +54,43 @@ final class EndToEndTests {
 
     // MARK: - Scenarios
 
-    @Test(arguments: ["5ms", "20ms", "80ms"])
-    func impulsesOverTCPAreHeardAtTheirTimePlusTheLatency(latency: String) async throws {
+    /// A sender that sends ahead of time can be played at a latency under what a capture sender
+    /// of its 10 ms frames needs here.
+    @Test(arguments: zip(["20ms", "50ms", "80ms"], [SenderTiming.ahead, .capture, .capture]))
+    func impulsesOverTCPAreHeardAtTheirTimePlusTheLatency(latency: String, timing: SenderTiming) async throws {
         let player = try await startPlayer(latency: latency)
-        try send(["--signal", "impulse:100ms", "--duration", "3s"], to: player).waitUntilExit()
+        try send(["--signal", "impulse:100ms", "--duration", "3s"], to: player, timing: timing).waitUntilExit()
         let recording = JackRig.record()
         expectOnTime(recording, latency: try #require(Nanoseconds(duration: latency)), atLeast: 25)
         expectNoUnderruns(stopPlayer(), recording)
+    }
+
+    /// A live sender of 256-sample frames (what zita-j2n sends) at the player's defaults: every
+    /// frame arrives a frame's length after its first sample, and all of it is heard on time.
+    @Test func aCaptureSenderIsHeardWithoutGapsAtThePlayersDefaults() async throws {
+        for attempt in 1...3 {
+            let player = try await JamplayProcess(["--device", "jack"])
+            self.player = player
+            #expect(await eventually(within: 5) { jack_probe_connect("P\\.\(player.process.processIdentifier)\\..*out_00[01]$") == 2 })
+            jack_probe_restart()
+            let sender = try JamsendRunner.start(["--clock", "cpu", "--capture", "--frame", "256", "--udp", "--to", "127.0.0.1:\(player.port)",
+                                                  "--signal", "impulse:100ms", "--duration", "6s"])
+            senders.append(sender)
+            sender.waitUntilExit()
+            let recording = JackRig.record()
+            let counters = stopPlayer()
+            // An underrun is this machine stalling the playback thread for longer than the
+            // default fill (it happens, for milliseconds, on these shared cores): inconclusive.
+            // A latency too short for the sender would show as late frames without one.
+            if (counters["underruns"] ?? 0) > recording.rigXrunFrames.count && attempt < 3 {
+                print("aCaptureSender…: run \(attempt) inconclusive: \(counters)")
+                continue
+            }
+            expectOnTime(recording, latency: .milliseconds(20), atLeast: 55)
+            expectContinuous(counters, recording)
+            #expect(counters["late frames"] == 0, "\(counters)")
+            return
+        }
     }
 
     @Test func impulsesOverUDPAreHeardAtTheirTimePlusTheLatency() async throws {
@@ -98,7 +133,7 @@ final class EndToEndTests {
         var errorsA: [Double] = [], errorsB: [Double] = []
         // After each stream's lock has settled (it starts within half a sample and pulls in over ~2 s).
         for onset in recording.onsets() where onset > 48_000 * 3 {
-            let heard = recording.pulseTime(near: onset) - 20e6
+            let heard = recording.pulseTime(near: onset) - Double(Self.latency.rawValue)
             let (toA, toB) = (JackRig.gridError(heard, period: 100e6), JackRig.gridError(heard, period: 150e6))
             if abs(toA) < 2e6 && abs(toB) > 20e6 { errorsA.append(toA) }
             if abs(toB) < 2e6 && abs(toA) > 20e6 { errorsB.append(toB) }
@@ -134,7 +169,7 @@ final class EndToEndTests {
         let player = try await startPlayer()
         let relay = TCPRelay(forwardingTo: player.port)
         defer { relay.stop() }
-        let sender = try JamsendRunner.start(["--lead", "50ms", "--to", "127.0.0.1:\(relay.port)", "--signal", "impulse:100ms", "--duration", "7s"])
+        let sender = try JamsendRunner.start(["--capture", "--to", "127.0.0.1:\(relay.port)", "--signal", "impulse:100ms", "--duration", "7s"])
         senders.append(sender)
         try await Task.sleep(nanoseconds: 3_000_000_000)
         relay.cutConnections()
@@ -243,8 +278,10 @@ final class EndToEndTests {
     // MARK: - The rig
 
     /// Starts `jamplay --device jack` and connects the probe to what it plays.
-    func startPlayer(latency: String = "20ms") async throws -> JamplayProcess {
-        let player = try await JamplayProcess(["--device", "jack", "--latency", latency])
+    func startPlayer(latency: String = "\(EndToEndTests.latency.rawValue / 1_000_000)ms") async throws -> JamplayProcess {
+        // A fill of 5 ms: this machine now and then stalls the playback thread for milliseconds
+        // (the defaults are tested on their own).
+        let player = try await JamplayProcess(["--device", "jack", "--latency", latency, "--fill", "5ms"])
         self.player = player
         let ports = "P\\.\(player.process.processIdentifier)\\..*out_00[01]$"
         #expect(await eventually(within: 5) { jack_probe_connect(ports) == 2 }, "the probe cannot connect to jamplay's ports")
@@ -252,13 +289,21 @@ final class EndToEndTests {
         return player
     }
 
-    /// Starts `jamsend` (GPU clock, Vulkan) sending to the player. Frames leave 50 ms before
-    /// their time: the rig's device path (a 3-period buffer and JACK's own period, 21 ms) plus a
-    /// period must be covered by lead + latency, whatever the latency, and lavapipe renders on
-    /// the same two busy cores, where a frame now and then comes out 25 ms late.
+    /// When a sender sends its frames.
+    enum SenderTiming: Sendable, CustomStringConvertible {
+        /// Each frame once its last sample's time has passed, as a live sender must.
+        case capture
+        /// Each frame 50 ms before its first sample's time (a file or a generator can).
+        case ahead
+
+        var arguments: [String] { self == .capture ? ["--capture"] : ["--lead", "50ms"] }
+        var description: String { self == .capture ? "capture" : "50 ms ahead" }
+    }
+
+    /// Starts `jamsend` (GPU clock, Vulkan) sending to the player, capturing unless told otherwise.
     @discardableResult
-    func send(_ arguments: [String], to player: JamplayProcess) throws -> Process {
-        let sender = try JamsendRunner.start(["--lead", "50ms", "--to", "127.0.0.1:\(player.port)"] + arguments)
+    func send(_ arguments: [String], to player: JamplayProcess, timing: SenderTiming = .capture) throws -> Process {
+        let sender = try JamsendRunner.start(timing.arguments + ["--to", "127.0.0.1:\(player.port)"] + arguments)
         senders.append(sender)
         return sender
     }
@@ -295,7 +340,7 @@ final class EndToEndTests {
     /// Expects every heard impulse (at least `count`) within one JACK period of its grid time
     /// plus `latency`; returns their onsets.
     @discardableResult
-    func expectOnTime(_ recording: JackRig.Recording, latency: Nanoseconds = .milliseconds(20), atLeast count: Int,
+    func expectOnTime(_ recording: JackRig.Recording, latency: Nanoseconds = latency, atLeast count: Int,
                       sourceLocation: SourceLocation = #_sourceLocation) -> [Int] {
         let onsets = recording.onsets()
         #expect(onsets.count >= count, "heard \(onsets.count) impulses", sourceLocation: sourceLocation)
@@ -305,7 +350,7 @@ final class EndToEndTests {
 
     /// Impulses within 3 s after an xrun of the JACK server itself are left out: the rig's
     /// device slipped (and JACK's own clock with it, which takes seconds to settle).
-    func expectOnTime(_ recording: JackRig.Recording, onsets: [Int], latency: Nanoseconds = .milliseconds(20),
+    func expectOnTime(_ recording: JackRig.Recording, onsets: [Int], latency: Nanoseconds = latency,
                       sourceLocation: SourceLocation = #_sourceLocation) {
         let onsets = onsets.filter { !recording.isDisturbed(at: $0) }
         let errors = onsets.map { JackRig.gridError(recording.pulseTime(near: $0) - Double(latency.rawValue), period: Self.grid) }
@@ -315,7 +360,7 @@ final class EndToEndTests {
             try? (["onset_frame,heard_at_ns,error_ns"] + lines).joined(separator: "\n").write(toFile: trace + ".heard.csv", atomically: true, encoding: .utf8)
         }
         let first = errors.firstIndex { abs($0) > Self.period } ?? 0
-        #expect(worst <= Self.period, "impulses heard up to \(Int(worst / 1000)) µs from their time + latency; from impulse \(first): \(errors[first...].prefix(6).map { Int($0 / 1000) }) µs; JACK server xruns at \(recording.rigXrunFrames)",
+        #expect(worst <= Self.period, "impulses heard up to \(Int(worst / 1000)) µs from their time + latency; from impulse \(first): \(errors.dropFirst(first).prefix(6).map { Int($0 / 1000) }) µs; JACK server xruns at \(recording.rigXrunFrames)",
                 sourceLocation: sourceLocation)
     }
 
