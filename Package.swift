@@ -71,7 +71,7 @@ var targets: [Target] = [
     .testTarget(
         name: "ReceiverTests",
         dependencies: [
-            "Core", "Buffer", "Ingest", "Playback", "Receiver", "Sender", "JackProbe", "RigSupport", "TestSupport", "jamsend", "jamplay",
+            "Core", "Buffer", "Ingest", "Playback", "Receiver", "Sender", "JackProbe", "RigSupport", "TestSupport", "AllocationCounter", "jamsend", "jamplay",
             .product(name: "Logging", package: "swift-log"),
         ]
     ),

@@ -1,3 +1,4 @@
+import AllocationCounter
 import Core
 import Foundation
 import Ingest
@@ -196,5 +197,33 @@ extension PlaybackRigTests {
         #expect(length > 40_000)
         #expect(Array(played.left[playedStart..<(playedStart + length)]) == Array(recorded[recordedStart..<(recordedStart + length)]))
         #expect(receiver!.playback.recorder?.droppedFrames.value == 0)
+    }
+}
+
+extension PlaybackRigTests {
+    /// What the playback loop asks of the device each period — its status, the wake threshold,
+    /// the write and the wait for the device to take frames — allocates nothing (the render path
+    /// is `RenderPathAllocationTests`).
+    @Test(.enabled(if: allocation_counter_available() == 1, "sanitizer build: the allocation counter cannot interpose malloc"))
+    func theLoopsDeviceCallsAllocateNothing() throws {
+        var request = AlsaPCM.Request()
+        request.name = "jack"
+        let pcm = try AlsaPCM(request)
+        let period = pcm.negotiated.periodFrames
+        let silence = [UInt8](repeating: 0, count: period * pcm.negotiated.channels.rawValue * pcm.negotiated.format.bytesPerSample)
+        var periods = 0
+        func playPeriod() {
+            if let status = pcm.readStatus() { _ = pcm.setWakeThreshold(status.availableFrames - period + 1) }
+            let written = silence.withUnsafeBytes { pcm.write($0.baseAddress!, frames: period) }
+            let woke = written < 0 ? written : pcm.waitForRoom(timeoutMilliseconds: 1_000)
+            if woke < 0 { _ = pcm.recover(woke) } else { periods += 1 }
+        }
+        for _ in 0..<20 { playPeriod() }
+        periods = 0
+        allocation_counter_start()
+        for _ in 0..<200 { playPeriod() }
+        let allocations = allocation_counter_stop()
+        #expect(allocations == 0)
+        #expect(periods >= 190)
     }
 }
