@@ -8,10 +8,11 @@ import Glibc
 /// will be heard (from the device timeline), the mix of every stream for that time, converted and
 /// written as late as the device allows — `fill` before the device takes that frame, mixed as
 /// long before that as mixing takes — so a sample needs to be in its ring only that and a period
-/// before it is heard, however large the device's buffer. After each write the loop waits for the device to take frames (the
-/// reading the timeline learns from, just after the device's pointer moved), then sleeps until
-/// the next write. An underrun raises the fill one step. A device that does not pace (ALSA
-/// `null`, the `file` plugin) is paced by absolute sleeps on `CLOCK_MONOTONIC`, as a virtual DAC.
+/// before it is heard, however large the device's buffer. After each write the loop waits for
+/// the device to take frames (the reading the timeline learns from, just after the device's
+/// pointer moved), then sleeps until the next write. An underrun raises the fill one step. A
+/// device that does not pace (ALSA `null`, the `file` plugin) is paced by absolute sleeps on
+/// `CLOCK_MONOTONIC`, as a virtual DAC.
 ///
 /// Thread: playback (RT) for `run`. Lock-free, non-allocating, no logging: it reports through
 /// `counters` and returns why it ended. `requestStop` may be called from any thread.
