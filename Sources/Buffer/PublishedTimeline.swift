@@ -1,12 +1,11 @@
 import Core
-import Synchronization
 
 /// A stream's clock chain, linearized, as the real-time thread reads it: sample index ↔ local time.
 ///
 /// The ingest thread publishes a line (an anchor sample, its local time, and the stream's sample
 /// rate against the local clock) whenever a frame arrives; the playback thread reads a consistent
-/// copy without locks (a sequence lock: it retries while a publish is in progress, which takes a
-/// few stores). The real-time reader retries only a few times (``line(orElse:)``): a publisher
+/// copy without locks (`SequenceLockedWords`: it retries while a publish is in progress, which
+/// takes a few stores). The real-time reader retries only a few times (``line(orElse:)``): a publisher
 /// preempted mid-publish by that very thread, on a busy machine, could otherwise keep it spinning.
 /// The chain is smooth over seconds, so a line per frame is exact to well under a nanosecond per
 /// sample period. Thread: one publisher (ingest); readers on any thread, including playback (RT):
@@ -37,75 +36,47 @@ public final class PublishedTimeline: Sendable {
         }
     }
 
-    private let sequence = Atomic<UInt64>(0)
-    private let anchorSample = Atomic<Int64>(0)
-    private let anchorTime = Atomic<Int64>(0)
-    private let rateBits = Atomic<UInt64>(0)
+    private let words = SequenceLockedWords()
 
     /// Makes a timeline with nothing published (`line` is nil until the first publish).
     public init() {}
 
     /// Publishes a new line. Thread: the one publisher.
     public func publish(_ line: Line) {
-        beginPublish()
-        endPublish(line)
+        words.publish(Self.words(of: line))
     }
 
-    /// Marks a publish in progress (the sequence odd). Split from `endPublish` so that tests can
-    /// hold a publish open, as a preempted publisher would.
-    func beginPublish() {
-        sequence.store(sequence.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
-        atomicMemoryFence(ordering: .releasing)
-    }
+    /// Marks a publish in progress: tests hold one open, as a preempted publisher would.
+    func beginPublish() { words.beginPublish() }
 
     /// Stores `line` and ends the publish in progress.
-    func endPublish(_ line: Line) {
-        anchorSample.store(line.anchorSample, ordering: .relaxed)
-        anchorTime.store(line.anchorTime.rawValue, ordering: .relaxed)
-        rateBits.store(line.samplesPerSecond.bitPattern, ordering: .relaxed)
-        sequence.store(sequence.load(ordering: .relaxed) &+ 1, ordering: .releasing)
-    }
+    func endPublish(_ line: Line) { words.endPublish(Self.words(of: line)) }
 
     /// The latest line, nil before the first publish; waits out a publish in progress.
     /// Thread: any but playback (RT), which uses ``line(orElse:)``.
     public var line: Line? {
-        while true {
-            switch read() {
-            case .unpublished: return nil
-            case .consistent(let line): return line
-            case .torn: continue
-            }
-        }
+        guard case .consistent(let line) = words.read() else { return nil }
+        return Self.line(of: line)
     }
 
     /// The latest line, or `fallback` (the reader's previous copy) when a publish stays in
     /// progress over a few tries. Thread: playback (RT). Lock-free, non-allocating, bounded.
     public func line(orElse fallback: Line?) -> Line? {
-        for _ in 0..<Self.realtimeReadAttempts {
-            switch read() {
-            case .unpublished: return nil
-            case .consistent(let line): return line
-            case .torn: continue
-            }
+        switch words.read(attempts: Self.realtimeReadAttempts) {
+        case .unpublished: nil
+        case .consistent(let line): Self.line(of: line)
+        case .torn: fallback
         }
-        return fallback
     }
 
     /// Tries before the real-time reader keeps its previous copy (a publish takes a few stores).
     static let realtimeReadAttempts = 64
 
-    private enum Read {
-        case unpublished, consistent(Line), torn
+    private static func words(of line: Line) -> SequenceLockedWords.Words {
+        (line.anchorSample, line.anchorTime.rawValue, Int64(bitPattern: line.samplesPerSecond.bitPattern))
     }
 
-    /// One read: torn when a publish was in progress or overlapped it.
-    private func read() -> Read {
-        let before = sequence.load(ordering: .acquiring)
-        if before == 0 { return .unpublished }
-        if before & 1 == 1 { return .torn }
-        let line = Line(anchorSample: anchorSample.load(ordering: .relaxed), anchorTime: Nanoseconds(anchorTime.load(ordering: .relaxed)),
-                        samplesPerSecond: Double(bitPattern: rateBits.load(ordering: .relaxed)))
-        atomicMemoryFence(ordering: .acquiring)
-        return sequence.load(ordering: .relaxed) == before ? .consistent(line) : .torn
+    private static func line(of words: SequenceLockedWords.Words) -> Line {
+        Line(anchorSample: words.0, anchorTime: Nanoseconds(words.1), samplesPerSecond: Double(bitPattern: UInt64(bitPattern: words.2)))
     }
 }

@@ -1,3 +1,4 @@
+import Buffer
 import Core
 
 /// Ingest's limits and timings; the defaults are the command line's.
@@ -35,6 +36,10 @@ public struct IngestConfiguration: Sendable {
     public var formatChangeHoldoff = Nanoseconds.seconds(1)
     /// Probes that may await their echo per session; the oldest is forgotten first.
     public var outstandingProbes = 4
+    /// The player's latency: a stream whose frames need more is reported (the receiver sets it).
+    public var latency = Nanoseconds.milliseconds(20)
+    /// When playback mixes each device period (the receiver sets it; nil: no arrival is measured).
+    public var deviceSchedule: PublishedDeviceSchedule?
 
     /// The defaults.
     public init() {}

@@ -21,6 +21,11 @@ public final class IngestStream {
     /// samples due at a local time.
     public let published = PublishedTimeline()
 
+    /// How its recent frames arrived, against when playback mixes them.
+    public internal(set) var arrivals = StreamArrivals()
+    /// When it last told that it needs more latency than the player's (nil: never).
+    var lastLatencyReport: Nanoseconds?
+
     /// When it started (local clock): a format change within a second of it is refused.
     let started: Nanoseconds
 

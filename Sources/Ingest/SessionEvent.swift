@@ -28,6 +28,8 @@ public enum SessionEvent: Sendable, CustomStringConvertible {
     case outOfBufferMemory(source: SourceKey, streamID: String?)
     /// Reports of a class withheld by the rate limit since the last one told.
     case suppressed(count: Int, what: String)
+    /// A stream's frames arrive too late for the player's latency: it would need `needed`.
+    case latencyShort(source: SourceKey, streamID: String?, needed: Nanoseconds, latency: Nanoseconds)
 
     public var description: String {
         func name(_ id: String?) -> String { id.map { "session \"\(LogText.escaped($0))\"" } ?? "session (no id)" }
@@ -48,13 +50,16 @@ public enum SessionEvent: Sendable, CustomStringConvertible {
             return "\(source): stream \(stream.map { "\"\(LogText.escaped($0))\"" } ?? "(no id)") refused: its buffer does not fit in --max-buffer"
         case .suppressed(let count, let what):
             return "\(count) more reports of \(what) were withheld in the last minute (all are counted)"
+        case .latencyShort(let source, let stream, let needed, let latency):
+            return "\(source): stream \(stream.map { "\"\(LogText.escaped($0))\"" } ?? "(no id)") needs a latency of \(needed) "
+                + "for 99 % of its frames to be played whole; the latency is \(latency): its late frames are skipped"
         }
     }
 
     /// Whether this is a warning rather than news.
     public var isWarning: Bool {
         switch self {
-        case .refused, .rejected, .relocked, .disallowed, .unexpectedEcho, .outOfBufferMemory, .suppressed: true
+        case .refused, .rejected, .relocked, .disallowed, .unexpectedEcho, .outOfBufferMemory, .suppressed, .latencyShort: true
         default: false
         }
     }

@@ -209,7 +209,9 @@ public final class SessionTable {
         let reorderedBefore = stream.ring.reordered
         let outcome = stream.ring.write(
             firstSample: firstSample, frameCount: frameCount, samples: UnsafeBufferPointer(rebasing: samples[..<sampleCount]))
-        publish(stream, at: firstSample, session: session)
+        if let firstSampleTime = publish(stream, at: firstSample, session: session) {
+            measureArrival(of: stream, firstSampleTime: firstSampleTime, arrival: arrival, source: source)
+        }
         switch outcome {
         case .stored: if stream.ring.reordered > reorderedBefore { counters.reordered.add() }
         case .late: counters.late.add()
@@ -225,14 +227,34 @@ public final class SessionTable {
              from: source, at: now)
     }
 
-    /// Linearizes the stream's clock chain at `index` for playback (nothing while it is not calibrated).
-    private func publish(_ stream: IngestStream, at index: Int64, session: IngestSession) {
+    /// Records how long before playback mixes it the frame whose first sample is heard at
+    /// `firstSampleTime` (less the latency) arrived, and reports a stream that needs more latency
+    /// than the player's (once a stream has a window of frames; again at most every 10 s).
+    private func measureArrival(of stream: IngestStream, firstSampleTime: Nanoseconds, arrival: Nanoseconds, source: SourceKey) {
+        guard let schedule = configuration.deviceSchedule?.schedule,
+              let needed = schedule.latencyNeeded(firstSample: firstSampleTime, arrival: arrival) else { return }
+        // Both within the network's limit (`latencyNeeded` checked): their difference fits.
+        stream.arrivals.record(lateness: arrival - firstSampleTime, needed: needed)
+        // The quantile (a sort) only when this frame came too late and a report may be due.
+        guard needed > configuration.latency, stream.arrivals.count >= StreamArrivals.capacity / 4,
+              stream.lastLatencyReport.map({ arrival - $0 >= .seconds(10) || arrival < $0 }) ?? true,
+              let high = stream.arrivals.latencyNeeded(quantile: 0.99), high > configuration.latency else { return }
+        stream.lastLatencyReport = arrival
+        report(.latencyShort(source: source, streamID: stream.streamID, needed: high, latency: configuration.latency),
+               kind: "latency-short", from: source, at: arrival)
+    }
+
+    /// Linearizes the stream's clock chain at `index` for playback (nothing while it is not
+    /// calibrated); returns the local time of sample `index`.
+    @discardableResult
+    private func publish(_ stream: IngestStream, at index: Int64, session: IngestSession) -> Nanoseconds? {
         let calibration = stream.stampsOnGPU ? session.calibration : nil
         guard let time = ClockChain.localTime(ofSample: index, on: stream.timeline.line, calibration: calibration, host: session.host),
               let rate = ClockChain.localRate(at: index, on: stream.timeline.line, nominalRate: stream.sampleRate,
                                               calibration: calibration, host: session.host)
-        else { return }
+        else { return nil }
         stream.published.publish(PublishedTimeline.Line(anchorSample: index, anchorTime: time, samplesPerSecond: rate))
+        return time
     }
 
     private func stream(in session: IngestSession, _ header: AudioFrameHeader, stampsOnGPU: Bool, at now: Nanoseconds) -> IngestStream? {

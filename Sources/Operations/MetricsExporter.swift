@@ -60,6 +60,13 @@ public final class MetricsExporter: Sendable {
                     gauge("jamplay_stream_buffered_seconds", streamLabels, stream.bufferedSeconds, in: &gauges)
                     gauge("jamplay_stream_frames_stored", streamLabels, Double(stream.framesStored), in: &gauges)
                     gauge("jamplay_stream_gap_frames", streamLabels, Double(stream.gapFrames), in: &gauges)
+                    if let needed = stream.latencyNeededNanoseconds {
+                        gauge("jamplay_stream_latency_needed_seconds", streamLabels, Double(needed) * 1e-9, in: &gauges)
+                    }
+                    for (quantile, margin) in [("0.5", stream.arrivalMarginP50Nanoseconds), ("0.99", stream.arrivalMarginP99Nanoseconds)] {
+                        guard let margin else { continue }
+                        gauge("jamplay_stream_arrival_margin_seconds", streamLabels + [("quantile", quantile)], Double(margin) * 1e-9, in: &gauges)
+                    }
                 }
                 state.sessionGauges[key] = gauges
             }

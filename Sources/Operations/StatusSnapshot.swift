@@ -63,6 +63,12 @@ public struct StatusSnapshot: Codable, Sendable {
         public var bufferedSeconds: Double
         /// Frames stored in its ring, and lost to lateness, duplicates, reordering undone, gaps.
         public var framesStored: Int, framesLate: Int, duplicates: Int, reordered: Int, gapFrames: Int
+        /// The least latency at which 99 % of its recent frames were in its ring before the period
+        /// playing their first sample was mixed (nil before any was measured).
+        public var latencyNeededNanoseconds: Int64?
+        /// How long before that its recent frames arrived at the latency in force: half of them
+        /// with at least the first, 99 % with at least the second (negative: that late).
+        public var arrivalMarginP50Nanoseconds: Int64?, arrivalMarginP99Nanoseconds: Int64?
     }
 
     /// One sender's session.
@@ -93,8 +99,9 @@ public struct StatusSnapshot: Codable, Sendable {
 
     /// Takes a snapshot of `receiver` at `now`; `started` is when the player started.
     public static func take(of receiver: Receiver, version: String, started: Nanoseconds, now: Nanoseconds) async throws -> StatusSnapshot {
+        let latency = receiver.playback.configuration.latency
         let sessions = try await receiver.ingest.withTable { table in
-            table.activeSessions.map { Self.session($0, now: now) }.sorted { ($0.source, $0.sessionID ?? "") < ($1.source, $1.sessionID ?? "") }
+            table.activeSessions.map { Self.session($0, now: now, latency: latency) }.sorted { ($0.source, $0.sessionID ?? "") < ($1.source, $1.sessionID ?? "") }
         }
         let engine = receiver.playback
         let device = engine.negotiated.map { granted in
@@ -107,14 +114,18 @@ public struct StatusSnapshot: Codable, Sendable {
                               rejectedLines: Self.rejectedLines(of: receiver.ingestCounters))
     }
 
-    private static func session(_ session: IngestSession, now: Nanoseconds) -> Session {
+    private static func session(_ session: IngestSession, now: Nanoseconds, latency: Nanoseconds) -> Session {
         let calibration = session.calibration.status, host = session.host.status
         let streams = session.streams.values.map { stream in
             let ring = stream.ring
+            let needed = (stream.arrivals.latencyNeeded(quantile: 0.5), stream.arrivals.latencyNeeded(quantile: 0.99))
             return Stream(id: stream.streamID, sampleRate: stream.sampleRate.hertz, channels: stream.channels.rawValue,
                           driftPPM: stream.timeline.driftPPM, reanchors: stream.timeline.reanchors,
                           bufferedSeconds: Double(ring.bufferedSamples) / Double(stream.sampleRate.hertz), framesStored: ring.stored,
-                          framesLate: ring.late, duplicates: ring.duplicates, reordered: ring.reordered, gapFrames: ring.gapFrames)
+                          framesLate: ring.late, duplicates: ring.duplicates, reordered: ring.reordered, gapFrames: ring.gapFrames,
+                          latencyNeededNanoseconds: needed.1?.rawValue,
+                          arrivalMarginP50Nanoseconds: needed.0.map { (latency - $0).rawValue },
+                          arrivalMarginP99Nanoseconds: needed.1.map { (latency - $0).rawValue })
         }.sorted { ($0.id ?? "") < ($1.id ?? "") }
         return Session(
             source: session.source.description, sessionID: session.sessionID, idleSeconds: max(0, (now - session.lastActivity).seconds),

@@ -17,6 +17,8 @@ public final class PlaybackEngine: @unchecked Sendable {
     public let counters = PlaybackCounters()
     /// The streams being played.
     public let slots: StreamSlots
+    /// When the loop mixes each device period (published by the loop, for ingest).
+    public let schedule = PublishedDeviceSchedule()
     private let logger: Logger
     private let stopping = Atomic<Bool>(false)
     private let current = Mutex<PlaybackLoop?>(nil)
@@ -55,9 +57,11 @@ public final class PlaybackEngine: @unchecked Sendable {
         deviceFill = DeviceFill(target: configuration.fill, step: configuration.fillStep,
                                 limit: negotiated.duration(ofFrames: negotiated.bufferFrames - negotiated.periodFrames))
         counters.fill.set(Int(deviceFill.target.rawValue))
-        let devicePath = deviceFill.target + streamCost + periodDuration
-        guard configuration.latency >= devicePath else {
-            throw AlsaError("--latency \(configuration.latency) is below this device's path, \(devicePath) (a fill of \(deviceFill.target), \(streamCost) to mix a stream, a period of \(periodDuration)): no sample could be heard on time; the floor here is \(devicePath)")
+        // The floor: the fill and a period. Mixing adds its time too (a stream's is measured
+        // here, and reported), but how long it takes varies with the machine's load.
+        let floor = deviceFill.target + periodDuration
+        guard configuration.latency >= floor else {
+            throw AlsaError("--latency \(configuration.latency) is below this device's path, the fill (\(deviceFill.target)) and a period (\(periodDuration)) and the time to mix: no sample could be heard on time; the floor here is \(floor)")
         }
         if let path = configuration.recordPath {
             do {
@@ -72,7 +76,7 @@ public final class PlaybackEngine: @unchecked Sendable {
         }
         devicePaces = Self.paces(pcm)
         let pacing = devicePaces ? "" : " — the device does not pace writes; jamplay paces itself on CLOCK_MONOTONIC"
-        logger.info("\(pcm.name): \(negotiated); device path \(devicePath) (fill \(deviceFill.target), mixing a stream \(streamCost), a period \(periodDuration)): samples must be in by timestamp + latency \(configuration.latency) − that, later ones are skipped\(pacing)")
+        logger.info("\(pcm.name): \(negotiated); device path \(floor + streamCost) (fill \(deviceFill.target), mixing a stream \(streamCost), a period \(periodDuration)): samples must be in by timestamp + latency \(configuration.latency) − that, later ones are skipped\(pacing)")
         // On fault: pages are locked as they are first touched, so the process's reserved but
         // unused memory (thread stacks, allocator arenas) does not become resident.
         if configuration.lockMemory && mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0 {
@@ -161,7 +165,7 @@ public final class PlaybackEngine: @unchecked Sendable {
                 pcm = nil
                 continue
             }
-            let loop = PlaybackLoop(pcm: device, paces: devicePaces, fill: deviceFill, streamCost: streamCost, mixer: mixer, counters: counters, recorder: recorder, trace: trace)
+            let loop = PlaybackLoop(pcm: device, paces: devicePaces, fill: deviceFill, streamCost: streamCost, schedule: schedule, mixer: mixer, counters: counters, recorder: recorder, trace: trace)
             current.withLock { $0 = loop }
             if stopping.load(ordering: .acquiring) { loop.requestStop() }
             var ending = PlaybackLoop.Ending.stopped

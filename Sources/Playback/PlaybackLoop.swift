@@ -1,3 +1,4 @@
+import Buffer
 import Core
 import Synchronization
 #if canImport(Glibc)
@@ -41,14 +42,17 @@ final class PlaybackLoop: @unchecked Sendable {
     private(set) var timeline: DeviceTimeline
     /// How long before the device takes a period the loop writes it (raised by underruns).
     private(set) var fill: DeviceFill
+    /// Where the loop tells ingest when it mixes each period.
+    private let schedule: PublishedDeviceSchedule
     private let clock = SystemMonotonicClock()
 
     private let recorder: PlaybackRecorder?
     private let trace: PlaybackTrace?
 
-    init(pcm: AlsaPCM, paces: Bool, fill: DeviceFill, streamCost: Nanoseconds, mixer: PlaybackMixer, counters: PlaybackCounters,
-         recorder: PlaybackRecorder?, trace: PlaybackTrace? = nil) {
+    init(pcm: AlsaPCM, paces: Bool, fill: DeviceFill, streamCost: Nanoseconds, schedule: PublishedDeviceSchedule, mixer: PlaybackMixer,
+         counters: PlaybackCounters, recorder: PlaybackRecorder?, trace: PlaybackTrace? = nil) {
         self.streamCost = streamCost
+        self.schedule = schedule
         self.recorder = recorder
         self.trace = trace
         self.pcm = pcm
@@ -102,6 +106,8 @@ final class PlaybackLoop: @unchecked Sendable {
                 timeline.anchor(frame: written, at: timeline.nextStep(after: ready) ?? ready)
             }
             let firstTime = timeline.time(ofFrame: written)
+            schedule.publish(.init(periodStart: firstTime, period: Nanoseconds(Int64(Double(period) * timeline.framePeriod)),
+                                   mixLead: fill.target + mixAllowance))
             if !restarting {
                 waitToWrite(until: firstTime - lead - mixAllowance, latest: firstTime - fill.target - mixAllowance, written: written)
             }
@@ -173,14 +179,14 @@ final class PlaybackLoop: @unchecked Sendable {
     }
 
     /// How long a period takes from the start of its mix until it is in the device: the longest
-    /// of the recent ones (a peak that falls by `renderTimeDecay` a period).
+    /// of the recent ones (a peak that falls by a 128th, and a microsecond, a period: a stall of
+    /// the thread is forgotten within seconds).
     private var renderTime = Nanoseconds.zero
-    private static let renderTimeDecay = Nanoseconds.microseconds(1)
     /// How long mixing one more stream takes (measured before playback starts).
     private let streamCost: Nanoseconds
 
     private func noteRenderTime(_ time: Nanoseconds) {
-        renderTime = max(time, renderTime - Self.renderTimeDecay)
+        renderTime = max(time, renderTime - Nanoseconds(renderTime.rawValue / 128) - .microseconds(1))
         counters.renderTime.set(Int(mixAllowance.rawValue))
     }
 

@@ -35,6 +35,8 @@ public final class Receiver: Sendable {
         // that send ahead and for bursts.
         var ingestConfiguration = configuration.ingest
         ingestConfiguration.ringDuration = configuration.playback.latency + .seconds(1)
+        ingestConfiguration.latency = configuration.playback.latency
+        ingestConfiguration.deviceSchedule = playback.schedule
         ingest = IngestServer(listen: configuration.listen, tcp: configuration.tcp, udp: configuration.udp,
                               configuration: ingestConfiguration,
                               streamEvents: { stream, started in attachments.handle(stream, started: started) },

@@ -37,7 +37,7 @@ struct PlayCommand: AsyncParsableCommand {
     var periods = 3
     @Option(help: "How long before the device takes a period jamplay writes it (e.g. 1.5ms); each underrun adds 0.5ms. With a period it makes the device path, the least --latency.")
     var fill = "1.5ms"
-    @Option(help: "Every sample is played at its corrected time plus this (e.g. 20ms).")
+    @Option(help: "Every sample is played at its capture time plus this (e.g. 20ms); at least the device path the start-up line shows.")
     var latency = "20ms"
     @Option(name: .customLong("rt-priority"), help: "SCHED_FIFO priority of the playback thread (0: normal scheduling).")
     var rtPriority: Int32 = 70

@@ -1,6 +1,7 @@
 import Buffer
 import Core
 import Ingest
+import Synchronization
 import Testing
 import Wire
 
@@ -144,5 +145,39 @@ import Wire
         #expect(table.session(source, "s")?.host.mode == .sameHost)
         #expect(table.session(local, "l")?.host.mode == .sameHost)
         #expect(table.session(remote, "r")?.host.mode == .oneWay)
+    }
+
+    /// A live sender's 10 ms frames, each arriving 10.3 ms after its first sample, against a
+    /// device that mixes each 5 ms period 1 ms before it is heard: every frame needs 15 ms.
+    func playLiveSender(latency: Nanoseconds) throws -> (arrivals: StreamArrivals, told: [String]) {
+        let told = Mutex<[String]>([])
+        var configuration = IngestConfiguration()
+        configuration.latency = latency
+        let schedule = PublishedDeviceSchedule()
+        schedule.publish(.init(periodStart: .zero, period: .milliseconds(5), mixLead: .milliseconds(1)))
+        configuration.deviceSchedule = schedule
+        let table = SessionTable(configuration: configuration, sessionEvents: { event in told.withLock { $0.append("\(event)") } })
+        for number in 0..<400 {
+            send(table, frame(number, gpu: false), at: 1_000_000_000_000 + Int64(number) * 10_000_000 + 10_300_000)
+        }
+        let stream = try #require(table.session(source, "s")?.streams["main"])
+        return (stream.arrivals, told.withLock { $0 })
+    }
+
+    @Test func eachFramesArrivalAndTheLatencyItNeededAreMeasured() throws {
+        let (arrivals, told) = try playLiveSender(latency: .milliseconds(20))
+        #expect(arrivals.count == 400)
+        #expect(arrivals.latencyNeeded(quantile: 0.5) == .milliseconds(15) && arrivals.latencyNeeded(quantile: 0.99) == .milliseconds(15))
+        #expect(arrivals.lateness(quantile: 0.99) == .microseconds(10_300))
+        #expect(!told.contains { $0.contains("needs a latency") })
+    }
+
+    @Test func aStreamThatNeedsMoreLatencyThanThePlayersIsReportedWithWhatItNeeds() throws {
+        let (_, told) = try playLiveSender(latency: .milliseconds(12))
+        // Once (the frames span 4 s; the report repeats at most every 10 s).
+        let reports = told.filter { $0.contains("needs a latency") }
+        #expect(reports.count == 1)
+        #expect(reports.first?.contains("needs a latency of 15.0ms") == true && reports.first?.contains("the latency is 12.0ms") == true,
+                "\(reports)")
     }
 }

@@ -79,6 +79,10 @@ import Glibc
         let json = try #require(try JSONSerialization.jsonObject(with: Data(status.body.utf8)) as? [String: Any])
         let device = try #require(json["device"] as? [String: Any])
         #expect(device["name"] as? String == "null" && device["paces_writes"] as? Bool == false && device["open"] as? Bool == true)
+        // The device path: the fill (1.5 ms), the time to mix, and a period (5.3 ms).
+        #expect(device["fill_nanoseconds"] as? Int == 1_500_000)
+        let path = try #require(device["device_path_nanoseconds"] as? Int)
+        #expect(path > 6_833_333 && path < 200_000_000, "device path \(path) ns")
         #expect(json["latency_nanoseconds"] as? Int == 20_000_000)
         let sessions = try #require(json["sessions"] as? [[String: Any]])
         #expect(sessions.count == 1)
@@ -89,10 +93,15 @@ import Glibc
         let streams = try #require(first["streams"] as? [[String: Any]])
         #expect(streams.count == 1 && streams.first?["sample_rate"] as? Int == 48_000)
         // jamsend sends 5 ms ahead and the latency is 20 ms: frames arrive 25 ms before they are
-        // heard, and the reader is the device's buffer (16 ms) ahead of what is heard, so between
-        // 0 and ~20 ms wait in the ring as 10 ms frames come and go (a CI run read 3.6 ms).
+        // heard, and the reader is the device path (under 10 ms) ahead of what is heard, so
+        // between 0 and ~30 ms wait in the ring as 10 ms frames come and go (a CI run read 3.6 ms).
         let buffered = try #require(streams.first?["buffered_seconds"] as? Double)
         #expect(buffered > 0 && buffered < 0.2, "buffered \(buffered) s")
+        // What latency its frames need, and the margin the 20 ms leave them.
+        let needed = try #require(streams.first?["latency_needed_nanoseconds"] as? Int)
+        let margin = try #require(streams.first?["arrival_margin_p99_nanoseconds"] as? Int)
+        #expect(needed < 200_000_000 && margin == 20_000_000 - needed, "needed \(needed) ns, margin \(margin) ns")
+        #expect(metrics.body.contains("jamplay_stream_arrival_margin_seconds{") && metrics.body.contains("quantile=\"0.99\""))
         #expect(((json["counters"] as? [String: Any])?["playback_streams_playing"] as? Int) == 1)
 
         // Once the session has ended (5 s without a message), its series are gone.

@@ -1,0 +1,49 @@
+import Core
+
+/// How a stream's recent frames arrived: for each of the last `capacity` frames, how long after
+/// its first sample's local time it arrived, and the least latency at which it would have been
+/// in the ring before the period playing its first sample was mixed (`PublishedDeviceSchedule`).
+/// Quantiles over that window say what latency the stream needs, and how much margin it has.
+///
+/// Thread: the ingest event loop records; reads (quantiles) on the same thread.
+public struct StreamArrivals: Sendable {
+    /// Frames remembered: about 2.7 s of 256-sample frames at 48 kHz.
+    public static let capacity = 512
+
+    private var lateness: [Int64] = []
+    private var needed: [Int64] = []
+    private var next = 0
+
+    /// Makes an empty record.
+    public init() {}
+
+    /// Frames recorded (at most `capacity`).
+    public var count: Int { needed.count }
+
+    /// Records a frame that arrived `lateness` after its first sample's time and needed `needed`.
+    mutating func record(lateness: Nanoseconds, needed: Nanoseconds) {
+        if self.needed.count < Self.capacity {
+            self.lateness.append(lateness.rawValue)
+            self.needed.append(needed.rawValue)
+        } else {
+            self.lateness[next] = lateness.rawValue
+            self.needed[next] = needed.rawValue
+        }
+        next = (next + 1) % Self.capacity
+    }
+
+    /// How long after their first sample's time the recent frames arrived: the `quantile`
+    /// (0...1) of them; nil before any.
+    public func lateness(quantile: Double) -> Nanoseconds? { Self.quantile(quantile, of: lateness) }
+
+    /// The least latency at which the `quantile` (0...1) of the recent frames were mixed whole;
+    /// nil before any.
+    public func latencyNeeded(quantile: Double) -> Nanoseconds? { Self.quantile(quantile, of: needed) }
+
+    private static func quantile(_ quantile: Double, of values: [Int64]) -> Nanoseconds? {
+        guard !values.isEmpty else { return nil }
+        let sorted = values.sorted()
+        let index = min(sorted.count - 1, max(0, Int((quantile * Double(sorted.count)).rounded(.up)) - 1))
+        return Nanoseconds(sorted[index])
+    }
+}
