@@ -47,11 +47,11 @@ public final class PlaybackTrace: @unchecked Sendable {
 
     /// Writes the periods recorded so far as CSV.
     public func write(to path: String) throws {
-        var text = "written,mixed_at_ns,written_at_ns,first_heard_at_ns,status_time_ns,delay_frames,frame_period_ns,stream_error_frames,stream_trim\n"
+        var text = "written,mixed_at_ns,first_heard_at_ns,status_time_ns,delay_frames,frame_period_ns,stream_error_frames,stream_trim,written_at_ns\n"
         for index in 0..<count.load(ordering: .acquiring) {
             let entry = entries[index]
-            text += "\(entry.written),\(entry.mixedAt),\(entry.writtenAt),\(entry.firstHeardAt),\(entry.statusTime),\(entry.delayFrames),"
-                + "\(entry.framePeriod),\(entry.streamError),\(entry.streamTrim)\n"
+            text += "\(entry.written),\(entry.mixedAt),\(entry.firstHeardAt),\(entry.statusTime),\(entry.delayFrames),"
+                + "\(entry.framePeriod),\(entry.streamError),\(entry.streamTrim),\(entry.writtenAt)\n"
         }
         try text.write(toFile: path, atomically: true, encoding: .utf8)
     }
