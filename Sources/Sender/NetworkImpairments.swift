@@ -1,6 +1,7 @@
 import Core
 
-/// Faults `jamsend` applies to its UDP frames for tests: `--loss`, `--reorder`, `--duplicate`, `--jitter`.
+/// Faults `jamsend` applies to its UDP frames for tests: `--loss`, `--reorder`, `--duplicate`,
+/// `--jitter` (from `--jitter-after` on).
 public struct NetworkImpairments: Hashable, Sendable {
     /// Probability that a frame is not sent.
     public var loss: Double
@@ -8,15 +9,18 @@ public struct NetworkImpairments: Hashable, Sendable {
     public var reorder: Double
     /// Probability that a frame is sent twice.
     public var duplicate: Double
-    /// Each datagram is delayed by a uniform time in [0, jitter].
+    /// Each datagram is delayed by a uniform time in [0, jitter]...
     public var jitter: Nanoseconds
+    /// ...once this long has passed since the first (a network whose jitter rises mid-stream).
+    public var jitterAfter: Nanoseconds
 
     /// Makes impairments; the defaults impair nothing.
-    public init(loss: Double = 0, reorder: Double = 0, duplicate: Double = 0, jitter: Nanoseconds = .zero) {
+    public init(loss: Double = 0, reorder: Double = 0, duplicate: Double = 0, jitter: Nanoseconds = .zero, jitterAfter: Nanoseconds = .zero) {
         self.loss = loss
         self.reorder = reorder
         self.duplicate = duplicate
         self.jitter = jitter
+        self.jitterAfter = jitterAfter
     }
 
     /// Whether anything is impaired.
@@ -44,6 +48,8 @@ public struct ImpairedDatagramQueue {
     private var random: SeededRandomNumberGenerator
     private var pending: [Pending] = []
     private var submitted = 0
+    /// When the first datagram was submitted.
+    private var firstSubmit: Nanoseconds?
 
     /// Makes an empty queue.
     public init(impairments: NetworkImpairments, seed: UInt64) {
@@ -54,11 +60,14 @@ public struct ImpairedDatagramQueue {
     /// Queues a frame submitted at `now`; `spacing` is the time to the next frame (a reordered
     /// frame waits one and a half of it, so the next one overtakes it).
     public mutating func submit(_ bytes: [UInt8], at now: Nanoseconds, spacing: Nanoseconds) {
+        let first = firstSubmit ?? now
+        firstSubmit = first
+        let jittering = now - first >= impairments.jitterAfter
         if random.chance(impairments.loss) {
             lost += 1
             return
         }
-        var due = now + delay()
+        var due = now + delay(jittering)
         if random.chance(impairments.reorder) {
             reordered += 1
             due += spacing + Nanoseconds(spacing.rawValue / 2)
@@ -66,7 +75,7 @@ public struct ImpairedDatagramQueue {
         enqueue(bytes, due: due)
         if random.chance(impairments.duplicate) {
             duplicated += 1
-            enqueue(bytes, due: now + delay())
+            enqueue(bytes, due: now + delay(jittering))
         }
     }
 
@@ -85,8 +94,9 @@ public struct ImpairedDatagramQueue {
         return pending.map(\.bytes)
     }
 
-    private mutating func delay() -> Nanoseconds {
-        impairments.jitter == .zero ? .zero : Nanoseconds(Int64.random(in: 0...impairments.jitter.rawValue, using: &random))
+    private mutating func delay(_ jittering: Bool) -> Nanoseconds {
+        guard jittering, impairments.jitter > .zero else { return .zero }
+        return Nanoseconds(Int64.random(in: 0...impairments.jitter.rawValue, using: &random))
     }
 
     private mutating func enqueue(_ bytes: [UInt8], due: Nanoseconds) {

@@ -76,6 +76,8 @@ struct Jamsend: ParsableCommand {
     var duplicate = 0.0
     @Option(help: "UDP: delay each datagram by up to this.")
     var jitter = "0s"
+    @Option(name: .customLong("jitter-after"), help: "UDP: start the --jitter this long after the first frame (a network that worsens mid-stream).")
+    var jitterAfter = "0s"
     @Option(help: "Seed for noise, jitter and faults.")
     var seed: UInt64 = 1
     @Flag(help: "Send as fast as frames render (benchmarks, files) instead of in real time.")
@@ -123,7 +125,8 @@ struct Jamsend: ParsableCommand {
         for (name, value) in [("--loss", loss), ("--reorder", reorder), ("--duplicate", duplicate)] where !(0...1).contains(value) {
             throw ValidationError("\(name) is a probability in 0...1")
         }
-        settings.impairments = NetworkImpairments(loss: loss, reorder: reorder, duplicate: duplicate, jitter: try Self.duration(jitter, "--jitter"))
+        settings.impairments = NetworkImpairments(loss: loss, reorder: reorder, duplicate: duplicate, jitter: try Self.duration(jitter, "--jitter"),
+                                                  jitterAfter: try Self.duration(jitterAfter, "--jitter-after"))
         if !settings.impairments.isNone && (transport != .udp || out != nil) {
             throw ValidationError("--loss, --reorder, --duplicate and --jitter apply to --udp only")
         }

@@ -40,6 +40,15 @@ import Testing
         #expect(Set(delays).count >= 3)  // spread over several 10 ms ticks
     }
 
+    @Test func jitterThatStartsMidStreamLeavesTheEarlierDatagramsOnTime() {
+        // 10 000 datagrams 10 ms apart; jitter of up to 25 ms from 50 s on (datagram 5 000).
+        let (sent, _) = Self.run(NetworkImpairments(jitter: .milliseconds(25), jitterAfter: .seconds(50)))
+        let delays = sent.filter { $0.1 < .seconds(1000) }.map { (number: $0.0, delay: ($0.1 - Nanoseconds(Int64($0.0) * 10_000_000)).rawValue) }
+        #expect(delays.filter { $0.number < 5_000 }.allSatisfy { $0.delay == 0 })
+        let later = delays.filter { $0.number >= 5_000 }.map(\.delay)
+        #expect(later.count >= 4_990 && later.allSatisfy { (0...35_000_000).contains($0) } && Set(later).count >= 3)
+    }
+
     @Test func theSameSeedRepeatsTheSameFaults() {
         let impairments = NetworkImpairments(loss: 0.1, reorder: 0.1, duplicate: 0.1, jitter: .milliseconds(5))
         #expect(Self.run(impairments).sent.map(\.0) == Self.run(impairments).sent.map(\.0))
