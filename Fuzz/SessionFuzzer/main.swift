@@ -67,6 +67,12 @@ final class Harness: @unchecked Sendable {
         configuration.maximumStreams = 8
         configuration.ringDuration = .milliseconds(100)
         configuration.maximumLineBytes = .kibibytes(64)
+        // Arrivals are measured against a device's schedule, and `--latency auto` chooses from them.
+        let schedule = PublishedDeviceSchedule()
+        schedule.publish(.init(periodStart: Nanoseconds(1_000_000_000_000), period: .microseconds(5_333), mixLead: .milliseconds(2),
+                               readAhead: .microseconds(500)))
+        configuration.deviceSchedule = schedule
+        configuration.automaticLatencyCeiling = .milliseconds(200)
     }
 
     func reset() {
@@ -74,6 +80,7 @@ final class Harness: @unchecked Sendable {
         streams = [:]
         owners = [:]
         probes = []
+        configuration.latency = PlaybackLatency(.milliseconds(20))  // each input starts afresh
         table = SessionTable(
             configuration: configuration, isSameHost: { $0.port % 2 == 0 },
             streamEvents: { [unowned self] stream, started in

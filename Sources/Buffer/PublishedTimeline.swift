@@ -73,7 +73,7 @@ public final class PublishedTimeline: Sendable {
     static let realtimeReadAttempts = 64
 
     private static func words(of line: Line) -> SequenceLockedWords.Words {
-        (line.anchorSample, line.anchorTime.rawValue, Int64(bitPattern: line.samplesPerSecond.bitPattern))
+        (line.anchorSample, line.anchorTime.rawValue, Int64(bitPattern: line.samplesPerSecond.bitPattern), 0)
     }
 
     private static func line(of words: SequenceLockedWords.Words) -> Line {

@@ -1,6 +1,6 @@
 import Synchronization
 
-/// Three 64-bit words that one thread publishes together and others read as a consistent copy
+/// Four 64-bit words that one thread publishes together and others read as a consistent copy
 /// without locks (a sequence lock: a reader retries while a publish is in progress, which takes a
 /// few stores). The publishing types (`PublishedTimeline`, `PublishedDeviceSchedule`) give the
 /// words their meaning.
@@ -8,7 +8,7 @@ import Synchronization
 /// Thread: one publisher; readers on any thread. Lock-free, non-allocating.
 public final class SequenceLockedWords: Sendable {
     /// The words, as one value.
-    public typealias Words = (Int64, Int64, Int64)
+    public typealias Words = (Int64, Int64, Int64, Int64)
 
     /// What one read found.
     public enum Read {
@@ -16,7 +16,7 @@ public final class SequenceLockedWords: Sendable {
     }
 
     private let sequence = Atomic<UInt64>(0)
-    private let first = Atomic<Int64>(0), second = Atomic<Int64>(0), third = Atomic<Int64>(0)
+    private let first = Atomic<Int64>(0), second = Atomic<Int64>(0), third = Atomic<Int64>(0), fourth = Atomic<Int64>(0)
 
     /// Makes words with nothing published.
     public init() {}
@@ -39,6 +39,7 @@ public final class SequenceLockedWords: Sendable {
         first.store(words.0, ordering: .relaxed)
         second.store(words.1, ordering: .relaxed)
         third.store(words.2, ordering: .relaxed)
+        fourth.store(words.3, ordering: .relaxed)
         sequence.store(sequence.load(ordering: .relaxed) &+ 1, ordering: .releasing)
     }
 
@@ -60,7 +61,8 @@ public final class SequenceLockedWords: Sendable {
         let before = sequence.load(ordering: .acquiring)
         if before == 0 { return .unpublished }
         if before & 1 == 1 { return .torn }
-        let words = (first.load(ordering: .relaxed), second.load(ordering: .relaxed), third.load(ordering: .relaxed))
+        let words = (first.load(ordering: .relaxed), second.load(ordering: .relaxed), third.load(ordering: .relaxed),
+                     fourth.load(ordering: .relaxed))
         atomicMemoryFence(ordering: .acquiring)
         return sequence.load(ordering: .relaxed) == before ? .consistent(words) : .torn
     }

@@ -36,8 +36,11 @@ public struct IngestConfiguration: Sendable {
     public var formatChangeHoldoff = Nanoseconds.seconds(1)
     /// Probes that may await their echo per session; the oldest is forgotten first.
     public var outstandingProbes = 4
-    /// The player's latency: a stream whose frames need more is reported (the receiver sets it).
-    public var latency = Nanoseconds.milliseconds(20)
+    /// The player's latency (the receiver sets it): a stream whose frames need more is reported;
+    /// with `automaticLatencyCeiling`, ingest sets its target from what the streams need.
+    public var latency: PlaybackLatency?
+    /// `--latency auto`: the most the latency may be (nil: it is fixed).
+    public var automaticLatencyCeiling: Nanoseconds?
     /// When playback mixes each device period (the receiver sets it; nil: no arrival is measured).
     public var deviceSchedule: PublishedDeviceSchedule?
 

@@ -28,7 +28,8 @@ public enum SessionEvent: Sendable, CustomStringConvertible {
     case outOfBufferMemory(source: SourceKey, streamID: String?)
     /// Reports of a class withheld by the rate limit since the last one told.
     case suppressed(count: Int, what: String)
-    /// A stream's frames arrive too late for the player's latency: it would need `needed`.
+    /// A stream's frames arrive too late for the player's latency (or, with `--latency auto`, its
+    /// ceiling): it would need `needed`.
     case latencyShort(source: SourceKey, streamID: String?, needed: Nanoseconds, latency: Nanoseconds)
 
     public var description: String {
@@ -52,7 +53,7 @@ public enum SessionEvent: Sendable, CustomStringConvertible {
             return "\(count) more reports of \(what) were withheld in the last minute (all are counted)"
         case .latencyShort(let source, let stream, let needed, let latency):
             return "\(source): stream \(stream.map { "\"\(LogText.escaped($0))\"" } ?? "(no id)") needs a latency of \(needed) "
-                + "for 99 % of its frames to be played whole; the latency is \(latency): its late frames are skipped"
+                + "for 99 % of its frames to be played whole; the latency is at most \(latency): its late frames are skipped"
         }
     }
 

@@ -40,6 +40,8 @@ public final class SessionTable {
     static let toldBound = 1_024
     /// Per class of report: the minute it counts in, reports told and withheld in it.
     private var reportWindows: [String: (start: Nanoseconds, told: Int, withheld: Int)] = [:]
+    /// `--latency auto`'s choice (nil: the latency is fixed).
+    private var latencyChooser: LatencyChooser?
     /// Reports of one class told per minute, whatever the address (an attacker has many).
     public static let reportsPerMinute = 5
 
@@ -60,6 +62,7 @@ public final class SessionTable {
         self.streamEvents = streamEvents
         self.sessionEvents = sessionEvents
         self.budget = budget ?? BufferBudget(limit: configuration.maximumBufferBytes, perStreamLimit: configuration.maximumStreamBufferBytes)
+        latencyChooser = configuration.automaticLatencyCeiling.map(LatencyChooser.init(ceiling:))
         // Each payload element takes at least two bytes ("0,"): a line cannot overflow this.
         samples = .allocate(capacity: configuration.maximumLineBytes.rawValue / 2 + 1)
     }
@@ -176,6 +179,18 @@ public final class SessionTable {
             end(key, session)
             sessionEvents?(.ended(source: key.source, sessionID: key.sessionID))
         }
+        reviewLatency(now: now)
+    }
+
+    /// `--latency auto`, once a second: brings the latency down towards what the streams need.
+    private func reviewLatency(now: Nanoseconds) {
+        guard latencyChooser != nil, let latency = configuration.latency, let schedule = configuration.deviceSchedule?.schedule else { return }
+        let needs = sessions.values.flatMap(\.streams.values).compactMap { stream in
+            stream.arrivals.count >= StreamArrivals.capacity / 8 ? stream.arrivals.latencyNeededWithMargin(quantile: 0.99) : nil
+        }
+        if let lowered = latencyChooser?.review(streamNeeds: needs, floor: schedule.mixLead + schedule.period, current: latency.target, at: now) {
+            latency.target = lowered
+        }
     }
 
     // MARK: - Frames
@@ -232,15 +247,20 @@ public final class SessionTable {
     /// than the player's (once a stream has a window of frames; again at most every 10 s).
     private func measureArrival(of stream: IngestStream, firstSampleTime: Nanoseconds, arrival: Nanoseconds, source: SourceKey) {
         guard let schedule = configuration.deviceSchedule?.schedule,
-              let needed = schedule.latencyNeeded(firstSample: firstSampleTime, arrival: arrival) else { return }
+              let needed = schedule.latencyNeeded(firstSample: firstSampleTime, arrival: arrival),
+              let neededWithMargin = schedule.latencyNeeded(firstSample: firstSampleTime, arrival: arrival + LatencyChooser.margin) else { return }
         // Both within the network's limit (`latencyNeeded` checked): their difference fits.
-        stream.arrivals.record(lateness: arrival - firstSampleTime, needed: needed)
-        // The quantile (a sort) only when this frame came too late and a report may be due.
-        guard needed > configuration.latency, stream.arrivals.count >= StreamArrivals.capacity / 4,
+        stream.arrivals.record(lateness: arrival - firstSampleTime, needed: needed, neededWithMargin: neededWithMargin)
+        guard let latency = configuration.latency else { return }
+        if let raised = latencyChooser?.frameNeeded(neededWithMargin, current: latency.target, at: arrival) { latency.target = raised }
+        // What the latency cannot be raised to is reported (the quantile, a sort, only when this
+        // frame came too late and a report may be due).
+        let limit = configuration.automaticLatencyCeiling ?? latency.target
+        guard needed > limit, stream.arrivals.count >= StreamArrivals.capacity / 4,
               stream.lastLatencyReport.map({ arrival - $0 >= .seconds(10) || arrival < $0 }) ?? true,
-              let high = stream.arrivals.latencyNeeded(quantile: 0.99), high > configuration.latency else { return }
+              let high = stream.arrivals.latencyNeeded(quantile: 0.99), high > limit else { return }
         stream.lastLatencyReport = arrival
-        report(.latencyShort(source: source, streamID: stream.streamID, needed: high, latency: configuration.latency),
+        report(.latencyShort(source: source, streamID: stream.streamID, needed: high, latency: limit),
                kind: "latency-short", from: source, at: arrival)
     }
 

@@ -2,8 +2,10 @@ import Core
 
 /// How a stream's recent frames arrived: for each of the last `capacity` frames, how long after
 /// its first sample's local time it arrived, and the least latency at which it would have been
-/// in the ring before the period playing its first sample was mixed (`PublishedDeviceSchedule`).
-/// Quantiles over that window say what latency the stream needs, and how much margin it has.
+/// in the ring before the period playing its first sample was mixed (`PublishedDeviceSchedule`)
+/// — as it arrived, and had it arrived `LatencyChooser.margin` later (what `--latency auto`
+/// chooses from). Quantiles over that window say what latency the stream needs, and how much
+/// margin it has.
 ///
 /// Thread: the ingest event loop records; reads (quantiles) on the same thread.
 public struct StreamArrivals: Sendable {
@@ -12,6 +14,7 @@ public struct StreamArrivals: Sendable {
 
     private var lateness: [Int64] = []
     private var needed: [Int64] = []
+    private var neededWithMargin: [Int64] = []
     private var next = 0
 
     /// Makes an empty record.
@@ -21,13 +24,15 @@ public struct StreamArrivals: Sendable {
     public var count: Int { needed.count }
 
     /// Records a frame that arrived `lateness` after its first sample's time and needed `needed`.
-    mutating func record(lateness: Nanoseconds, needed: Nanoseconds) {
+    mutating func record(lateness: Nanoseconds, needed: Nanoseconds, neededWithMargin: Nanoseconds) {
         if self.needed.count < Self.capacity {
             self.lateness.append(lateness.rawValue)
             self.needed.append(needed.rawValue)
+            self.neededWithMargin.append(neededWithMargin.rawValue)
         } else {
             self.lateness[next] = lateness.rawValue
             self.needed[next] = needed.rawValue
+            self.neededWithMargin[next] = neededWithMargin.rawValue
         }
         next = (next + 1) % Self.capacity
     }
@@ -39,6 +44,9 @@ public struct StreamArrivals: Sendable {
     /// The least latency at which the `quantile` (0...1) of the recent frames were mixed whole;
     /// nil before any.
     public func latencyNeeded(quantile: Double) -> Nanoseconds? { Self.quantile(quantile, of: needed) }
+
+    /// The same, had each frame arrived `LatencyChooser.margin` later.
+    public func latencyNeededWithMargin(quantile: Double) -> Nanoseconds? { Self.quantile(quantile, of: neededWithMargin) }
 
     private static func quantile(_ quantile: Double, of values: [Int64]) -> Nanoseconds? {
         guard !values.isEmpty else { return nil }

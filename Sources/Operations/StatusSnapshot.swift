@@ -88,8 +88,12 @@ public struct StatusSnapshot: Codable, Sendable {
     public var version: String
     /// Seconds since the player started.
     public var uptimeSeconds: Double
-    /// Every sample is heard at its time plus this, nanoseconds.
+    /// Every sample is heard at its time plus this now, nanoseconds.
     public var latencyNanoseconds: Int64
+    /// Where the latency is moving to (the same, unless it is moving).
+    public var latencyTargetNanoseconds: Int64
+    /// With `--latency auto`, the most it may become (nil: the latency is fixed).
+    public var maximumLatencyNanoseconds: Int64?
     public var device: Device?
     public var sessions: [Session]
     /// Every counter of ingest and playback, by its metric name (without `jamplay_`).
@@ -99,7 +103,7 @@ public struct StatusSnapshot: Codable, Sendable {
 
     /// Takes a snapshot of `receiver` at `now`; `started` is when the player started.
     public static func take(of receiver: Receiver, version: String, started: Nanoseconds, now: Nanoseconds) async throws -> StatusSnapshot {
-        let latency = receiver.playback.configuration.latency
+        let latency = receiver.playback.latency.inForce
         let sessions = try await receiver.ingest.withTable { table in
             table.activeSessions.map { Self.session($0, now: now, latency: latency) }.sorted { ($0.source, $0.sessionID ?? "") < ($1.source, $1.sessionID ?? "") }
         }
@@ -109,7 +113,9 @@ public struct StatusSnapshot: Codable, Sendable {
                    channels: granted.channels.rawValue, periodFrames: granted.periodFrames, bufferFrames: granted.bufferFrames,
                    pacesWrites: engine.devicePaces, fillNanoseconds: engine.fill.rawValue, devicePathNanoseconds: engine.devicePath.rawValue)
         }
-        return StatusSnapshot(version: version, uptimeSeconds: (now - started).seconds, latencyNanoseconds: engine.configuration.latency.rawValue,
+        return StatusSnapshot(version: version, uptimeSeconds: (now - started).seconds, latencyNanoseconds: engine.latency.inForce.rawValue,
+                              latencyTargetNanoseconds: engine.latency.target.rawValue,
+                              maximumLatencyNanoseconds: engine.configuration.automaticLatencyCeiling?.rawValue,
                               device: device, sessions: sessions, counters: Self.counters(of: receiver),
                               rejectedLines: Self.rejectedLines(of: receiver.ingestCounters))
     }

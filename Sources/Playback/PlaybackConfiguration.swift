@@ -4,8 +4,12 @@ import Core
 public struct PlaybackConfiguration: Sendable {
     /// The device and the format asked of it.
     public var device = AlsaPCM.Request()
-    /// Every sample is heard at its timeline time plus this.
+    /// Every sample is heard at its timeline time plus this (with `automaticLatencyCeiling`, the
+    /// latency it starts at).
     public var latency = Nanoseconds.milliseconds(20)
+    /// `--latency auto`: ingest chooses the latency from what the streams' frames need, up to
+    /// this (nil: the latency is fixed).
+    public var automaticLatencyCeiling: Nanoseconds?
     /// How long before the device takes a period the loop writes it, at start (`DeviceFill`).
     public var fill = Nanoseconds.microseconds(1_500)
     /// What each underrun adds to the fill.

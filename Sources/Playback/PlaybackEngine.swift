@@ -19,6 +19,9 @@ public final class PlaybackEngine: @unchecked Sendable {
     public let slots: StreamSlots
     /// When the loop mixes each device period (published by the loop, for ingest).
     public let schedule = PublishedDeviceSchedule()
+    /// The latency: its target (the configuration's, or what `--latency auto` chooses) and the
+    /// one in force.
+    public let latency: PlaybackLatency
     private let logger: Logger
     private let stopping = Atomic<Bool>(false)
     private let current = Mutex<PlaybackLoop?>(nil)
@@ -44,6 +47,7 @@ public final class PlaybackEngine: @unchecked Sendable {
         self.configuration = configuration
         self.logger = logger
         slots = StreamSlots(capacity: configuration.maximumStreams)
+        latency = PlaybackLatency(configuration.latency)
     }
 
     /// Opens the device and starts playing (silence until streams are attached).
@@ -60,8 +64,16 @@ public final class PlaybackEngine: @unchecked Sendable {
         // The floor: the fill and a period. Mixing adds its time too (a stream's is measured
         // here, and reported), but how long it takes varies with the machine's load.
         let floor = deviceFill.target + periodDuration
-        guard configuration.latency >= floor else {
-            throw AlsaError("--latency \(configuration.latency) is below this device's path, the fill (\(deviceFill.target)) and a period (\(periodDuration)) and the time to mix: no sample could be heard on time; the floor here is \(floor)")
+        if let ceiling = configuration.automaticLatencyCeiling {
+            guard ceiling >= floor else {
+                throw AlsaError("--max-latency \(ceiling) is below this device's path, the fill (\(deviceFill.target)) and a period (\(periodDuration)) and the time to mix; the floor here is \(floor)")
+            }
+            latency.target = max(floor, min(configuration.latency, ceiling))
+            latency.inForce = latency.target
+        } else {
+            guard configuration.latency >= floor else {
+                throw AlsaError("--latency \(configuration.latency) is below this device's path, the fill (\(deviceFill.target)) and a period (\(periodDuration)) and the time to mix: no sample could be heard on time; the floor here is \(floor)")
+            }
         }
         if let path = configuration.recordPath {
             do {
@@ -76,14 +88,14 @@ public final class PlaybackEngine: @unchecked Sendable {
         }
         devicePaces = Self.paces(pcm)
         let pacing = devicePaces ? "" : " — the device does not pace writes; jamplay paces itself on CLOCK_MONOTONIC"
-        logger.info("\(pcm.name): \(negotiated); device path \(floor + streamCost) (fill \(deviceFill.target), mixing a stream \(streamCost), a period \(periodDuration)): samples must be in by timestamp + latency \(configuration.latency) − that, later ones are skipped\(pacing)")
+        logger.info("\(pcm.name): \(negotiated); device path \(floor + streamCost) (fill \(deviceFill.target), mixing a stream \(streamCost), a period \(periodDuration)): samples must be in by timestamp + latency \(latency.target) − that\(configuration.automaticLatencyCeiling.map { " (the latency follows what the streams need, up to \($0))" } ?? ""), later ones are skipped\(pacing)")
         // On fault: pages are locked as they are first touched, so the process's reserved but
         // unused memory (thread stacks, allocator arenas) does not become resident.
         if configuration.lockMemory && mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0 {
             logger.warning("cannot lock memory (mlockall: \(String(cString: strerror(errno)))); page faults may cause glitches")
         }
         let mixer = PlaybackMixer(channels: negotiated.channels.rawValue, maximumPeriod: negotiated.periodFrames,
-                                  latency: configuration.latency, slots: slots, counters: counters)
+                                  latency: latency, slots: slots, counters: counters)
         // Handed over, not captured: the thread object outlives its closure's work, and the device
         // must close when the supervisor ends.
         opened.withLock { $0 = pcm }

@@ -44,6 +44,9 @@ final class PlaybackLoop: @unchecked Sendable {
     private(set) var fill: DeviceFill
     /// Where the loop tells ingest when it mixes each period.
     private let schedule: PublishedDeviceSchedule
+    /// How far beyond a period's last frame its mix reads a stream: the farther-reaching of the
+    /// two resamplers' filters, and a frame (read here: libsamplerate's is measured on first use).
+    private let readAheadFrames = max(PolyphaseResampler.lookAhead, StreamResampler.libsamplerateLookAhead) + 1
     private let clock = SystemMonotonicClock()
 
     private let recorder: PlaybackRecorder?
@@ -107,7 +110,7 @@ final class PlaybackLoop: @unchecked Sendable {
             }
             let firstTime = timeline.time(ofFrame: written)
             schedule.publish(.init(periodStart: firstTime, period: Nanoseconds(Int64(Double(period) * timeline.framePeriod)),
-                                   mixLead: fill.target + mixAllowance))
+                                   mixLead: fill.target + mixAllowance, readAhead: Nanoseconds(Int64(Double(readAheadFrames) * timeline.framePeriod))))
             if !restarting {
                 waitToWrite(until: firstTime - lead - mixAllowance, latest: firstTime - fill.target - mixAllowance, written: written)
             }

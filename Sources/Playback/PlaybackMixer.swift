@@ -11,8 +11,15 @@ public final class PlaybackMixer: @unchecked Sendable {
     public let channels: Int
     /// The most frames one period may have.
     public let maximumPeriod: Int
-    /// Every sample's time is its timeline time plus this.
-    public let latency: Nanoseconds
+    /// Every sample's time is its timeline time plus the latency in force, which the mixer slews
+    /// to the latency's target by at most `slewRate` of the time played: each stream's resampler
+    /// plays that much slower or faster meanwhile (no click; the streams stay aligned).
+    public let latency: PlaybackLatency
+    /// The latency in force, ns. Playback-thread owned.
+    private var latencyNow: Double
+    /// How fast the latency in force moves, relative to the time played: 5 ms a second, a pitch
+    /// change of 9 cents while it moves (a JACK period's worth of latency in about a second).
+    @inline(__always) public static var slewRate: Double { 0.005 }
     private let slots: StreamSlots
     private let counters: PlaybackCounters
     private let streamBuffer: UnsafeMutablePointer<Float>
@@ -22,16 +29,22 @@ public final class PlaybackMixer: @unchecked Sendable {
     private(set) var firstStreamError = Double.nan, firstStreamTrim = Double.nan
 
     /// Makes a mixer for `channels` device channels and streams of up to 64 channels.
-    public init(channels: Int, maximumPeriod: Int, latency: Nanoseconds, slots: StreamSlots, counters: PlaybackCounters) {
+    public init(channels: Int, maximumPeriod: Int, latency: PlaybackLatency, slots: StreamSlots, counters: PlaybackCounters) {
         self.channels = channels
         self.maximumPeriod = maximumPeriod
         self.latency = latency
+        latencyNow = Double(latency.inForce.rawValue)
         self.slots = slots
         self.counters = counters
         streamBuffer = .allocate(capacity: maximumPeriod * 64)
         streamBuffer.initialize(repeating: 0, count: maximumPeriod * 64)
         mix = .allocate(capacity: maximumPeriod * channels)
         mix.initialize(repeating: 0, count: maximumPeriod * channels)
+    }
+
+    /// Makes a mixer whose latency stays `latency`.
+    public convenience init(channels: Int, maximumPeriod: Int, latency: Nanoseconds, slots: StreamSlots, counters: PlaybackCounters) {
+        self.init(channels: channels, maximumPeriod: maximumPeriod, latency: PlaybackLatency(latency), slots: slots, counters: counters)
     }
 
     deinit {
@@ -43,13 +56,24 @@ public final class PlaybackMixer: @unchecked Sendable {
     /// `deviceRate` frames per local second, into `mix`. Thread: playback (RT). Lock-free, non-allocating.
     public func render(frames: Int, firstTime: Nanoseconds, deviceRate: Double) {
         let deviceChannels = channels
+        // The latency in force moves towards its target, a little each period.
+        let periodNanoseconds = Double(frames) / deviceRate * 1e9
+        let maximumStep = periodNanoseconds * Self.slewRate
+        var step = Double(latency.target.rawValue) - latencyNow
+        step = maximumStep.isFinite ? min(max(step, -maximumStep), maximumStep) : 0
+        latencyNow += step
+        let inForce = Nanoseconds(Int64(latencyNow.rounded()))
+        latency.inForce = inForce
+        // While it moves, the streams read their audio that much slower (a rising latency) or
+        // faster: as if the device ran at this rate, so their drift locks need not chase it.
+        let streamDeviceRate = step == 0 ? deviceRate : deviceRate / (1 - step / periodNanoseconds)
         mix.update(repeating: 0, count: frames * deviceChannels)
         var playing = 0
         var worstError = 0.0
         firstStreamError = .nan
         firstStreamTrim = .nan
         slots.forEachPlaying { stream in
-            guard stream.render(frames: frames, firstTime: firstTime, deviceRate: deviceRate, latency: latency, into: streamBuffer) else { return }
+            guard stream.render(frames: frames, firstTime: firstTime, deviceRate: streamDeviceRate, latency: inForce, into: streamBuffer) else { return }
             if playing == 0 {
                 firstStreamError = stream.lastError
                 firstStreamTrim = stream.lastTrim

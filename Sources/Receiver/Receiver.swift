@@ -34,8 +34,9 @@ public final class Receiver: Sendable {
         // Each stream's ring holds what the latency keeps queued, and a second more for senders
         // that send ahead and for bursts.
         var ingestConfiguration = configuration.ingest
-        ingestConfiguration.ringDuration = configuration.playback.latency + .seconds(1)
-        ingestConfiguration.latency = configuration.playback.latency
+        ingestConfiguration.ringDuration = (configuration.playback.automaticLatencyCeiling ?? configuration.playback.latency) + .seconds(1)
+        ingestConfiguration.latency = playback.latency
+        ingestConfiguration.automaticLatencyCeiling = configuration.playback.automaticLatencyCeiling
         ingestConfiguration.deviceSchedule = playback.schedule
         ingest = IngestServer(listen: configuration.listen, tcp: configuration.tcp, udp: configuration.udp,
                               configuration: ingestConfiguration,

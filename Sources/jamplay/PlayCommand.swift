@@ -37,8 +37,10 @@ struct PlayCommand: AsyncParsableCommand {
     var periods = 3
     @Option(help: "How long before the device takes a period jamplay writes it (e.g. 1.5ms); each underrun adds 0.5ms. With a period it makes the device path, the least --latency.")
     var fill = "1.5ms"
-    @Option(help: "Every sample is played at its capture time plus this (e.g. 20ms); at least the device path the start-up line shows.")
+    @Option(help: "Every sample is played at its capture time plus this (e.g. 20ms; at least the device path the start-up line shows), or auto: the least the streams' frames need, within --max-latency.")
     var latency = "20ms"
+    @Option(name: .customLong("max-latency"), help: "With --latency auto: the most it may become.")
+    var maxLatency = "200ms"
     @Option(name: .customLong("rt-priority"), help: "SCHED_FIFO priority of the playback thread (0: normal scheduling).")
     var rtPriority: Int32 = 70
     @Option(help: "Also write exactly what is played to this WAV file (32-bit float).")
@@ -110,8 +112,14 @@ struct PlayCommand: AsyncParsableCommand {
         guard (16...65_536).contains(periodFrames), (2...64).contains(periods) else {
             throw ValidationError("--period-frames must be in 16...65536 and --periods in 2...64")
         }
-        guard let latencyValue = Nanoseconds(duration: latency), latencyValue >= .zero, latencyValue <= .seconds(2) else {
-            throw ValidationError("--latency \(latency): expected a duration such as 20ms, up to 2s")
+        guard let ceiling = Nanoseconds(duration: maxLatency), ceiling > .zero, ceiling <= .seconds(2) else {
+            throw ValidationError("--max-latency \(maxLatency): expected a duration such as 200ms, up to 2s")
+        }
+        let automatic = latency == "auto"
+        // With auto, the latency starts at 20 ms (within the ceiling) and follows the streams.
+        guard let latencyValue = automatic ? min(.milliseconds(20), ceiling) : Nanoseconds(duration: latency),
+              latencyValue >= .zero, latencyValue <= .seconds(2) else {
+            throw ValidationError("--latency \(latency): expected a duration such as 20ms, up to 2s, or auto")
         }
         guard let fillValue = Nanoseconds(duration: fill), fillValue >= .microseconds(100), fillValue <= .seconds(1) else {
             throw ValidationError("--fill \(fill): expected a duration from 100us to 1s, such as 1.5ms")
@@ -162,6 +170,7 @@ struct PlayCommand: AsyncParsableCommand {
         configuration.playback.device.periodFrames = periodFrames
         configuration.playback.device.periods = periods
         configuration.playback.latency = latencyValue
+        configuration.playback.automaticLatencyCeiling = automatic ? ceiling : nil
         configuration.playback.fill = fillValue
         configuration.playback.realtimePriority = rtPriority
         configuration.playback.recordPath = record
@@ -169,13 +178,13 @@ struct PlayCommand: AsyncParsableCommand {
 
         logger.info("""
             jamplay \(Jamplay.configuration.version): listen \(configuration.listen) (\(tcp ? "TCP" : "")\(tcp && udp ? ", " : "")\(udp ? "UDP" : "")), \
-            device \(device) \(rate) Hz \(channels) ch, period \(periodFrames) × \(periods), fill \(fillValue), latency \(latencyValue), rt-priority \(rtPriority), \
+            device \(device) \(rate) Hz \(channels) ch, period \(periodFrames) × \(periods), fill \(fillValue), latency \(automatic ? "auto (up to \(ceiling))" : "\(latencyValue)"), rt-priority \(rtPriority), \
             max-buffer \(bufferLimit), allow \(allow), http \(http), log \(logLevel) \(logFormat), stats \(statsInterval)\(record.map { ", record \($0)" } ?? "")
             """)
         let receiver = Receiver(configuration: configuration, logger: logger)
         do {
             let ports = try await receiver.start()
-            logger.notice("listening on \(configuration.listen) (TCP \(ports.tcp.map(String.init) ?? "off"), UDP \(ports.udp.map(String.init) ?? "off")), latency \(latencyValue)")
+            logger.notice("listening on \(configuration.listen) (TCP \(ports.tcp.map(String.init) ?? "off"), UDP \(ports.udp.map(String.init) ?? "off")), latency \(automatic ? "auto, now \(receiver.playback.latency.target)" : "\(latencyValue)")")
         } catch let error as AlsaError {
             logger.error("\(error)")
             // Only when ALSA itself failed: a --record path or a latency below the floor is not the device's fault.
