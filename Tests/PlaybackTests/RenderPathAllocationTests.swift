@@ -8,7 +8,8 @@ import Glibc
 #endif
 
 /// The real-time path allocates nothing: the mixer with streams attached (ring reads, resampling by
-/// both engines, channel mapping), the device timeline, conversion to 16 bit with dither, and the timing trace.
+/// both engines, channel mapping), the device timeline, the published mixing schedule, conversion to 16 bit
+/// with dither, and the timing trace.
 @Suite struct RenderPathAllocationTests {
     @Test(.enabled(if: allocation_counter_available() == 1, "sanitizer build: the allocation counter cannot interpose malloc"))
     func thousandsOfPeriodsOfTheRenderPathAllocateNothing() {
@@ -33,6 +34,7 @@ import Glibc
         var converter = SampleConverter(format: .signed16)
         var timeline = DeviceTimeline(nominalRate: .standard)
         let trace = PlaybackTrace(capacity: 5_000)
+        let schedule = PublishedDeviceSchedule()
         var written: Int64 = 0
         var framesWritten: Int64 = 0
         let periodNanoseconds = 256.0 / 48_000 * 1e9
@@ -60,6 +62,11 @@ import Glibc
             // The device's timing moves 1 ms later every 1 000 periods: the timeline steps and
             // the streams slew at full authority, on the same path.
             timeline.observe(heardFrame: written, at: now + .milliseconds(16 + Int64(period / 1_000)))
+            // Half-way, the latency moves (`--latency auto`): the mixer slews to it.
+            if period == 2_500 { mixer.latency.target = .milliseconds(23) }
+            // The loop tells ingest when it mixes each period, then mixes it.
+            schedule.publish(.init(periodStart: timeline.time(ofFrame: written + 768), period: .microseconds(5_333),
+                                   mixLead: .milliseconds(2), readAhead: .microseconds(500)))
             mixer.render(frames: 256, firstTime: timeline.time(ofFrame: written + 768), deviceRate: timeline.measuredRate)
             converter.convert(UnsafeBufferPointer(start: mixer.mix, count: 512), into: bytes)
             var entry = PlaybackTrace.Entry()
