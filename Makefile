@@ -15,7 +15,7 @@ RIG_PACKAGES := jackd2 libasound2-plugins libjack-jackd2-dev
 # systemd-analyze checks the service unit (its hardening score, and with strace the system calls the
 # player makes against its filter); ip (iproute2) sets up the multicast test's network namespace.
 TEST_PACKAGES := $(RUN_PACKAGES) $(SENDER_PACKAGES) $(RIG_PACKAGES) systemd strace iproute2
-BENCH_PACKAGES := $(RUN_PACKAGES) $(SENDER_PACKAGES) $(RIG_PACKAGES) alsa-utils g++ libsimdjson-dev valgrind binutils
+BENCH_PACKAGES := $(RUN_PACKAGES) $(SENDER_PACKAGES) $(RIG_PACKAGES) alsa-utils zita-njbridge g++ libsimdjson-dev valgrind binutils
 
 FUZZ_BUILD := .build-fuzz
 TSAN_BUILD := .build-tsan
@@ -112,7 +112,7 @@ fuzz:
 # engine's accuracy beside the naive method on the same simulated clocks, ingest over loopback
 # beside decoding alone, the sender's render rate, pacing and calibration, the resampler beside
 # libsamplerate, and playback timing on the JACK rig beside aplay, with CPU, memory and the
-# smallest clean latency (BENCHMARKS.md).
+# smallest clean latency for live senders beside zita-njbridge's (BENCHMARKS.md).
 bench:
 	@scripts/ensure-debian-packages.sh $(BENCH_PACKAGES)
 	$(SWIFT) build -c release --product WireBenchmarks

@@ -56,7 +56,7 @@ var targets: [Target] = [
     .target(name: "AllocationCounter", path: "Tests/Support/AllocationCounter"),
     .target(name: "TestSupport", path: "Tests/Support/TestSupport"),
     .target(name: "ResamplerMeasurement", dependencies: ["Playback"], path: "Tests/Support/ResamplerMeasurement"),
-    .target(name: "JackProbe", path: "Tests/Support/JackProbe", linkerSettings: [.linkedLibrary("jack")]),
+    .target(name: "JackProbe", path: "Tests/Support/JackProbe", linkerSettings: [.linkedLibrary("jack"), .linkedLibrary("m")]),
     .target(name: "RigSupport", dependencies: ["JackProbe", "TestSupport"], path: "Tests/Support/RigSupport"),
     .testTarget(name: "CoreTests", dependencies: ["Core"]),
     .testTarget(name: "WireTests", dependencies: ["Core", "Wire", "AllocationCounter"]),

@@ -11,8 +11,9 @@ import Glibc
 // CLOCK_MONOTONIC, beside `aplay -D jack` playing a file of the same impulses (the rig's floor) —
 // over TCP and UDP — then jamplay's CPU and memory for 1, 4 and 16 streams beside aplay's for
 // one file, and the smallest --latency that plays a live (capturing) sender's 256- and
-// 480-sample frames for 60 s without a gap, a late frame or an underrun.
-// Needs the built jamplay and jamsend (release) beside this program, jackd2 and alsa-utils.
+// 480-sample frames for 60 s without a gap, a late frame or an underrun, beside zita-njbridge's
+// (LiveSenderLatency.swift). Needs the built jamplay and jamsend (release) beside this program,
+// jackd2, alsa-utils and zita-njbridge.
 
 /// Prints a line at once (the runs are long; a redirected stdout would hold it back).
 func say(_ line: String) {
@@ -48,7 +49,7 @@ func startJack(period: Int) throws {
         usleep(100_000)
         if (try? run("/usr/bin/jack_lsp", [], environment: ["JACK_NO_START_SERVER": "1"]).terminationStatus) == 0 { break }
     }
-    precondition(jack_probe_start("jamplay-bench-probe", 48_000 * Int(seconds + 30)) == 0, "no JACK server")
+    precondition(jack_probe_start("jamplay-bench-probe", 48_000 * Int(max(seconds, 63) + 30)) == 0, "no JACK server")
 }
 
 func connectProbe(_ pattern: String) {
@@ -211,12 +212,13 @@ say("Playback timing on the JACK dummy rig, impulses every 100 ms for \(Int(seco
 for period in periods where parts.contains("timing") {
     try startJack(period: period)
     say("\njackd -d dummy -p \(period) (one period = \(String(format: "%.0f", Double(period) / 0.048)) µs)")
-    say("aplay -D jack (floor)              " + (try aplayFloor()).timing)
+    say("aplay -D jack (floor)                        " + (try aplayFloor()).timing)
     for transport in ["tcp", "udp"] {
         // 10 ms: just above the device path at -p 256 (fill 1.5 ms, mixing, a period).
-        for latency in ["10ms", "20ms"] {
-            let result = try jamplay(latency: latency, streams: [["--signal", "impulse:100ms", "--lead", "40ms", "--\(transport)"]])
-            let latencyNanoseconds = latency == "10ms" ? 10e6 : 20e6
+        // And a live sender at a latency that plays it cleanly whatever its phase (the latency part).
+        for (latency, timing) in [("10ms", ["--lead", "40ms"]), ("20ms", ["--lead", "40ms"]), ("14ms", ["--capture", "--frame", "256"])] {
+            let result = try jamplay(latency: latency, streams: [["--signal", "impulse:100ms", "--\(transport)"] + timing])
+            let latencyNanoseconds = Double(latency.dropLast(2))! * 1e6
             // Steady state: the first two seconds (the device and stream locks settling) are left out.
             let times = impulseTimes()
             if let trace = result.trace {
@@ -225,7 +227,7 @@ for period in periods where parts.contains("timing") {
                 try (header + times.map { String(Int64($0)) }.joined(separator: "\n")).write(toFile: trace + ".impulses", atomically: true, encoding: .utf8)
             }
             let errors = times.filter { $0 > (times.first ?? 0) + 2e9 }.map { gridError($0 - latencyNanoseconds) }
-            say("jamplay \(transport.uppercased()) --latency \(latency.padding(toLength: 5, withPad: " ", startingAt: 0))       " + summary(errors)
+            say("jamplay \(transport.uppercased()) --latency \(latency.padding(toLength: 5, withPad: " ", startingAt: 0)) \(timing[0].padding(toLength: 9, withPad: " ", startingAt: 0)) " + summary(errors)
                   + "   underruns \(count("underruns", in: result.log)), silent frames \(count("silent frames", in: result.log))" + xrunNote())
         }
     }
@@ -252,19 +254,6 @@ for streams in [0, 1, 4, 16] {
 }
 
 if parts.contains("latency") {
-// A live sender's frame leaves once its last sample has passed; where its frames fall against
-// the device's periods (a phase no setting chooses) moves the smallest latency by up to a period.
-for frame in [256, 480] {
-    say("\nSmallest --latency without gaps or underruns, capture sender of \(frame)-sample frames over UDP, -p 256, 60 s each")
-    var smallest: String?
-    for latency in ["8ms", "10ms", "12ms", "14ms", "16ms", "18ms", "20ms", "25ms", "30ms"] {
-        let result = try jamplay(latency: latency, streams: [["--signal", "sine:440", "--capture", "--frame", "\(frame)", "--udp"]],
-                                 duration: 60, record: false)
-        let (underruns, gaps, late) = (count("underruns", in: result.log), count("silent frames", in: result.log), count("late frames", in: result.log))
-        say("--latency \(latency): \(underruns) underruns, \(gaps) silent frames, \(late) late frames in 60 s")
-        if underruns == 0 && gaps == 0 && late == 0 { smallest = latency; break }
-    }
-    say("smallest: \(smallest ?? "none of those")")
-}
+    try liveSenderLatency()
 }
 jack_probe_stop()

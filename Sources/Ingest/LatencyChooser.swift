@@ -1,18 +1,25 @@
 import Core
 
-/// `--latency auto`: chooses the player's one latency from what each stream's frames need had
-/// they arrived `margin` later (`StreamArrivals`: a latency is in time for a frame only up to
-/// the next device period, so the margin goes on the arrival, not on the latency). A frame that
-/// needs more than the latency raises it at once; once a second the latency comes down towards
-/// what the streams need: at once the first time (a stream's latency is chosen within its first
-/// seconds), then a millisecond a second, and not within seconds of a raise. A stream or frame
-/// that needs more than the ceiling drags no one: its late frames are counted.
+/// `--latency auto`: chooses the player's one latency from what each stream's recent frames (all
+/// of `StreamArrivals`' window) need had they arrived `margin` later, and `latencyMargin` more (a
+/// latency is in time for a frame only up to the next device period, so the margin for late
+/// arrivals goes on the arrival, not on the latency). A frame that needs more than the latency raises it at once; once a second the
+/// latency comes down towards what the streams need: at once the first time (a stream's latency
+/// is chosen within its first seconds), then a millisecond a second, and not within seconds of a
+/// raise. A stream or frame that needs more than the ceiling drags no one: its late frames are
+/// counted.
 ///
 /// Thread: the ingest event loop.
 public struct LatencyChooser: Sendable {
     /// How much later than seen frames may arrive and still be in time: for the arrivals a window
-    /// has not seen yet.
-    public static let margin = Nanoseconds.milliseconds(1)
+    /// has not seen yet (on the rig a sender's wake-up is now and then 1–2 ms late, a few times a
+    /// minute: with 1 ms, a settled stream lost a frame or two to them in a minute).
+    public static let margin = Nanoseconds.milliseconds(2)
+    /// What the latency keeps above the most a frame needed (had it arrived `margin` later): a
+    /// frame needs the latency that puts its first sample at the start of the first period
+    /// mixed after it came, exactly, and that start moves as the sender's clock and the device's
+    /// drift apart (chosen at exactly the need, a settled stream lost a frame now and then).
+    public static let latencyMargin = Nanoseconds.microseconds(500)
     /// How long after a raise the latency is not lowered.
     public static let holdAfterRaise = Nanoseconds.seconds(3)
     /// How far the latency comes down in one review, once chosen.
@@ -34,8 +41,9 @@ public struct LatencyChooser: Sendable {
         return needed
     }
 
-    /// The review, once a second: the latency to move to, given what each stream needs (its
-    /// high quantile, with the margin) and the device's floor; nil to stay at `current`.
+    /// The review, once a second: the latency to move to, given what each stream needs (the most
+    /// any of its recent frames needed, with the margin) and the device's floor; nil to stay at
+    /// `current`.
     public mutating func review(streamNeeds: [Nanoseconds], floor: Nanoseconds, current: Nanoseconds, at now: Nanoseconds) -> Nanoseconds? {
         guard let highest = streamNeeds.filter({ $0 <= ceiling }).max() else {
             chosen = false  // no stream: the next one's latency is chosen afresh

@@ -186,7 +186,9 @@ public final class SessionTable {
     private func reviewLatency(now: Nanoseconds) {
         guard latencyChooser != nil, let latency = configuration.latency, let schedule = configuration.deviceSchedule?.schedule else { return }
         let needs = sessions.values.flatMap(\.streams.values).compactMap { stream in
-            stream.arrivals.count >= StreamArrivals.capacity / 8 ? stream.arrivals.latencyNeededWithMargin(quantile: 0.99) : nil
+            // All of the window, not a quantile: a late frame is a gap, and a 1 % quantile of 11 s
+            // of frames lets a frame every second or two through.
+            stream.arrivals.count >= StreamArrivals.enoughToChoose ? stream.arrivals.latencyNeededWithMargin(quantile: 1) : nil
         }
         if let lowered = latencyChooser?.review(streamNeeds: needs, floor: schedule.mixLead + schedule.period, current: latency.target, at: now) {
             latency.target = lowered
@@ -248,15 +250,17 @@ public final class SessionTable {
     private func measureArrival(of stream: IngestStream, firstSampleTime: Nanoseconds, arrival: Nanoseconds, source: SourceKey) {
         guard let schedule = configuration.deviceSchedule?.schedule,
               let needed = schedule.latencyNeeded(firstSample: firstSampleTime, arrival: arrival),
-              let neededWithMargin = schedule.latencyNeeded(firstSample: firstSampleTime, arrival: arrival + LatencyChooser.margin) else { return }
-        // Both within the network's limit (`latencyNeeded` checked): their difference fits.
+              let neededLater = schedule.latencyNeeded(firstSample: firstSampleTime, arrival: arrival + LatencyChooser.margin) else { return }
+        // Both within the network's limit (`latencyNeeded` checked): their difference, and the
+        // margin added, fit.
+        let neededWithMargin = neededLater + LatencyChooser.latencyMargin
         stream.arrivals.record(lateness: arrival - firstSampleTime, needed: needed, neededWithMargin: neededWithMargin)
         guard let latency = configuration.latency else { return }
         if let raised = latencyChooser?.frameNeeded(neededWithMargin, current: latency.target, at: arrival) { latency.target = raised }
         // What the latency cannot be raised to is reported (the quantile, a sort, only when this
         // frame came too late and a report may be due).
         let limit = configuration.automaticLatencyCeiling ?? latency.target
-        guard needed > limit, stream.arrivals.count >= StreamArrivals.capacity / 4,
+        guard needed > limit, stream.arrivals.count >= StreamArrivals.enoughToChoose,
               stream.lastLatencyReport.map({ arrival - $0 >= .seconds(10) || arrival < $0 }) ?? true,
               let high = stream.arrivals.latencyNeeded(quantile: 0.99), high > limit else { return }
         stream.lastLatencyReport = arrival

@@ -3,14 +3,18 @@ import Core
 /// How a stream's recent frames arrived: for each of the last `capacity` frames, how long after
 /// its first sample's local time it arrived, and the least latency at which it would have been
 /// in the ring before the period playing its first sample was mixed (`PublishedDeviceSchedule`)
-/// — as it arrived, and had it arrived `LatencyChooser.margin` later (what `--latency auto`
-/// chooses from). Quantiles over that window say what latency the stream needs, and how much
+/// — as it arrived, and had it arrived `LatencyChooser.margin` later with
+/// `LatencyChooser.latencyMargin` added (what `--latency auto` chooses from). Quantiles over that window say what latency the stream needs, and how much
 /// margin it has.
 ///
 /// Thread: the ingest event loop records; reads (quantiles) on the same thread.
 public struct StreamArrivals: Sendable {
-    /// Frames remembered: about 2.7 s of 256-sample frames at 48 kHz.
-    public static let capacity = 512
+    /// Frames remembered: about 11 s of 256-sample frames at 48 kHz (a sender's rare late
+    /// frame, a wake-up missed now and then, stays in view for seconds).
+    public static let capacity = 2_048
+    /// Frames recorded before `--latency auto` chooses from them, or a shortfall is reported:
+    /// 0.7 s of 256-sample frames.
+    public static let enoughToChoose = 128
 
     private var lateness: [Int64] = []
     private var needed: [Int64] = []
@@ -50,6 +54,7 @@ public struct StreamArrivals: Sendable {
 
     private static func quantile(_ quantile: Double, of values: [Int64]) -> Nanoseconds? {
         guard !values.isEmpty else { return nil }
+        if quantile >= 1 { return values.max().map { Nanoseconds($0) } }
         let sorted = values.sorted()
         let index = min(sorted.count - 1, max(0, Int((quantile * Double(sorted.count)).rounded(.up)) - 1))
         return Nanoseconds(sorted[index])

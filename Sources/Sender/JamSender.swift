@@ -44,7 +44,7 @@ public final class JamSender {
         defer { output.finish() }
         let firstReading = try source.readCalibration()
         // Sample 0 is due a little after now, so the first frame can go out on time.
-        let firstSampleCPU = firstReading.cpu + (settings.capture ? .zero : max(settings.lead, .zero)) + .milliseconds(50)
+        let firstSampleCPU = settings.firstSampleAt ?? firstReading.cpu + (settings.capture ? .zero : max(settings.lead, .zero)) + .milliseconds(50)
         let model = SenderClockModel(knobs: settings.knobs, firstReading: firstReading)
         var stream = StreamClock(model: model, samples: SampleClock(start: model.reportedGPU(atCPU: firstSampleCPU), rate: settings.rate))
         var random = SeededRandomNumberGenerator(seed: settings.seed)

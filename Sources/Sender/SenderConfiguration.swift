@@ -38,6 +38,9 @@ public struct SenderConfiguration: Sendable {
     /// Send each frame once its last sample's time has passed, as a live (capturing) sender
     /// must; `lead` is then not used.
     public var capture = false
+    /// CLOCK_MONOTONIC time of the first sample, to line frames up with another clock; nil: a
+    /// little after the start.
+    public var firstSampleAt: Nanoseconds?
     /// Calibration block interval.
     public var calibrationInterval: Nanoseconds = .seconds(1)
     /// Which GPU time frames carry.

@@ -9,7 +9,10 @@ struct Jamplay: AsyncParsableCommand {
         abstract: "Headless network audio player for jamnet/1.x streams.",
         discussion: """
             Examples:
-              jamplay --listen :9000                    play what senders send, on ALSA "default"
+              jamplay --listen :9000                    play what senders send, on ALSA "default", as
+                                                        soon after capture as their frames allow
+              jamplay --listen :9000 --latency 40ms     every sample 40 ms after its capture: boxes
+                                                        that must play in step use one fixed latency
               jamplay --listen :9000 --device hw:CARD=PCH,DEV=0 --period-frames 64 --latency 12ms
                                                         a card with short periods: live senders of
                                                         5 ms frames heard 12 ms after capture

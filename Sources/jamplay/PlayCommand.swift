@@ -37,8 +37,8 @@ struct PlayCommand: AsyncParsableCommand {
     var periods = 3
     @Option(help: "How long before the device takes a period jamplay writes it (e.g. 1.5ms); each underrun adds 0.5ms. With a period it makes the device path, the least --latency.")
     var fill = "1.5ms"
-    @Option(help: "Every sample is played at its capture time plus this (e.g. 20ms; at least the device path the start-up line shows), or auto: the least the streams' frames need, within --max-latency.")
-    var latency = "20ms"
+    @Option(help: "Every sample is played at its capture time plus this: auto, the least the streams' frames need (within --max-latency), or a fixed duration such as 20ms (at least the device path the start-up line shows; boxes that must play in step use one fixed latency).")
+    var latency = "auto"
     @Option(name: .customLong("max-latency"), help: "With --latency auto: the most it may become.")
     var maxLatency = "200ms"
     @Option(name: .customLong("rt-priority"), help: "SCHED_FIFO priority of the playback thread (0: normal scheduling).")

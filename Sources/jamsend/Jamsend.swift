@@ -52,6 +52,8 @@ struct Jamsend: ParsableCommand {
     var lead: String?
     @Flag(help: "Send each frame once its last sample's time has passed, as a live sender capturing audio must (instead of --lead).")
     var capture = false
+    @Option(name: .customLong("first-sample-at"), help: "CLOCK_MONOTONIC time, ns, of the first sample (to line frames up with another clock, e.g. a device's periods); 50 ms to 10 s ahead.")
+    var firstSampleAt: Int64?
     @Option(name: .customLong("cal-every"), help: "Calibration block interval.")
     var calibrationEvery = "1s"
     @Option(help: "gpu (Vulkan timestamps) or cpu (CLOCK_MONOTONIC, no Vulkan needed).")
@@ -115,6 +117,13 @@ struct Jamsend: ParsableCommand {
         settings.capture = capture
         settings.lead = try Self.duration(lead ?? "5ms", "--lead", signed: true)
         guard (-Nanoseconds.seconds(10)...Nanoseconds.seconds(10)).contains(settings.lead) else { throw ValidationError("--lead must be within ±10s") }
+        if let firstSampleAt {
+            let now = SystemMonotonicClock().now()
+            guard (now + .milliseconds(50)...now + .seconds(10)).contains(Nanoseconds(firstSampleAt)) else {
+                throw ValidationError("--first-sample-at must be 50 ms to 10 s after now (CLOCK_MONOTONIC \(now.rawValue) ns)")
+            }
+            settings.firstSampleAt = Nanoseconds(firstSampleAt)
+        }
         settings.calibrationInterval = try Self.duration(calibrationEvery, "--cal-every")
         guard settings.calibrationInterval >= .milliseconds(10) else { throw ValidationError("--cal-every must be at least 10ms") }
         settings.stampMode = stamp

@@ -30,7 +30,7 @@ import Glibc
 
     @Test func helpShowsEveryDefaultAndTheVersionIsPrinted() throws {
         let help = try JamplayRun.run(["play", "--help"]).standardOutput
-        for shown in ["(default: :9000)", "(default: 20ms)", "(default: 1MiB)", "(default: 5s)", "(default: 127.0.0.1:9001)", "(default: all)",
+        for shown in ["(default: :9000)", "(default: auto)", "(default: 1MiB)", "(default: 5s)", "(default: 127.0.0.1:9001)", "(default: all)",
                       "(default: info)", "(default: 10s)", "(default: 256)", "(default: 70)"] {
             #expect(help.contains(shown), "play --help lacks \(shown)")
         }

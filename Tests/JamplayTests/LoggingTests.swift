@@ -34,7 +34,7 @@ import Glibc
             #expect(object["time"]?.hasSuffix("Z") == true && object["level"] != nil && object["component"] != nil, "\(object)")
             messages.append("\(object["component"] ?? ""): \(object["message"] ?? "")")
         }
-        #expect(messages.contains { $0.hasPrefix("jamplay: jamplay ") && $0.contains("latency 20") }, "no start-up line with the configuration: \(messages)")
+        #expect(messages.contains { $0.hasPrefix("jamplay: jamplay ") && $0.contains("latency auto (up to 200.0ms)") }, "no start-up line with the configuration: \(messages)")
         #expect(messages.contains { $0.hasPrefix("playback: null: ") }, "no line with what the device granted")
         #expect(messages.contains { $0.hasPrefix("ingest: session \"den\" from tcp 127.0.0.1:") && $0.hasSuffix("started") })
         #expect(messages.contains { $0.contains("session \"den\"") && $0.contains("calibrated: offset-only") })

@@ -128,6 +128,17 @@ import Wire
         }
     }
 
+    @Test func theFirstSampleIsStampedWhereItWasAskedFor() throws {
+        let start = SystemMonotonicClock().now() + .milliseconds(300)
+        let (capture, outcome) = try Self.capture(["--clock", "cpu", "--capture", "--duration", "100ms", "--first-sample-at", "\(start.rawValue)"])
+        #expect(outcome.status == 0, "\(outcome.standardError)")
+        #expect(capture.stamps.first == start.rawValue)
+        #expect(capture.deviationsFromGrid(spacing: 10_000_000).allSatisfy { $0 == 0 })
+        // Not now or before: a sender cannot send what was due before it started.
+        let late = try JamsendProcess.run(["--clock", "cpu", "--out", "/dev/null", "--first-sample-at", "\(SystemMonotonicClock().now().rawValue)"])
+        #expect(late.status != 0 && late.standardError.contains("--first-sample-at must be"), "\(late.standardError)")
+    }
+
     @Test func aWAVFilePlaysAtItsOwnRateAndChannels() throws {
         let path = JamsendProcess.temporaryPath(".wav")
         defer { try? FileManager.default.removeItem(atPath: path) }

@@ -1,5 +1,7 @@
 #include "JackProbe.h"
 #include <jack/jack.h>
+#include <errno.h>
+#include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,38 @@ static double cycle_start_usecs[MAX_CYCLES];
 static double cycle_period_usecs[MAX_CYCLES];
 static atomic_long cycles;
 static atomic_int restart_requested;
+#define MAX_EMITTED 65536
+static jack_port_t *outputs[2];
+static atomic_long impulse_every;  // 0: the generator is off (outputs silent)
+static double sine_step;
+static long generated;
+static double emitted_usecs[MAX_EMITTED];
+static atomic_long emitted;
+static _Atomic double latest_cycle_usecs;
+static _Atomic double latest_period_usecs;
+
+// The generator: an impulse every `impulse_every` frames on the left output (its JACK time kept),
+// a sine on the right one; written in this cycle, as a JACK capture port would deliver it.
+static void generate(jack_nframes_t frames, double cycle_usecs, double period_usecs) {
+    float *left = jack_port_get_buffer(outputs[0], frames);
+    float *right = jack_port_get_buffer(outputs[1], frames);
+    long every = atomic_load(&impulse_every);
+    for (jack_nframes_t frame = 0; frame < frames; frame++) {
+        left[frame] = 0;
+        right[frame] = 0;
+        if (every <= 0) continue;
+        if (generated % every == 0) {
+            left[frame] = 1;
+            long index = atomic_load(&emitted);
+            if (index < MAX_EMITTED) {
+                emitted_usecs[index] = cycle_usecs + (double)frame * period_usecs / (double)frames;
+                atomic_store(&emitted, index + 1);
+            }
+        }
+        right[frame] = (float)(0.5 * sin(sine_step * (double)generated));
+        generated++;
+    }
+}
 
 static int process(jack_nframes_t frames, void *argument) {
     (void)argument;
@@ -27,14 +61,18 @@ static int process(jack_nframes_t frames, void *argument) {
         atomic_store(&recorded, 0);
         atomic_store(&cycles, 0);
         atomic_store(&xruns, 0);
+        atomic_store(&emitted, 0);
     }
-    long at = atomic_load(&recorded);
-    long cycle = atomic_load(&cycles);
-    if (at + (long)frames > capacity || cycle >= MAX_CYCLES) return 0;
     jack_nframes_t current_frames;
     jack_time_t current_usecs, next_usecs;
     float period_usecs;
     jack_get_cycle_times(client, &current_frames, &current_usecs, &next_usecs, &period_usecs);
+    atomic_store(&latest_cycle_usecs, (double)current_usecs);
+    atomic_store(&latest_period_usecs, (double)(next_usecs - current_usecs));
+    generate(frames, (double)current_usecs, (double)(next_usecs - current_usecs));
+    long at = atomic_load(&recorded);
+    long cycle = atomic_load(&cycles);
+    if (at + (long)frames > capacity || cycle >= MAX_CYCLES) return 0;
     for (int channel = 0; channel < 2; channel++) {
         memcpy(recording[channel] + at, jack_port_get_buffer(ports[channel], frames), frames * sizeof(float));
     }
@@ -62,8 +100,11 @@ int jack_probe_start(const char *name, long capacity_frames) {
     for (int channel = 0; channel < 2; channel++) {
         recording[channel] = calloc((size_t)capacity, sizeof(float));
         ports[channel] = jack_port_register(client, channel == 0 ? "in_left" : "in_right", JACK_DEFAULT_AUDIO_TYPE, JackPortIsInput, 0);
-        if (!ports[channel]) return -2;
+        outputs[channel] = jack_port_register(client, channel == 0 ? "out_left" : "out_right", JACK_DEFAULT_AUDIO_TYPE, JackPortIsOutput, 0);
+        if (!ports[channel] || !outputs[channel]) return -2;
     }
+    atomic_store(&impulse_every, 0);
+    atomic_store(&emitted, 0);
     atomic_store(&recorded, 0);
     atomic_store(&cycles, 0);
     atomic_store(&xruns, 0);
@@ -76,12 +117,38 @@ int jack_probe_start(const char *name, long capacity_frames) {
 int jack_probe_connect(const char *pattern) {
     const char **names = jack_get_ports(client, pattern, JACK_DEFAULT_AUDIO_TYPE, JackPortIsOutput);
     int connected = 0;
-    for (int index = 0; names && names[index] && connected < 2; index++) {
-        if (jack_connect(client, names[index], jack_port_name(ports[connected])) == 0) connected++;
+    // In order, first to left and second to right; one connected before counts.
+    for (int index = 0; names && names[index] && index < 2; index++) {
+        int result = jack_connect(client, names[index], jack_port_name(ports[index]));
+        if (result == 0 || result == EEXIST) connected++;
     }
     if (names) jack_free(names);
     return connected;
 }
+
+int jack_probe_connect_outputs(const char *pattern) {
+    const char **names = jack_get_ports(client, pattern, JACK_DEFAULT_AUDIO_TYPE, JackPortIsInput);
+    int connected = 0;
+    for (int index = 0; names && names[index] && index < 2; index++) {
+        int result = jack_connect(client, jack_port_name(outputs[index]), names[index]);
+        if (result == 0 || result == EEXIST) connected++;
+    }
+    if (names) jack_free(names);
+    return connected;
+}
+
+void jack_probe_generate(long impulse_every_frames, double sine_hertz) {
+    sine_step = 2 * M_PI * sine_hertz / (double)jack_get_sample_rate(client);
+    atomic_store(&impulse_every, impulse_every_frames);
+}
+
+long jack_probe_emitted(void) { return atomic_load(&emitted); }
+
+double jack_probe_emitted_time_usecs(long index) { return index >= 0 && index < atomic_load(&emitted) ? emitted_usecs[index] : -1; }
+
+double jack_probe_latest_cycle_usecs(void) { return atomic_load(&latest_cycle_usecs); }
+
+double jack_probe_latest_period_usecs(void) { return atomic_load(&latest_period_usecs); }
 
 void jack_probe_restart(void) { atomic_store(&restart_requested, 1); }
 

@@ -1,5 +1,6 @@
-// A JACK client for the playback tests: it records what other clients send to it, with the JACK
-// time of every cycle, so a test can see exactly what was played and when.
+// A JACK client for the playback tests and benchmarks: it records what other clients send to it,
+// with the JACK time of every cycle, so a test can see exactly what was played and when; and it
+// can play a test signal itself (for a JACK-native peer such as zita-njbridge).
 #ifndef JACK_PROBE_H
 #define JACK_PROBE_H
 #include <stdint.h>
@@ -10,6 +11,20 @@ int jack_probe_start(const char *name, long capacity_frames);
 /// Connects the first two output ports whose names match the regular expression `pattern` to the
 /// probe's inputs; returns how many it connected.
 int jack_probe_connect(const char *pattern);
+/// Connects the probe's two outputs to the first two input ports whose names match `pattern`;
+/// returns how many it connected.
+int jack_probe_connect_outputs(const char *pattern);
+/// Starts the generator: an impulse every `impulse_every_frames` frames on the left output (their
+/// times kept, see `jack_probe_emitted_time_usecs`), a sine of amplitude 0.5 on the right one.
+void jack_probe_generate(long impulse_every_frames, double sine_hertz);
+/// Impulses the generator has written since the last restart.
+long jack_probe_emitted(void);
+/// When impulse `index` (from 0, since the last restart) was written, in JACK microseconds (the
+/// cycle's start + its offset in the cycle, as recorded frames are timed); -1 if none.
+double jack_probe_emitted_time_usecs(long index);
+/// The start of the latest cycle, and its length, in JACK microseconds.
+double jack_probe_latest_cycle_usecs(void);
+double jack_probe_latest_period_usecs(void);
 /// Starts recording from now (frames before are discarded).
 void jack_probe_restart(void);
 /// Frames recorded so far.
