@@ -79,8 +79,8 @@ func cycleAlignedStart(phase: Double) -> Int64 {
 }
 
 /// jamplay at `latency` with one capture sender of `frame`-sample frames over UDP whose first
-/// sample lies `phase` ns after a cycle of the rig (nil: wherever it falls), watched through /status.
-@MainActor func liveRun(latency: String, frame: Int, phase: Double?, duration: Double, extra: [String] = []) throws -> LiveRun {
+/// sample lies `phase` ns after a cycle of the rig, watched through /status.
+@MainActor func liveRun(latency: String, frame: Int, phase: Double, duration: Double, extra: [String] = []) throws -> LiveRun {
     let logPath = NSTemporaryDirectory() + "jamplay-bench-live.log"
     _ = FileManager.default.createFile(atPath: logPath, contents: nil)
     let log = FileHandle(forWritingAtPath: logPath)!
@@ -93,7 +93,7 @@ func cycleAlignedStart(phase: Double) -> Int64 {
     // player plays long before its streams come.
     usleep(2_500_000)
     connectProbe("^jamplay.*out_00[01]$")
-    let start = phase.map { cycleAlignedStart(phase: $0) } ?? Int64(DispatchTime.now().uptimeNanoseconds) + 300_000_000
+    let start = cycleAlignedStart(phase: phase)
     let sender = try run(directory.appendingPathComponent("jamsend").path,
                          ["--clock", "cpu", "--to", "127.0.0.1:9400", "--udp", "--capture", "--frame", "\(frame)", "--signal", "sine:440",
                           "--duration", "\(Int(duration))s", "--first-sample-at", "\(start)"] + extra, wait: false)
@@ -126,7 +126,7 @@ func milliseconds(_ nanoseconds: Double) -> String { String(format: "%.2f ms", n
 /// The smallest latency in 0.5 ms steps that plays 60 s cleanly, from a step under `need` (the
 /// stream's p99, rounded up to 0.1 ms): each step is tried for 10 s, and the first clean one for
 /// 60 s (if that is not clean, the next step for 60 s).
-@MainActor func smallestCleanLatency(frame: Int, phase: Double?, need: Double) throws -> Double? {
+@MainActor func smallestCleanLatency(frame: Int, phase: Double, need: Double) throws -> Double? {
     var latency = (need / 0.1e6).rounded(.up) * 0.1e6 - 0.5e6
     var screened = false
     while latency <= 40e6 {
@@ -238,7 +238,8 @@ func milliseconds(_ nanoseconds: Double) -> String { String(format: "%.2f ms", n
         // Frames longer than a period fall on every phase in turn: one phase stands for all.
         let phases = worst.needed - best.needed < 0.5e6 ? [("every", worst)] : [("best", best), ("worst", worst)]
         for (name, choice) in phases {
-            say(String(format: "  %@ phase (%.0f µs), needs %@: smallest clean fixed latency", name, choice.phase / 1000, milliseconds(choice.needed)))
+            say(String(format: "  %@ phase (%.0f µs), needs %@", name, choice.phase / 1000, milliseconds(choice.needed))
+                  + (automaticOnly ? "" : ": smallest clean fixed latency"))
             let found = automaticOnly ? nil : try smallestCleanLatency(frame: frame, phase: choice.phase, need: choice.needed)
             smallest.append(found)
             if !automaticOnly { say("  smallest: " + (found.map(milliseconds) ?? "none up to 40 ms")) }
