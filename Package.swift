@@ -45,7 +45,7 @@ var targets: [Target] = [
     .executableTarget(name: "WireBenchmarks", dependencies: ["Core", "Wire"], path: "Benchmarks/WireBenchmarks"),
     .executableTarget(name: "ClockBenchmarks", dependencies: ["Core", "Clock"], path: "Benchmarks/ClockBenchmarks"),
     .executableTarget(name: "SenderBenchmarks", dependencies: ["Core", "Wire", "Sender"], path: "Benchmarks/SenderBenchmarks"),
-    .executableTarget(name: "PlaybackBenchmarks", dependencies: ["Core", "Sender", "JackProbe"], path: "Benchmarks/PlaybackBenchmarks"),
+    .executableTarget(name: "PlaybackBenchmarks", dependencies: ["Core", "Sender", "JackProbe", "TestSupport"], path: "Benchmarks/PlaybackBenchmarks"),
     .executableTarget(
         name: "IngestBenchmarks",
         dependencies: ["Core", "Wire", "Buffer", "Ingest", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],

@@ -1,5 +1,6 @@
 import Foundation
 import JackProbe
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,39 +13,13 @@ import Glibc
 /// One period of the rig, ns (jackd -p 256 at 48 kHz).
 let rigPeriod = 256.0 / 48_000 * 1e9
 
-/// The body of an HTTP GET to jamplay's operations server on loopback, or nil.
-func httpGet(_ path: String, port: UInt16) -> Data? {
-    let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard socket >= 0 else { return nil }
-    defer { close(socket) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = port.bigEndian
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let connected = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    guard connected == 0 else { return nil }
-    let request = Array("GET \(path) HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".utf8)
-    guard send(socket, request, request.count, 0) == request.count else { return nil }
-    var response: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 65_536)
-    while true {
-        let received = recv(socket, &buffer, buffer.count, 0)
-        guard received > 0 else { break }
-        response += buffer[0..<received]
-    }
-    guard let end = response.indices.dropLast(3).first(where: { response[$0..<$0 + 4] == [13, 10, 13, 10] }) else { return nil }
-    return Data(response[(end + 4)...])
-}
-
 /// What one reading of /status says of the latency and the first stream.
 struct LatencyReading {
     var inForce = 0.0, target = 0.0, needed: Double?, late = 0, silent = 0
 
     init?(port: UInt16) {
-        guard let body = httpGet("/status", port: port),
-              let json = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else { return nil }
+        guard let reply = LoopbackSockets.httpRequest("/status", port: Int(port)),
+              let json = try? JSONSerialization.jsonObject(with: Data(reply.body.utf8)) as? [String: Any] else { return nil }
         let counters = json["counters"] as? [String: Int] ?? [:]
         inForce = Double(json["latency_nanoseconds"] as? Int ?? 0)
         target = Double(json["latency_target_nanoseconds"] as? Int ?? 0)

@@ -3,11 +3,11 @@ import Core
 /// `--latency auto`: chooses the player's one latency from what each stream's recent frames (all
 /// of `StreamArrivals`' window) need had they arrived `margin` later, and `latencyMargin` more (a
 /// latency is in time for a frame only up to the next device period, so the margin for late
-/// arrivals goes on the arrival, not on the latency). A frame that needs more than the latency raises it at once; once a second the
-/// latency comes down towards what the streams need: at once the first time (a stream's latency
-/// is chosen within its first seconds), then a millisecond a second, and not within seconds of a
-/// raise. A stream or frame that needs more than the ceiling drags no one: its late frames are
-/// counted.
+/// arrivals goes on the arrival, not on the latency). A frame that needs more than the latency
+/// raises it at once; once a second the latency comes down towards what the streams need: at
+/// once the first time (a stream's latency is chosen within its first seconds), then a
+/// millisecond a second, and not within seconds of a raise. A stream or frame that needs more
+/// than the ceiling drags no one: its late frames are counted.
 ///
 /// Thread: the ingest event loop.
 public struct LatencyChooser: Sendable {

@@ -188,7 +188,7 @@ public final class SessionTable {
         let needs = sessions.values.flatMap(\.streams.values).compactMap { stream in
             // All of the window, not a quantile: a late frame is a gap, and a 1 % quantile of 11 s
             // of frames lets a frame every second or two through.
-            stream.arrivals.count >= StreamArrivals.enoughToChoose ? stream.arrivals.latencyNeededWithMargin(quantile: 1) : nil
+            stream.arrivals.count >= StreamArrivals.enoughToChoose ? stream.arrivals.mostNeededWithMargin : nil
         }
         if let lowered = latencyChooser?.review(streamNeeds: needs, floor: schedule.mixLead + schedule.period, current: latency.target, at: now) {
             latency.target = lowered

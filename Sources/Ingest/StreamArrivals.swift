@@ -4,8 +4,8 @@ import Core
 /// its first sample's local time it arrived, and the least latency at which it would have been
 /// in the ring before the period playing its first sample was mixed (`PublishedDeviceSchedule`)
 /// — as it arrived, and had it arrived `LatencyChooser.margin` later with
-/// `LatencyChooser.latencyMargin` added (what `--latency auto` chooses from). Quantiles over that window say what latency the stream needs, and how much
-/// margin it has.
+/// `LatencyChooser.latencyMargin` added (what `--latency auto` chooses from). Quantiles over
+/// that window say what latency the stream needs, and how much margin it has.
 ///
 /// Thread: the ingest event loop records; reads (quantiles) on the same thread.
 public struct StreamArrivals: Sendable {
@@ -49,12 +49,12 @@ public struct StreamArrivals: Sendable {
     /// nil before any.
     public func latencyNeeded(quantile: Double) -> Nanoseconds? { Self.quantile(quantile, of: needed) }
 
-    /// The same, had each frame arrived `LatencyChooser.margin` later.
-    public func latencyNeededWithMargin(quantile: Double) -> Nanoseconds? { Self.quantile(quantile, of: neededWithMargin) }
+    /// The most any of the recent frames needed had it arrived `LatencyChooser.margin` later,
+    /// with `LatencyChooser.latencyMargin` added; nil before any.
+    public var mostNeededWithMargin: Nanoseconds? { neededWithMargin.max().map { Nanoseconds($0) } }
 
     private static func quantile(_ quantile: Double, of values: [Int64]) -> Nanoseconds? {
         guard !values.isEmpty else { return nil }
-        if quantile >= 1 { return values.max().map { Nanoseconds($0) } }
         let sorted = values.sorted()
         let index = min(sorted.count - 1, max(0, Int((quantile * Double(sorted.count)).rounded(.up)) - 1))
         return Nanoseconds(sorted[index])

@@ -42,11 +42,6 @@ public final class PlaybackMixer: @unchecked Sendable {
         mix.initialize(repeating: 0, count: maximumPeriod * channels)
     }
 
-    /// Makes a mixer whose latency stays `latency`.
-    public convenience init(channels: Int, maximumPeriod: Int, latency: Nanoseconds, slots: StreamSlots, counters: PlaybackCounters) {
-        self.init(channels: channels, maximumPeriod: maximumPeriod, latency: PlaybackLatency(latency), slots: slots, counters: counters)
-    }
-
     deinit {
         streamBuffer.deallocate()
         mix.deallocate()
@@ -110,7 +105,7 @@ public final class PlaybackMixer: @unchecked Sendable {
     /// The playback loop allows for it before a new stream has been mixed.
     public static func measureStreamCost(channels: Int, periodFrames: Int, deviceRate: SampleRate) -> Nanoseconds {
         let counters = PlaybackCounters(), slots = StreamSlots(capacity: 1)
-        let mixer = PlaybackMixer(channels: channels, maximumPeriod: periodFrames, latency: .zero, slots: slots, counters: counters)
+        let mixer = PlaybackMixer(channels: channels, maximumPeriod: periodFrames, latency: PlaybackLatency(.zero), slots: slots, counters: counters)
         // 44.1 kHz against the device's rate: the resampling path, the costly one.
         let streamRate = 44_100, frames = 16_384
         guard let ring = FrameRing(channels: ChannelCount(2), capacity: frames) else { return .zero }

@@ -116,8 +116,9 @@ struct PlayCommand: AsyncParsableCommand {
             throw ValidationError("--max-latency \(maxLatency): expected a duration such as 200ms, up to 2s")
         }
         let automatic = latency == "auto"
-        // With auto, the latency starts at 20 ms (within the ceiling) and follows the streams.
-        guard let latencyValue = automatic ? min(.milliseconds(20), ceiling) : Nanoseconds(duration: latency),
+        // With auto, the latency starts at 20 ms (the engine keeps it within the device's floor and
+        // the ceiling) and follows the streams.
+        guard let latencyValue = automatic ? .milliseconds(20) : Nanoseconds(duration: latency),
               latencyValue >= .zero, latencyValue <= .seconds(2) else {
             throw ValidationError("--latency \(latency): expected a duration such as 20ms, up to 2s, or auto")
         }

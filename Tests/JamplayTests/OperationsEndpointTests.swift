@@ -17,15 +17,8 @@ import Glibc
 
     /// One HTTP/1.1 request over a plain socket (the server closes after `Connection: close`).
     static func request(_ path: String, method: String = "GET", port: Int) -> Reply {
-        let socket = LoopbackSockets.connectTCP(port: port)
-        defer { close(socket) }
-        LoopbackSockets.sendAll(socket, Array("\(method) \(path) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".utf8))
-        var bytes: [UInt8] = [], buffer = [UInt8](repeating: 0, count: 65_536)
-        while case let count = recv(socket, &buffer, buffer.count, 0), count > 0 { bytes += buffer[0..<count] }
-        let text = String(decoding: bytes, as: UTF8.self)
-        let parts = text.components(separatedBy: "\r\n\r\n")
-        let status = Int(parts[0].split(separator: " ").dropFirst().first ?? "") ?? 0
-        return Reply(status: status, head: parts[0], body: parts.dropFirst().joined(separator: "\r\n\r\n"))
+        guard let reply = LoopbackSockets.httpRequest(path, method: method, port: port) else { preconditionFailure("connect failed: \(errno)") }
+        return Reply(status: reply.status, head: reply.head, body: reply.body)
     }
 
     /// Prometheus text → value by series (`name{labels}`); every line must parse.

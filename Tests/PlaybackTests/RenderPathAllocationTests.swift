@@ -15,7 +15,7 @@ import Glibc
     func thousandsOfPeriodsOfTheRenderPathAllocateNothing() {
         let counters = PlaybackCounters()
         let slots = StreamSlots(capacity: 4)
-        let mixer = PlaybackMixer(channels: 2, maximumPeriod: 256, latency: .milliseconds(20), slots: slots, counters: counters)
+        let mixer = PlaybackMixer(channels: 2, maximumPeriod: 256, latency: PlaybackLatency(.milliseconds(20)), slots: slots, counters: counters)
         let origin = Nanoseconds.seconds(10)
         var rings: [(ring: FrameRing, framesPerDeviceFrame: Int)] = []
         // The 96 kHz stream is downsampled by libsamplerate, the others by the polyphase resampler.

@@ -30,7 +30,6 @@ static long generated;
 static double emitted_usecs[MAX_EMITTED];
 static atomic_long emitted;
 static _Atomic double latest_cycle_usecs;
-static _Atomic double latest_period_usecs;
 
 // The generator: an impulse every `impulse_every` frames on the left output (its JACK time kept),
 // a sine on the right one; written in this cycle, as a JACK capture port would deliver it.
@@ -68,7 +67,6 @@ static int process(jack_nframes_t frames, void *argument) {
     float period_usecs;
     jack_get_cycle_times(client, &current_frames, &current_usecs, &next_usecs, &period_usecs);
     atomic_store(&latest_cycle_usecs, (double)current_usecs);
-    atomic_store(&latest_period_usecs, (double)(next_usecs - current_usecs));
     generate(frames, (double)current_usecs, (double)(next_usecs - current_usecs));
     long at = atomic_load(&recorded);
     long cycle = atomic_load(&cycles);
@@ -114,28 +112,23 @@ int jack_probe_start(const char *name, long capacity_frames) {
     return 0;
 }
 
-int jack_probe_connect(const char *pattern) {
-    const char **names = jack_get_ports(client, pattern, JACK_DEFAULT_AUDIO_TYPE, JackPortIsOutput);
+// Connects the first two ports matching `pattern` (of the direction `flags` names) with the
+// probe's `own` ports, in order: first to left, second to right; one connected before counts.
+static int connect_in_order(const char *pattern, unsigned long flags, jack_port_t **own) {
+    const char **names = jack_get_ports(client, pattern, JACK_DEFAULT_AUDIO_TYPE, flags);
     int connected = 0;
-    // In order, first to left and second to right; one connected before counts.
     for (int index = 0; names && names[index] && index < 2; index++) {
-        int result = jack_connect(client, names[index], jack_port_name(ports[index]));
+        const char *mine = jack_port_name(own[index]);
+        int result = flags == JackPortIsOutput ? jack_connect(client, names[index], mine) : jack_connect(client, mine, names[index]);
         if (result == 0 || result == EEXIST) connected++;
     }
     if (names) jack_free(names);
     return connected;
 }
 
-int jack_probe_connect_outputs(const char *pattern) {
-    const char **names = jack_get_ports(client, pattern, JACK_DEFAULT_AUDIO_TYPE, JackPortIsInput);
-    int connected = 0;
-    for (int index = 0; names && names[index] && index < 2; index++) {
-        int result = jack_connect(client, jack_port_name(outputs[index]), names[index]);
-        if (result == 0 || result == EEXIST) connected++;
-    }
-    if (names) jack_free(names);
-    return connected;
-}
+int jack_probe_connect(const char *pattern) { return connect_in_order(pattern, JackPortIsOutput, ports); }
+
+int jack_probe_connect_outputs(const char *pattern) { return connect_in_order(pattern, JackPortIsInput, outputs); }
 
 void jack_probe_generate(long impulse_every_frames, double sine_hertz) {
     sine_step = 2 * M_PI * sine_hertz / (double)jack_get_sample_rate(client);
@@ -147,8 +140,6 @@ long jack_probe_emitted(void) { return atomic_load(&emitted); }
 double jack_probe_emitted_time_usecs(long index) { return index >= 0 && index < atomic_load(&emitted) ? emitted_usecs[index] : -1; }
 
 double jack_probe_latest_cycle_usecs(void) { return atomic_load(&latest_cycle_usecs); }
-
-double jack_probe_latest_period_usecs(void) { return atomic_load(&latest_period_usecs); }
 
 void jack_probe_restart(void) { atomic_store(&restart_requested, 1); }
 

@@ -15,13 +15,35 @@ public enum LoopbackSockets {
 
     /// A connected TCP socket (no Nagle delay, so separate writes tend to arrive separately).
     public static func connectTCP(port: Int) -> Int32 {
+        guard let socket = tryConnectTCP(port: port) else { preconditionFailure("connect failed: \(errno)") }
+        return socket
+    }
+
+    /// The same, or nil when nothing listens on `port`.
+    public static func tryConnectTCP(port: Int) -> Int32? {
         let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var yes: Int32 = 1
         setsockopt(socket, Int32(IPPROTO_TCP), TCP_NODELAY, &yes, socklen_t(MemoryLayout<Int32>.size))
         var address = address(port: port)
         let result = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        precondition(result == 0, "connect failed: \(errno)")
+        guard result == 0 else {
+            close(socket)
+            return nil
+        }
         return socket
+    }
+
+    /// One HTTP/1.1 request on a fresh connection: the status, the head and the body; nil when
+    /// nothing listens on `port`.
+    public static func httpRequest(_ path: String, method: String = "GET", port: Int) -> (status: Int, head: String, body: String)? {
+        guard let socket = tryConnectTCP(port: port) else { return nil }
+        defer { close(socket) }
+        sendAll(socket, Array("\(method) \(path) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".utf8))
+        var bytes: [UInt8] = [], buffer = [UInt8](repeating: 0, count: 65_536)
+        while case let count = recv(socket, &buffer, buffer.count, 0), count > 0 { bytes += buffer[0..<count] }
+        let parts = String(decoding: bytes, as: UTF8.self).components(separatedBy: "\r\n\r\n")
+        let status = Int(parts[0].split(separator: " ").dropFirst().first ?? "") ?? 0
+        return (status, parts[0], parts.dropFirst().joined(separator: "\r\n\r\n"))
     }
 
     public static func sendAll(_ socket: Int32, _ bytes: some Collection<UInt8>) {

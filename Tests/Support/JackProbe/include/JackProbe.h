@@ -22,9 +22,8 @@ long jack_probe_emitted(void);
 /// When impulse `index` (from 0, since the last restart) was written, in JACK microseconds (the
 /// cycle's start + its offset in the cycle, as recorded frames are timed); -1 if none.
 double jack_probe_emitted_time_usecs(long index);
-/// The start of the latest cycle, and its length, in JACK microseconds.
+/// The start of the latest cycle, in JACK microseconds.
 double jack_probe_latest_cycle_usecs(void);
-double jack_probe_latest_period_usecs(void);
 /// Starts recording from now (frames before are discarded).
 void jack_probe_restart(void);
 /// Frames recorded so far.
