@@ -4,6 +4,9 @@ import NIOCore
 import NIOPosix
 import Synchronization
 import Wire
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The network side of the receiver: TCP and UDP listeners on one port feeding a ``SessionTable``.
 ///
@@ -134,6 +137,17 @@ public final class IngestServer: Sendable {
     public func stop() async throws {
         for channel in channels.withLock({ $0 }) { try? await channel.close().get() }
         try await group.shutdownGracefully()
+    }
+
+    /// Runs the ingest thread at `SCHED_FIFO` ``IngestConfiguration/realtimePriority``; false
+    /// when the system refuses (it stays at normal priority).
+    public func makeThreadRealtime() async throws -> Bool {
+        let priority = configuration.realtimePriority
+        return try await loop.submit {
+            var parameters = sched_param()
+            parameters.sched_priority = priority
+            return pthread_setschedparam(pthread_self(), SCHED_FIFO, &parameters) == 0
+        }.get()
     }
 
     /// Runs `body` with the session table on the ingest event loop.

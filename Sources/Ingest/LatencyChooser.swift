@@ -6,22 +6,27 @@ import Core
 /// arrivals goes on the arrival, not on the latency). A frame that needs more than the latency
 /// raises it at once; once a second the latency comes down towards what the streams need: at
 /// once the first time (a stream's latency is chosen within its first seconds), then a
-/// millisecond a second, and not within seconds of a raise. A stream or frame that needs more
+/// millisecond a second, and not within a minute of a raise. A stream or frame that needs more
 /// than the ceiling drags no one: its late frames are counted.
 ///
 /// Thread: the ingest event loop.
 public struct LatencyChooser: Sendable {
     /// How much later than seen frames may arrive and still be in time: for the arrivals a window
-    /// has not seen yet (on the rig a sender's wake-up is now and then 1–2 ms late, a few times a
-    /// minute: with 1 ms, a settled stream lost a frame or two to them in a minute).
-    public static let margin = Nanoseconds.milliseconds(2)
+    /// has not seen yet. Each millisecond here costs a whole device period at the phases whose
+    /// frames arrive within it of their mix (with 2 ms, over a third of them); with the ingest
+    /// thread real-time, frames on the rig came no more than a millisecond later than the
+    /// window's latest.
+    public static let margin = Nanoseconds.milliseconds(1)
     /// What the latency keeps above the most a frame needed (had it arrived `margin` later): a
     /// frame needs the latency that puts its first sample at the start of the first period
     /// mixed after it came, exactly, and that start moves as the sender's clock and the device's
     /// drift apart (chosen at exactly the need, a settled stream lost a frame now and then).
     public static let latencyMargin = Nanoseconds.microseconds(500)
-    /// How long after a raise the latency is not lowered.
-    public static let holdAfterRaise = Nanoseconds.seconds(3)
+    /// How long after a raise the latency is not lowered: longer than the arrival window, for a
+    /// stream whose frames only now and then need a period more (they arrive close to their mix)
+    /// would otherwise come down once its window forgot them, and lose the next such frame (on the
+    /// rig, with 3 s: a gap every 20 s or so at such phases).
+    public static let holdAfterRaise = Nanoseconds.seconds(60)
     /// How far the latency comes down in one review, once chosen.
     public static let loweringStep = Nanoseconds.milliseconds(1)
 

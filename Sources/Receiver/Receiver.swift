@@ -20,6 +20,7 @@ public final class Receiver: Sendable {
     public let ingest: IngestServer
     /// The device's player.
     public let playback: PlaybackEngine
+    private let ingestLogger: Logger
 
     /// Makes the receiver; nothing is opened until `start`. Playback and ingest log through
     /// `logger` with the metadata `component` set to `playback` and `ingest`.
@@ -28,6 +29,7 @@ public final class Receiver: Sendable {
         var playbackLogger = logger, ingestLogger = logger
         playbackLogger[metadataKey: "component"] = "playback"
         ingestLogger[metadataKey: "component"] = "ingest"
+        self.ingestLogger = ingestLogger
         let playback = PlaybackEngine(configuration: configuration.playback, logger: playbackLogger)
         let attachments = Attachments(playback: playback, logger: playbackLogger)
         self.playback = playback
@@ -51,7 +53,11 @@ public final class Receiver: Sendable {
     public func start() async throws -> (tcp: Int?, udp: Int?) {
         try playback.start()
         do {
-            return try await ingest.start()
+            let ports = try await ingest.start()
+            if configuration.ingest.realtimePriority > 0, !(try await ingest.makeThreadRealtime()) {
+                ingestLogger.warning("no permission for SCHED_FIFO priority \(configuration.ingest.realtimePriority) for the ingest thread; receiving at normal priority")
+            }
+            return ports
         } catch {
             playback.stop()
             throw error

@@ -19,12 +19,13 @@ import Testing
         var current = Nanoseconds.milliseconds(20)
         current = chooser.review(streamNeeds: [.milliseconds(9), .milliseconds(11)], floor: floor, current: current, at: .seconds(2)) ?? current
         #expect(current == .milliseconds(11))
-        // Jitter: a frame needs 15 ms; held for 3 s after that raise, then down a step a second.
-        current = chooser.frameNeeded(.milliseconds(15), current: current, at: .seconds(3)) ?? current
+        // Jitter: a frame needs 15 ms; held for a while after that raise, then down a step a second.
+        let raisedAt = Nanoseconds.seconds(3)
+        current = chooser.frameNeeded(.milliseconds(15), current: current, at: raisedAt) ?? current
         #expect(current == .milliseconds(15))
         var seen: [Nanoseconds] = []
-        for second in 4...10 {
-            current = chooser.review(streamNeeds: [.milliseconds(11)], floor: floor, current: current, at: .seconds(Int64(second))) ?? current
+        for second in [Int64(4), LatencyChooser.holdAfterRaise.rawValue / 1_000_000_000 + 2] + (3...7).map({ LatencyChooser.holdAfterRaise.rawValue / 1_000_000_000 + $0 }) {
+            current = chooser.review(streamNeeds: [.milliseconds(11)], floor: floor, current: current, at: .seconds(second)) ?? current
             seen.append(current)
         }
         #expect(seen == [15, 15, 14, 13, 12, 11, 11].map { Nanoseconds.milliseconds($0) })
