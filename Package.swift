@@ -2,7 +2,7 @@
 import Foundation
 import PackageDescription
 
-// Module layout and allowed imports: ../shared/DESIGN.md §4. Arrows point to dependencies.
+// Module layout, allowed imports, threads and the real-time rules: docs/ARCHITECTURE.md.
 var targets: [Target] = [
     .target(name: "Core"),
     .target(name: "Wire", dependencies: ["Core"]),
