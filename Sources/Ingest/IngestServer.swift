@@ -139,15 +139,12 @@ public final class IngestServer: Sendable {
         try await group.shutdownGracefully()
     }
 
-    /// Runs the ingest thread at `SCHED_FIFO` ``IngestConfiguration/realtimePriority``; false
-    /// when the system refuses (it stays at normal priority).
-    public func makeThreadRealtime() async throws -> Bool {
-        let priority = configuration.realtimePriority
-        return try await loop.submit {
-            var parameters = sched_param()
-            parameters.sched_priority = priority
-            return pthread_setschedparam(pthread_self(), SCHED_FIFO, &parameters) == 0
-        }.get()
+    /// Gives the ingest thread the nice value ``IngestConfiguration/nice``; false when the system
+    /// refuses (it keeps the process's).
+    public func raiseThreadPriority() async throws -> Bool {
+        let nice = configuration.nice
+        // On Linux a nice value belongs to a thread: PRIO_PROCESS with 0 sets the calling thread's.
+        return try await loop.submit { setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, nice) == 0 }.get()
     }
 
     /// Runs `body` with the session table on the ingest event loop.

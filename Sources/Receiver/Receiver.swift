@@ -54,8 +54,8 @@ public final class Receiver: Sendable {
         try playback.start()
         do {
             let ports = try await ingest.start()
-            if configuration.ingest.realtimePriority > 0, !(try await ingest.makeThreadRealtime()) {
-                ingestLogger.warning("no permission for SCHED_FIFO priority \(configuration.ingest.realtimePriority) for the ingest thread; receiving at normal priority")
+            if configuration.ingest.nice != 0, !(try await ingest.raiseThreadPriority()) {
+                ingestLogger.warning("no permission for nice \(configuration.ingest.nice) for the ingest thread; receiving at the process's priority")
             }
             return ports
         } catch {

@@ -1,10 +1,12 @@
 import Core
 
-/// Faults `jamsend` applies to its UDP frames for tests: `--loss`, `--reorder`, `--duplicate`,
-/// `--jitter` (from `--jitter-after` on).
+/// Faults `jamsend` applies to its UDP frames for tests: `--loss` (in runs of `--loss-burst`),
+/// `--reorder`, `--duplicate`, `--jitter` (from `--jitter-after` on).
 public struct NetworkImpairments: Hashable, Sendable {
-    /// Probability that a frame is not sent.
+    /// The fraction of frames not sent.
     public var loss: Double
+    /// Lost frames come in runs of this many (1: each on its own); `loss` stays the fraction lost.
+    public var lossBurst: Int
     /// Probability that a frame is held back behind the next one.
     public var reorder: Double
     /// Probability that a frame is sent twice.
@@ -15,8 +17,10 @@ public struct NetworkImpairments: Hashable, Sendable {
     public var jitterAfter: Nanoseconds
 
     /// Makes impairments; the defaults impair nothing.
-    public init(loss: Double = 0, reorder: Double = 0, duplicate: Double = 0, jitter: Nanoseconds = .zero, jitterAfter: Nanoseconds = .zero) {
+    public init(loss: Double = 0, lossBurst: Int = 1, reorder: Double = 0, duplicate: Double = 0, jitter: Nanoseconds = .zero,
+                jitterAfter: Nanoseconds = .zero) {
         self.loss = loss
+        self.lossBurst = max(1, lossBurst)
         self.reorder = reorder
         self.duplicate = duplicate
         self.jitter = jitter
@@ -46,6 +50,12 @@ public struct ImpairedDatagramQueue {
     /// Extra copies sent by `duplicate`.
     public private(set) var duplicated = 0
     private var random: SeededRandomNumberGenerator
+    /// Frames still to lose in the current run.
+    private var lossRunLeft = 0
+    /// The chance that a frame sent outside a run starts one: with runs of n, a start chance q
+    /// loses q·n frames for every q·n + (1 − q) sent or lost, which is `loss` when
+    /// q = loss / (n − loss·(n − 1)).
+    private let lossRunStart: Double
     private var pending: [Pending] = []
     private var submitted = 0
     /// When the first datagram was submitted.
@@ -55,6 +65,8 @@ public struct ImpairedDatagramQueue {
     public init(impairments: NetworkImpairments, seed: UInt64) {
         self.impairments = impairments
         random = SeededRandomNumberGenerator(seed: seed)
+        let runLength = Double(impairments.lossBurst)
+        lossRunStart = impairments.loss / (runLength - impairments.loss * (runLength - 1))
     }
 
     /// Queues a frame submitted at `now`; `spacing` is the time to the next frame (a reordered
@@ -63,7 +75,9 @@ public struct ImpairedDatagramQueue {
         let first = firstSubmit ?? now
         firstSubmit = first
         let jittering = now - first >= impairments.jitterAfter
-        if random.chance(impairments.loss) {
+        if lossRunLeft == 0 && random.chance(lossRunStart) { lossRunLeft = impairments.lossBurst }
+        if lossRunLeft > 0 {
+            lossRunLeft -= 1
             lost += 1
             return
         }

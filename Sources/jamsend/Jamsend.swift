@@ -70,8 +70,10 @@ struct Jamsend: ParsableCommand {
     var gpuBits = 64
     @Option(name: .customLong("stamp-jitter"), help: "Move each frame's timestamp by up to ± this (blocks stay exact).")
     var stampJitter = "0s"
-    @Option(help: "UDP: probability that a frame is lost.")
+    @Option(help: "UDP: the fraction of frames lost.")
     var loss = 0.0
+    @Option(name: .customLong("loss-burst"), help: "UDP: lost frames come in runs of this many, 1...1000 (--loss stays the fraction lost).")
+    var lossBurst = 1
     @Option(help: "UDP: probability that a frame arrives after the next one.")
     var reorder = 0.0
     @Option(help: "UDP: probability that a frame arrives twice.")
@@ -134,7 +136,8 @@ struct Jamsend: ParsableCommand {
         for (name, value) in [("--loss", loss), ("--reorder", reorder), ("--duplicate", duplicate)] where !(0...1).contains(value) {
             throw ValidationError("\(name) is a probability in 0...1")
         }
-        settings.impairments = NetworkImpairments(loss: loss, reorder: reorder, duplicate: duplicate, jitter: try Self.duration(jitter, "--jitter"),
+        guard (1...1_000).contains(lossBurst) else { throw ValidationError("--loss-burst must be in 1...1000") }
+        settings.impairments = NetworkImpairments(loss: loss, lossBurst: lossBurst, reorder: reorder, duplicate: duplicate, jitter: try Self.duration(jitter, "--jitter"),
                                                   jitterAfter: try Self.duration(jitterAfter, "--jitter-after"))
         if !settings.impairments.isNone && (transport != .udp || out != nil) {
             throw ValidationError("--loss, --reorder, --duplicate and --jitter apply to --udp only")

@@ -37,22 +37,18 @@ import Glibc
         }
     }
 
-    @Test func theIngestThreadRunsRealtimeWhenAsked() async throws {
-        let (server, _, udp) = try await Self.startServer { $0.realtimePriority = IngestConfiguration.realtimePriorityUnderPlayback }
-        #expect(try await server.withTable { _ in sched_getscheduler(0) } == SCHED_OTHER)
-        guard try await server.makeThreadRealtime() else {
-            print("theIngestThreadRunsRealtimeWhenAsked: SKIPPED — no permission for SCHED_FIFO here (CI runs as root, where it has it)")
+    @Test func theIngestThreadTakesTheNiceValueItIsGiven() async throws {
+        let (server, _, udp) = try await Self.startServer { $0.nice = IngestConfiguration.niceBesidePlayback }
+        let which = __priority_which_t(PRIO_PROCESS.rawValue)
+        #expect(try await server.withTable { _ in getpriority(which, 0) } == 0)
+        guard try await server.raiseThreadPriority() else {
+            print("theIngestThreadTakesTheNiceValueItIsGiven: SKIPPED — no permission for a negative nice value here (CI runs as root, where it has it)")
             try await server.stop()
             return
         }
-        // The table's thread is the one that receives: it now runs SCHED_FIFO 1.
-        let (policy, priority) = try await server.withTable { _ in
-            var parameters = sched_param()
-            var policy: Int32 = 0
-            pthread_getschedparam(pthread_self(), &policy, &parameters)
-            return (policy, parameters.sched_priority)
-        }
-        #expect(policy == SCHED_FIFO && priority == 1)
+        // The table's thread is the one that receives: it now runs at nice -10, and nothing else does.
+        #expect(try await server.withTable { _ in getpriority(which, 0) } == -10)
+        #expect(getpriority(which, 0) == 0)
         // And it still receives.
         LoopbackSockets.sendDatagram(port: udp, Self.frameLine(0))
         #expect(await eventually { ((try? await Self.stored(server)) ?? 0) > 0 })

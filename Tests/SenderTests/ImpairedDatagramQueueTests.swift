@@ -29,6 +29,16 @@ import Testing
         #expect(outOfOrder >= queue.reordered / 2)
     }
 
+    @Test func burstLossLosesFramesInRunsAndKeepsTheFractionLost() {
+        let (sent, queue) = Self.run(NetworkImpairments(loss: 0.05, lossBurst: 4))
+        #expect((400...600).contains(queue.lost), "\(queue.lost) of 10 000 lost")
+        // Every gap in the numbers is a whole number of runs (two runs may touch).
+        let numbers = sent.map(\.0)
+        let gaps = zip(numbers, numbers.dropFirst()).map { $1 - $0 - 1 }.filter { $0 > 0 }
+        #expect(!gaps.isEmpty && gaps.allSatisfy { $0 % 4 == 0 }, "gaps \(Set(gaps).sorted())")
+        #expect(gaps.count >= 80)  // about 500 / 4 runs, some touching
+    }
+
     @Test func jitterDelaysEachDatagramWithinItsBound() {
         let (sent, queue) = Self.run(NetworkImpairments(jitter: .milliseconds(25)))
         #expect(queue.lost == 0 && sent.count == 10_000)
