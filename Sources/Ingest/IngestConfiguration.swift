@@ -41,15 +41,6 @@ public struct IngestConfiguration: Sendable {
     public var latency: PlaybackLatency?
     /// `--latency auto`: the most the latency may be (nil: it is fixed).
     public var automaticLatencyCeiling: Nanoseconds?
-    /// The ingest thread's nice value (0: the process's). The receiver sets ``niceBesidePlayback``
-    /// when playback runs real-time: a frame then reaches its ring as soon as it arrives rather
-    /// than after the machine's other work (on a busy two-core machine that wait reached 2 ms now
-    /// and then, and a frame that misses its device period costs a whole period of latency). Not
-    /// real-time: a flood of datagrams must not use up the real-time budget the playback thread
-    /// runs on.
-    public var nice: Int32 = 0
-    /// The ingest thread's nice value beside a real-time playback thread.
-    public static let niceBesidePlayback: Int32 = -10
     /// When playback mixes each device period (the receiver sets it; nil: no arrival is measured).
     public var deviceSchedule: PublishedDeviceSchedule?
 

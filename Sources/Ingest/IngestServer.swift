@@ -4,9 +4,6 @@ import NIOCore
 import NIOPosix
 import Synchronization
 import Wire
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The network side of the receiver: TCP and UDP listeners on one port feeding a ``SessionTable``.
 ///
@@ -137,14 +134,6 @@ public final class IngestServer: Sendable {
     public func stop() async throws {
         for channel in channels.withLock({ $0 }) { try? await channel.close().get() }
         try await group.shutdownGracefully()
-    }
-
-    /// Gives the ingest thread the nice value ``IngestConfiguration/nice``; false when the system
-    /// refuses (it keeps the process's).
-    public func raiseThreadPriority() async throws -> Bool {
-        let nice = configuration.nice
-        // On Linux a nice value belongs to a thread: PRIO_PROCESS with 0 sets the calling thread's.
-        return try await loop.submit { setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, nice) == 0 }.get()
     }
 
     /// Runs `body` with the session table on the ingest event loop.

@@ -13,9 +13,7 @@ import Core
 public struct LatencyChooser: Sendable {
     /// How much later than seen frames may arrive and still be in time: for the arrivals a window
     /// has not seen yet. Each millisecond here costs a whole device period at the phases whose
-    /// frames arrive within it of their mix (with 2 ms, over a third of them); with the ingest
-    /// thread ahead of normal work, frames on the rig came no more than a millisecond later than
-    /// the window's latest.
+    /// frames arrive within it of their mix (with 2 ms, over a third of them).
     public static let margin = Nanoseconds.milliseconds(1)
     /// What the latency keeps above the most a frame needed (had it arrived `margin` later): a
     /// frame needs the latency that puts its first sample at the start of the first period

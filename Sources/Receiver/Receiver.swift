@@ -20,7 +20,6 @@ public final class Receiver: Sendable {
     public let ingest: IngestServer
     /// The device's player.
     public let playback: PlaybackEngine
-    private let ingestLogger: Logger
 
     /// Makes the receiver; nothing is opened until `start`. Playback and ingest log through
     /// `logger` with the metadata `component` set to `playback` and `ingest`.
@@ -29,7 +28,6 @@ public final class Receiver: Sendable {
         var playbackLogger = logger, ingestLogger = logger
         playbackLogger[metadataKey: "component"] = "playback"
         ingestLogger[metadataKey: "component"] = "ingest"
-        self.ingestLogger = ingestLogger
         let playback = PlaybackEngine(configuration: configuration.playback, logger: playbackLogger)
         let attachments = Attachments(playback: playback, logger: playbackLogger)
         self.playback = playback
@@ -53,11 +51,7 @@ public final class Receiver: Sendable {
     public func start() async throws -> (tcp: Int?, udp: Int?) {
         try playback.start()
         do {
-            let ports = try await ingest.start()
-            if configuration.ingest.nice != 0, !(try await ingest.raiseThreadPriority()) {
-                ingestLogger.warning("no permission for nice \(configuration.ingest.nice) for the ingest thread; receiving at the process's priority")
-            }
-            return ports
+            return try await ingest.start()
         } catch {
             playback.stop()
             throw error

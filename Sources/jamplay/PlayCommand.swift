@@ -41,7 +41,7 @@ struct PlayCommand: AsyncParsableCommand {
     var latency = "auto"
     @Option(name: .customLong("max-latency"), help: "With --latency auto: the most it may become.")
     var maxLatency = "200ms"
-    @Option(name: .customLong("rt-priority"), help: "SCHED_FIFO priority of the playback thread (0: normal scheduling for every thread; above 0 the receiving thread runs at nice -10).")
+    @Option(name: .customLong("rt-priority"), help: "SCHED_FIFO priority of the playback thread (0: normal scheduling).")
     var rtPriority: Int32 = 70
     @Option(help: "Also write exactly what is played to this WAV file (32-bit float).")
     var record: String?
@@ -174,7 +174,6 @@ struct PlayCommand: AsyncParsableCommand {
         configuration.playback.automaticLatencyCeiling = automatic ? ceiling : nil
         configuration.playback.fill = fillValue
         configuration.playback.realtimePriority = rtPriority
-        configuration.ingest.nice = rtPriority > 0 ? IngestConfiguration.niceBesidePlayback : 0
         configuration.playback.recordPath = record
         configuration.playback.timingTracePath = traceTiming
 
