@@ -101,6 +101,13 @@ func gapTimes(_ run: LiveRun) -> String {
 
 func milliseconds(_ nanoseconds: Double) -> String { String(format: "%.2f ms", nanoseconds / 1e6) }
 
+/// Whether to try a run once more: it was not clean while the JACK server itself stalled (this
+/// machine did), and it was not a retry already. `retried` says whether this one is.
+func retryAfterRigStall(clean: Bool, retried: inout Bool) -> Bool {
+    retried = !retried && !clean && !rigXrunFrames().isEmpty
+    return retried
+}
+
 /// The smallest latency in 0.5 ms steps that plays 60 s cleanly, from a step under `need` (the
 /// stream's p99, rounded up to 0.1 ms): each step is tried for 10 s, and one clean in 10 s for
 /// 60 s (if that is not clean, the next step for 10 s again).
@@ -112,12 +119,7 @@ func milliseconds(_ nanoseconds: Double) -> String { String(format: "%.2f ms", n
         let length = screened ? 60.0 : 10
         let result = try liveRun(latency: text, frame: frame, phase: phase, duration: length)
         say("  --latency \(text) \(Int(length)) s: \(result.underruns) underruns, \(result.silentFrames) silent frames, \(result.lateFrames) late frames" + xrunNote())
-        // The JACK server itself stalled (this machine did): the same step once more.
-        if !result.isClean && !rigXrunFrames().isEmpty && !retried {
-            retried = true
-            continue
-        }
-        retried = false
+        if retryAfterRigStall(clean: result.isClean, retried: &retried) { continue }
         if result.isClean && screened { return latency }
         if result.isClean {
             screened = true
@@ -192,12 +194,7 @@ func milliseconds(_ nanoseconds: Double) -> String { String(format: "%.2f ms", n
         say(String(format: "  --buff %d %d s: delay median %@ (min %@, max %@), %d gaps, %d impulses missing", buffer, Int(length),
                    milliseconds(median), milliseconds(sorted.first ?? 0), milliseconds(sorted.last ?? 0), result.gaps, result.missing) + xrunNote())
         let clean = result.gaps == 0 && result.missing == 0 && !sorted.isEmpty
-        // As for jamplay: a run in which the JACK server stalled is tried once more.
-        if !clean && !rigXrunFrames().isEmpty && !retried {
-            retried = true
-            continue
-        }
-        retried = false
+        if retryAfterRigStall(clean: clean, retried: &retried) { continue }
         if clean && screened { zitaSmallest = (buffer, median); break }
         if clean { screened = true } else { buffer += 1 }
     }
