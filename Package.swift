@@ -19,8 +19,11 @@ var targets: [Target] = [
     .target(name: "Sender", dependencies: ["Core", "Wire", "CVulkan"]),
     .systemLibrary(name: "CALSA", path: "Sources/CALSA", providers: [.apt(["libasound2-dev"])]),
     .systemLibrary(name: "CSampleRate", path: "Sources/CSampleRate", providers: [.apt(["libsamplerate0-dev"])]),
-    .target(name: "Playback", dependencies: ["Core", "Buffer", "CALSA", "CSampleRate", .product(name: "Logging", package: "swift-log")]),
-    .target(name: "Receiver", dependencies: ["Core", "Buffer", "Ingest", "Playback", .product(name: "Logging", package: "swift-log")]),
+    // What the playback thread runs: no Foundation, no swift-log (RealtimeImportTests and the
+    // import check of `make test` keep them out).
+    .target(name: "Realtime", dependencies: ["Core", "Buffer", "CALSA", "CSampleRate"]),
+    .target(name: "Playback", dependencies: ["Core", "Buffer", "Realtime", "CALSA", .product(name: "Logging", package: "swift-log")]),
+    .target(name: "Receiver", dependencies: ["Core", "Buffer", "Ingest", "Playback", "Realtime", .product(name: "Logging", package: "swift-log")]),
     .target(
         name: "Operations",
         dependencies: [
@@ -37,7 +40,7 @@ var targets: [Target] = [
     .executableTarget(
         name: "jamplay",
         dependencies: [
-            "Core", "Wire", "Ingest", "Playback", "Receiver", "Operations",
+            "Core", "Wire", "Ingest", "Playback", "Realtime", "Receiver", "Operations",
             .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]
@@ -51,11 +54,11 @@ var targets: [Target] = [
         dependencies: ["Core", "Wire", "Buffer", "Ingest", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
         path: "Benchmarks/IngestBenchmarks"),
     .executableTarget(name: "IngestInstructions", dependencies: ["Core", "Wire", "Ingest"], path: "Benchmarks/IngestInstructions"),
-    .executableTarget(name: "ResamplerBenchmarks", dependencies: ["Playback", "ResamplerMeasurement"], path: "Benchmarks/ResamplerBenchmarks"),
-    .executableTarget(name: "TimelineReplay", dependencies: ["Core", "Playback"], path: "Benchmarks/TimelineReplay"),
+    .executableTarget(name: "ResamplerBenchmarks", dependencies: ["Realtime", "ResamplerMeasurement"], path: "Benchmarks/ResamplerBenchmarks"),
+    .executableTarget(name: "TimelineReplay", dependencies: ["Core", "Realtime"], path: "Benchmarks/TimelineReplay"),
     .target(name: "AllocationCounter", path: "Tests/Support/AllocationCounter"),
     .target(name: "TestSupport", path: "Tests/Support/TestSupport"),
-    .target(name: "ResamplerMeasurement", dependencies: ["Playback"], path: "Tests/Support/ResamplerMeasurement"),
+    .target(name: "ResamplerMeasurement", dependencies: ["Realtime"], path: "Tests/Support/ResamplerMeasurement"),
     .target(name: "JackProbe", path: "Tests/Support/JackProbe", linkerSettings: [.linkedLibrary("jack"), .linkedLibrary("m")]),
     .target(name: "RigSupport", dependencies: ["JackProbe", "TestSupport"], path: "Tests/Support/RigSupport"),
     .testTarget(name: "CoreTests", dependencies: ["Core"]),
@@ -66,18 +69,26 @@ var targets: [Target] = [
         name: "IngestTests",
         dependencies: ["Core", "Wire", "Clock", "Buffer", "Ingest", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]
     ),
-    .testTarget(name: "SenderTests", dependencies: ["Core", "Wire", "Sender", "Ingest", "TestSupport", "jamsend"]),
-    .testTarget(name: "PlaybackTests", dependencies: ["Core", "Buffer", "Playback", "AllocationCounter", "ResamplerMeasurement", .product(name: "Logging", package: "swift-log")]),
+    .testTarget(name: "SenderTests", dependencies: ["Core", "Sender"]),
+    // The jamsend binary, run as a user would.
+    .testTarget(name: "JamsendTests", dependencies: ["Core", "Wire", "Sender", "Ingest", "TestSupport", "jamsend"]),
+    .testTarget(name: "RealtimeTests", dependencies: ["Core", "Buffer", "Realtime", "AllocationCounter", "ResamplerMeasurement"]),
+    .testTarget(name: "PlaybackTests", dependencies: ["Core", "Playback", .product(name: "Logging", package: "swift-log")]),
+    // Playback on the JACK dummy rig (`make test-rig`).
     .testTarget(
-        name: "ReceiverTests",
+        name: "RigTests",
         dependencies: [
-            "Core", "Buffer", "Ingest", "Playback", "Receiver", "Sender", "JackProbe", "RigSupport", "TestSupport", "AllocationCounter", "jamsend", "jamplay",
+            "Core", "Buffer", "Ingest", "Playback", "Realtime", "Receiver", "Sender", "JackProbe", "RigSupport", "TestSupport", "AllocationCounter", "jamsend", "jamplay",
             .product(name: "Logging", package: "swift-log"),
         ]
     ),
     .testTarget(
         name: "SystemTests",
         dependencies: ["Core", "Sender", "JackProbe", "RigSupport", "TestSupport", "jamsend", "jamplay"]
+    ),
+    .testTarget(
+        name: "OperationsTests",
+        dependencies: ["Core", "Ingest", "Operations", "Receiver", "TestSupport", .product(name: "Logging", package: "swift-log")]
     ),
     .testTarget(name: "JamplayTests", dependencies: ["jamplay", "RigSupport", "TestSupport"]),
 ]
@@ -87,7 +98,7 @@ var targets: [Target] = [
 if ProcessInfo.processInfo.environment["JAMPLAY_FUZZ"] != nil {
     targets.append(.target(name: "CFuzzerDriver", path: "Fuzz/CFuzzerDriver"))
     targets.append(.executableTarget(name: "WireFuzzer", dependencies: ["Core", "Wire", "CFuzzerDriver"], path: "Fuzz/WireFuzzer"))
-    targets.append(.executableTarget(name: "SessionFuzzer", dependencies: ["Core", "Buffer", "Ingest", "Playback", "CFuzzerDriver"], path: "Fuzz/SessionFuzzer"))
+    targets.append(.executableTarget(name: "SessionFuzzer", dependencies: ["Core", "Buffer", "Ingest", "Realtime", "CFuzzerDriver"], path: "Fuzz/SessionFuzzer"))
 }
 
 // One settings loop for every target: Swift 6 language mode (strict concurrency) everywhere.

@@ -2,10 +2,10 @@
 # Compiles Resources/shaders/signal.comp to SPIR-V and writes it as a Swift array, so the sender
 # carries its shader inside the binary. Run after editing the shader; a test (SignalShaderTests)
 # fails while the committed words differ from what glslangValidator makes of the source.
-# Usage: scripts/compile-shaders.sh [OUTPUT.swift]   (default Sources/Sender/SignalShaderCode.swift)
+# Usage: scripts/compile-shaders.sh [OUTPUT.swift]   (default Sources/Sender/Vulkan/SignalShaderCode.swift)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-output="${1:-Sources/Sender/SignalShaderCode.swift}"
+output="${1:-Sources/Sender/Vulkan/SignalShaderCode.swift}"
 spirv="$(mktemp)"
 trap 'rm -f "$spirv"' EXIT
 glslangValidator -V --quiet Resources/shaders/signal.comp -o "$spirv" >/dev/null

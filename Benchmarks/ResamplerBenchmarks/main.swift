@@ -1,5 +1,5 @@
 import Foundation
-import Playback
+import Realtime
 import ResamplerMeasurement
 
 // `make bench`: the playback thread's resampling, engine by engine, as a stream is played — a

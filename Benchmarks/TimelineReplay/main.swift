@@ -1,6 +1,6 @@
 import Core
 import Foundation
-import Playback
+import Realtime
 
 // Replays the device readings that `jamplay --trace-timing` recorded (PlaybackBenchmarks with
 // BENCH_TRACE_DIR keeps them, with the impulses the JACK probe heard beside each) through

@@ -2,7 +2,7 @@ import Buffer
 import CFuzzerDriver
 import Core
 import Ingest
-import Playback
+import Realtime
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -86,7 +86,7 @@ final class Harness: @unchecked Sendable {
             streamEvents: { [unowned self] stream, started in
                 let key = ObjectIdentifier(stream)
                 if started {
-                    streams[key] = PlaybackStream(ring: stream.ring, timeline: stream.published, maximumPeriod: 256, counters: counters)
+                    streams[key] = PlaybackStream(stream.handoff, maximumPeriod: 256, counters: counters)
                     owners[key] = stream
                 } else {
                     streams[key] = nil
@@ -194,7 +194,7 @@ final class Harness: @unchecked Sendable {
         precondition(table.counters.sessionsActive.value <= configuration.maximumSessions, "sessions beyond the limit")
         precondition(table.counters.streamsActive.value <= configuration.maximumStreams, "streams beyond the limit")
         for stream in owners.values {
-            guard let line = stream.published.line else { continue }
+            guard let line = stream.handoff.timeline.line else { continue }
             precondition(abs(line.samplesPerSecond / Double(stream.sampleRate.hertz) - 1) <= 0.01, "a published rate no clock gives")
         }
     }

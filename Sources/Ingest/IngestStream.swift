@@ -2,24 +2,37 @@ import Buffer
 import Clock
 import Core
 
-/// One stream of a session: its timeline and the ring playback reads.
+/// One stream of a session: its timeline, and what it hands playback (``handoff``).
 ///
-/// Thread: the ingest event loop mutates it; playback reads ``ring`` (the consumer side).
+/// Each frame goes through ``receive(stamp:sequence:samples:frameCount:session:)``: placed on the
+/// stream's timeline, written into the ring at its sample indices, and the clock chain published
+/// at it. Thread: the ingest event loop mutates it (the ring's producer, the timeline's
+/// publisher); playback reads the hand-off's ring and timeline.
 public final class IngestStream {
+    /// What became of a frame.
+    enum Receipt: Equatable {
+        /// Its stamp lies so far from the stream's line that its sample indices would run out.
+        case offTheLine
+        /// Written (or refused by the ring, as `outcome` says); `reordered` when it filled a
+        /// hole behind newer frames; `firstSampleTime` is when its first sample is due (local
+        /// clock, before the latency), nil while the chain cannot say.
+        case written(outcome: FrameRing.WriteOutcome, reordered: Bool, firstSampleTime: Nanoseconds?)
+    }
+
+    /// What playback plays: the stream's identity, ring and published timeline.
+    public let handoff: StreamHandoff
     /// `stream_id`, nil when the frames name none.
-    public let streamID: String?
+    public var streamID: String? { handoff.streamID }
     /// Fixed by the stream's first frame; a change starts a new stream.
-    public let sampleRate: SampleRate
-    public let channels: ChannelCount
+    public var sampleRate: SampleRate { handoff.sampleRate }
+    /// Fixed by the stream's first frame; a change starts a new stream.
+    public var channels: ChannelCount { handoff.channels }
+    /// The jitter buffer: ingest writes, playback reads.
+    public var ring: FrameRing { handoff.ring }
     /// Whether the frames are stamped on the sender's GPU clock (else its CPU clock).
     public let stampsOnGPU: Bool
-    /// The jitter buffer: ingest writes, playback reads.
-    public let ring: FrameRing
     /// Sample index → stamp time (GPU or sender CPU nanoseconds, see ``stampsOnGPU``).
-    public internal(set) var timeline: StreamTimeline
-    /// The whole clock chain, linearized at the latest frame: what playback reads to find the
-    /// samples due at a local time.
-    public let published = PublishedTimeline()
+    public private(set) var timeline: StreamTimeline
 
     /// How its recent frames arrived, against when playback mixes them.
     public internal(set) var arrivals = StreamArrivals()
@@ -38,12 +51,35 @@ public final class IngestStream {
         guard frames.isFinite, frames >= 1, frames < 1e12,
               let ring = FrameRing(channels: channels, capacity: Int(frames.rounded(.up)), budget: budget)
         else { return nil }
-        self.ring = ring
-        self.streamID = streamID
-        self.sampleRate = sampleRate
-        self.channels = channels
+        handoff = StreamHandoff(streamID: streamID, sampleRate: sampleRate, channels: channels, ring: ring)
         self.stampsOnGPU = stampsOnGPU
         started = now
         timeline = StreamTimeline(nominalRate: sampleRate)
+    }
+
+    /// Takes one frame of `frameCount` sample frames stamped `stamp` (on the stream's clock,
+    /// already checked and scaled): places it on the timeline, writes `samples` into the ring and
+    /// publishes the clock chain through `session`'s clocks at its first sample.
+    func receive(stamp: Nanoseconds, sequence: UInt64?, samples: UnsafeBufferPointer<Float>, frameCount: Int,
+                 session: IngestSession) -> Receipt {
+        guard let firstSample = timeline.observe(stamp: stamp, sampleCount: frameCount, sequence: sequence).firstSample else {
+            return .offTheLine
+        }
+        let reorderedBefore = ring.reordered
+        let outcome = ring.write(firstSample: firstSample, frameCount: frameCount, samples: samples)
+        return .written(outcome: outcome, reordered: ring.reordered > reorderedBefore,
+                        firstSampleTime: publish(at: firstSample, session: session))
+    }
+
+    /// Linearizes the clock chain at sample `index` for playback (nothing while the session is
+    /// not calibrated); returns the local time of that sample.
+    private func publish(at index: Int64, session: IngestSession) -> Nanoseconds? {
+        let calibration = stampsOnGPU ? session.calibration : nil
+        guard let time = ClockChain.localTime(ofSample: index, on: timeline.line, calibration: calibration, host: session.host),
+              let rate = ClockChain.localRate(at: index, on: timeline.line, nominalRate: sampleRate,
+                                              calibration: calibration, host: session.host)
+        else { return nil }
+        handoff.timeline.publish(PublishedTimeline.Line(anchorSample: index, anchorTime: time, samplesPerSecond: rate))
+        return time
     }
 }

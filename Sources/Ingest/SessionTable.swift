@@ -8,11 +8,11 @@ import Wire
 /// A session is (source, `session_id`); a new `session_id` from the same source is a restart:
 /// the old session plays out and ends. A stream's rate, channel count and stamp clock are fixed
 /// by its first frame; a change starts a new stream. Calibration blocks and clock echoes feed the
-/// session's clocks; frames go through the stream's timeline into its ring. Everything bad is
-/// counted and dropped; limits bound what any sender can make the receiver hold: sessions,
-/// streams, ring memory (``BufferBudget``), format changes (one a second per stream), probes
-/// awaiting echoes, and reports to the log (the first of each class from each address, at most
-/// ``reportsPerMinute`` of a class whatever the address).
+/// session's clocks; frames go to their stream (``IngestStream``), which places and stores them.
+/// Everything bad is counted and dropped; limits bound what any sender can make the receiver
+/// hold: sessions, streams, ring memory (``BufferBudget``), format changes (one a second per
+/// stream), probes awaiting echoes, and reports to the log (the first of each class from each
+/// address, at most ``reportsPerMinute`` of a class whatever the address).
 /// Thread: the ingest event loop only (it is the rings' producer).
 public final class SessionTable {
     private struct Key: Hashable {
@@ -219,21 +219,18 @@ public final class SessionTable {
 
         let frameCount = sampleCount / header.channelCount.rawValue
         guard let stream = stream(in: session, header, stampsOnGPU: header.timestamp.isGPU, at: arrival) else { return }
-        guard let firstSample = stream.timeline.observe(stamp: stamp, sampleCount: frameCount, sequence: header.sequence).firstSample else {
-            // So far from the stream's line that its sample indices would run out.
-            return rejectTimestamp(header.timestamp.isGPU ? .timestampGPU : .timestampCPU, from: source, at: arrival)
-        }
-        let reorderedBefore = stream.ring.reordered
-        let outcome = stream.ring.write(
-            firstSample: firstSample, frameCount: frameCount, samples: UnsafeBufferPointer(rebasing: samples[..<sampleCount]))
-        if let firstSampleTime = publish(stream, at: firstSample, session: session) {
-            measureArrival(of: stream, firstSampleTime: firstSampleTime, arrival: arrival, source: source)
-        }
-        switch outcome {
-        case .stored: if stream.ring.reordered > reorderedBefore { counters.reordered.add() }
-        case .late: counters.late.add()
-        case .duplicate: counters.duplicates.add()
-        case .full, .tooLarge: counters.overflows.add()
+        switch stream.receive(stamp: stamp, sequence: header.sequence, samples: UnsafeBufferPointer(rebasing: samples[..<sampleCount]),
+                              frameCount: frameCount, session: session) {
+        case .offTheLine:
+            rejectTimestamp(header.timestamp.isGPU ? .timestampGPU : .timestampCPU, from: source, at: arrival)
+        case .written(let outcome, let reordered, let firstSampleTime):
+            if let firstSampleTime { measureArrival(of: stream, firstSampleTime: firstSampleTime, arrival: arrival, source: source) }
+            switch outcome {
+            case .stored: if reordered { counters.reordered.add() }
+            case .late: counters.late.add()
+            case .duplicate: counters.duplicates.add()
+            case .full, .tooLarge: counters.overflows.add()
+            }
         }
     }
 
@@ -266,19 +263,6 @@ public final class SessionTable {
         stream.lastLatencyReport = arrival
         report(.latencyShort(source: source, streamID: stream.streamID, needed: high, latency: limit),
                kind: "latency-short", from: source, at: arrival)
-    }
-
-    /// Linearizes the stream's clock chain at `index` for playback (nothing while it is not
-    /// calibrated); returns the local time of sample `index`.
-    @discardableResult
-    private func publish(_ stream: IngestStream, at index: Int64, session: IngestSession) -> Nanoseconds? {
-        let calibration = stream.stampsOnGPU ? session.calibration : nil
-        guard let time = ClockChain.localTime(ofSample: index, on: stream.timeline.line, calibration: calibration, host: session.host),
-              let rate = ClockChain.localRate(at: index, on: stream.timeline.line, nominalRate: stream.sampleRate,
-                                              calibration: calibration, host: session.host)
-        else { return nil }
-        stream.published.publish(PublishedTimeline.Line(anchorSample: index, anchorTime: time, samplesPerSecond: rate))
-        return time
     }
 
     private func stream(in session: IngestSession, _ header: AudioFrameHeader, stampsOnGPU: Bool, at now: Nanoseconds) -> IngestStream? {

@@ -1,4 +1,5 @@
 import Core
+import Realtime
 
 /// How playback runs: the device, the latency, the real-time priority.
 public struct PlaybackConfiguration: Sendable {

@@ -2,6 +2,7 @@ import Buffer
 import Core
 import Foundation
 import Logging
+import Realtime
 import Synchronization
 
 /// Plays every attached stream on one ALSA device: opens it, runs the real-time loop, and when the
@@ -76,11 +77,7 @@ public final class PlaybackEngine: @unchecked Sendable {
             }
         }
         if let path = configuration.recordPath {
-            do {
-                recorder = try PlaybackRecorder(path: path, rate: negotiated.rate, channels: negotiated.channels.rawValue)
-            } catch {
-                throw error as? AlsaError ?? AlsaError("--record \(path): \(error)")
-            }
+            recorder = try PlaybackRecorder(path: path, rate: negotiated.rate, channels: negotiated.channels.rawValue)
         }
         self.negotiated = negotiated
         if configuration.timingTracePath != nil {
@@ -92,7 +89,7 @@ public final class PlaybackEngine: @unchecked Sendable {
         // On fault: pages are locked as they are first touched, so the process's reserved but
         // unused memory (thread stacks, allocator arenas) does not become resident.
         if configuration.lockMemory && mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0 {
-            logger.warning("cannot lock memory (mlockall: \(String(cString: strerror(errno)))); page faults may cause glitches")
+            logger.warning("cannot lock memory (mlockall: \(SystemError.current)); page faults may cause glitches")
         }
         let mixer = PlaybackMixer(channels: negotiated.channels.rawValue, maximumPeriod: negotiated.periodFrames,
                                   latency: latency, slots: slots, counters: counters)
@@ -133,11 +130,10 @@ public final class PlaybackEngine: @unchecked Sendable {
         }
     }
 
-    /// Starts playing a stream from its ring on its timeline; nil when every slot is taken.
-    public func attach(ring: FrameRing, timeline: PublishedTimeline) -> Int? {
+    /// Starts playing the stream ingest handed over; nil when every slot is taken.
+    public func attach(_ stream: StreamHandoff) -> Int? {
         guard let negotiated else { return nil }
-        let stream = PlaybackStream(ring: ring, timeline: timeline, maximumPeriod: negotiated.periodFrames, counters: counters)
-        return slots.attach(stream, ring: ring, timeline: timeline)
+        return slots.attach(PlaybackStream(stream, maximumPeriod: negotiated.periodFrames, counters: counters))
     }
 
     /// Stalls the playback thread once for `duration` (tests: an underrun on demand).
@@ -177,7 +173,7 @@ public final class PlaybackEngine: @unchecked Sendable {
                 pcm = nil
                 continue
             }
-            let loop = PlaybackLoop(pcm: device, paces: devicePaces, fill: deviceFill, streamCost: streamCost, schedule: schedule, mixer: mixer, counters: counters, recorder: recorder, trace: trace)
+            let loop = PlaybackLoop(pcm: device, paces: devicePaces, fill: deviceFill, streamCost: streamCost, schedule: schedule, mixer: mixer, counters: counters, recorder: recorder?.queue, trace: trace)
             current.withLock { $0 = loop }
             if stopping.load(ordering: .acquiring) { loop.requestStop() }
             var ending = PlaybackLoop.Ending.stopped

@@ -3,6 +3,7 @@ import Core
 import Ingest
 import Logging
 import Playback
+import Realtime
 import Synchronization
 
 /// The player: network ingest feeding playback. Every stream ingest starts is attached to the
@@ -80,7 +81,7 @@ private final class Attachments: @unchecked Sendable {
     func handle(_ stream: IngestStream, started: Bool) {
         let key = ObjectIdentifier(stream)
         if started {
-            guard let slot = playback.attach(ring: stream.ring, timeline: stream.published) else {
+            guard let slot = playback.attach(stream.handoff) else {
                 logger.warning("all \(playback.slots.capacity) stream slots busy; stream \(stream.streamID.map { LogText.escaped($0) } ?? "-") is not played")
                 return
             }

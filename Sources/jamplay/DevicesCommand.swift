@@ -1,5 +1,6 @@
 import ArgumentParser
 import Playback
+import Realtime
 
 /// `jamplay devices`: the ALSA playback devices, so a user can pick a stable name.
 struct DevicesCommand: ParsableCommand {

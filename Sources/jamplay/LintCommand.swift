@@ -40,7 +40,7 @@ struct LintCommand: ParsableCommand {
     func run() throws {
         let descriptor: Int32 = file == "-" ? STDIN_FILENO : open(file, O_RDONLY)
         guard descriptor >= 0 else {
-            printError("jamplay lint: cannot open \(file): \(String(cString: strerror(errno)))")
+            printError("jamplay lint: cannot open \(file): \(SystemError.current)")
             throw ExitCode(2)
         }
         defer { if descriptor != STDIN_FILENO { close(descriptor) } }
@@ -53,7 +53,7 @@ struct LintCommand: ParsableCommand {
             let count = read(descriptor, chunk.baseAddress, chunk.count)
             if count < 0 && errno == EINTR { continue }
             guard count >= 0 else {
-                printError("jamplay lint: cannot read \(file): \(String(cString: strerror(errno)))")
+                printError("jamplay lint: cannot read \(file): \(SystemError.current)")
                 throw ExitCode(2)
             }
             if count == 0 { break }

@@ -81,7 +81,7 @@ import Wire
         // Whatever each clock chain holds, what it publishes is a line playback can use, or nothing.
         for session in table.activeSessions {
             for stream in session.streams.values {
-                guard let line = stream.published.line else { continue }
+                guard let line = stream.handoff.timeline.line else { continue }
                 #expect(line.samplesPerSecond.isFinite && abs(line.samplesPerSecond / Double(stream.sampleRate.hertz) - 1) <= 0.01)
             }
         }

@@ -1,6 +1,7 @@
 import Core
 import Foundation
 import Ingest
+import Synchronization
 import TestSupport
 import Testing
 import Wire
@@ -246,36 +247,15 @@ import Glibc
         let udp = try await server.start().udp!
         let socket = LoopbackSockets.udpSocket()
         defer { close(socket) }
-        var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
-        setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         LoopbackSockets.sendDatagram(port: udp, IngestServerTests.frameLine(0), from: socket)
 
-        // The sender's clock reads 3 s ahead of ours; answer probes at once, as jamsend does, until
-        // the server has five exchanges it keeps (a loaded machine stretches some round trips,
-        // which the filter rightly drops).
+        // The sender's clock reads 3 s ahead of ours; a thread of its own answers probes at once,
+        // as jamsend does, until the server has five exchanges it keeps (a loaded machine
+        // stretches some round trips, which the filter rightly drops).
         let senderAhead: Int64 = 3_000_000_000
-        var decoder = JamnetDecoder()
-        var none: [Float] = []
-        var buffer = [UInt8](repeating: 0, count: 2_048)
-        let deadline = SystemMonotonicClock().now() + .seconds(20)
-        var kept = 0
-        while kept < 5 && SystemMonotonicClock().now() < deadline {
-            // Answer the newest probe waiting: on a loaded machine one pass of this loop can take
-            // longer than the server keeps a probe's id, and older ones would only be refused.
-            var newest: ClockProbe?
-            var flags: Int32 = 0
-            while case let count = buffer.withUnsafeMutableBytes({ recv(socket, $0.baseAddress, $0.count, flags) }), count > 0 {
-                if case .clockProbe(let probe) = decoder.decode(buffer[..<count].dropLast(), samples: &none) { newest = probe }
-                flags = Int32(MSG_DONTWAIT)
-            }
-            if let probe = newest {
-                let now = SystemMonotonicClock().now() + Nanoseconds(senderAhead)
-                var echo: [UInt8] = []
-                try JamnetEncoder().encode(ClockEcho(probeID: probe.probeID, probeSent: probe.probeSent, probeReceived: now, echoSent: now, sessionID: probe.sessionID), into: &echo)
-                LoopbackSockets.sendDatagram(port: udp, echo, from: socket)
-            }
-            kept = try await server.withTable { $0.activeSessions.first?.host.status.samples ?? 0 }
-        }
+        let answerer = ProbeAnswerer(socket: socket, port: udp, clockAhead: Nanoseconds(senderAhead))
+        defer { answerer.stop() }
+        _ = try await eventually(within: 60) { try await server.withTable { $0.activeSessions.first?.host.status.samples ?? 0 } >= 5 }
         let found = try await server.withTable { $0.activeSessions.first?.host.status }
         let status = try #require(found, "the session ended before five exchanges were kept")
         #expect(status.samples >= 5)
@@ -283,6 +263,46 @@ import Glibc
         // Local − sender = −3 s, to within the round trip on loopback (well under a millisecond).
         #expect(abs(status.offset.rawValue + senderAhead) < 5_000_000)
         try await server.stop()
+    }
+}
+
+/// Answers a receiver's clock probes from `socket` as a sender whose clock reads `clockAhead` ahead
+/// would, on a thread of its own (its blocking reads stay off the shared pool), until stopped.
+final class ProbeAnswerer: Sendable {
+    private let stopping = Atomic<Bool>(false)
+    private let stopped = DispatchSemaphore(value: 0)
+
+    init(socket: Int32, port: Int, clockAhead: Nanoseconds) {
+        Thread.detachNewThread { [self] in
+            defer { stopped.signal() }
+            var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
+            setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            var decoder = JamnetDecoder()
+            var none: [Float] = []
+            var buffer = [UInt8](repeating: 0, count: 2_048)
+            while !stopping.load(ordering: .relaxed) {
+                // Answer the newest probe waiting: on a loaded machine a pass can take longer than
+                // the server keeps a probe's id, and older ones would only be refused.
+                var newest: ClockProbe?
+                var flags: Int32 = 0
+                while case let count = buffer.withUnsafeMutableBytes({ recv(socket, $0.baseAddress, $0.count, flags) }), count > 0 {
+                    if case .clockProbe(let probe) = decoder.decode(buffer[..<count].dropLast(), samples: &none) { newest = probe }
+                    flags = Int32(MSG_DONTWAIT)
+                }
+                guard let probe = newest else { continue }
+                let now = SystemMonotonicClock().now() + clockAhead
+                var echo: [UInt8] = []
+                try? JamnetEncoder().encode(ClockEcho(probeID: probe.probeID, probeSent: probe.probeSent, probeReceived: now, echoSent: now,
+                                                      sessionID: probe.sessionID), into: &echo)
+                LoopbackSockets.sendDatagram(port: port, echo, from: socket)
+            }
+        }
+    }
+
+    /// Stops answering; returns once the thread has.
+    func stop() {
+        stopping.store(true, ordering: .relaxed)
+        stopped.wait()
     }
 }
 

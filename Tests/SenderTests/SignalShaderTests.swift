@@ -21,7 +21,7 @@ import Testing
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
         let fresh = try String(contentsOf: output, encoding: .utf8)
-        let committed = try String(contentsOf: Self.repository.appendingPathComponent("Sources/Sender/SignalShaderCode.swift"), encoding: .utf8)
+        let committed = try String(contentsOf: Self.repository.appendingPathComponent("Sources/Sender/Vulkan/SignalShaderCode.swift"), encoding: .utf8)
         #expect(fresh == committed, "Resources/shaders/signal.comp changed: run scripts/compile-shaders.sh and commit the result")
     }
 }

@@ -2,7 +2,7 @@ import Core
 import Sender
 import Testing
 
-@Suite(.serialized, .enabled(if: VulkanAvailability.missing == nil, "\(VulkanAvailability.missing ?? "")"))
+@Suite(.serialized, .enabled(if: VulkanDevice.unavailableReason == nil, "\(VulkanDevice.unavailableReason ?? "")"))
 struct VulkanDeviceTests {
     /// Raw GPU time → CPU time through one reading (lavapipe: same clock, so no drift to model).
     static func cpu(ofGPU gpu: Int64, _ reading: CalibrationReading) -> Int64 { gpu - (reading.gpu - reading.cpu.rawValue) }

@@ -2,19 +2,7 @@ import Core
 import Sender
 import Testing
 
-/// Why Vulkan tests cannot run here (they skip loudly with it), or nil where a device opens.
-enum VulkanAvailability {
-    static let missing: String? = {
-        do {
-            _ = try VulkanDevice()
-            return nil
-        } catch {
-            return "no Vulkan device here (\(error)); CI installs mesa-vulkan-drivers"
-        }
-    }()
-}
-
-@Suite(.serialized, .enabled(if: VulkanAvailability.missing == nil, "\(VulkanAvailability.missing ?? "")"))
+@Suite(.serialized, .enabled(if: VulkanDevice.unavailableReason == nil, "\(VulkanDevice.unavailableReason ?? "")"))
 struct VulkanSignalRendererTests {
     let gpu = try! VulkanDevice()
 

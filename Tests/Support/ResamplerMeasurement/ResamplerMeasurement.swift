@@ -1,5 +1,5 @@
 import Foundation
-import Playback
+import Realtime
 
 /// How a resampler is measured, shared by its tests and its benchmark: a signal through an engine
 /// in 256-frame periods as the playback thread feeds it, and THD+N of the result.

@@ -31,11 +31,11 @@ import Wire
         }
     }
 
-    static var clockArguments: [String] { VulkanAvailability.missing == nil ? [] : ["--clock", "cpu"] }
+    static var clockArguments: [String] { VulkanDevice.unavailableReason == nil ? [] : ["--clock", "cpu"] }
 
     @Test(arguments: ["--tcp", "--udp"])
     func aStreamArrivesCalibratedAndEverySampleIsWhatTheShaderRendered(transport: String) async throws {
-        if VulkanAvailability.missing != nil { print("JamsendIngestTests: \(VulkanAvailability.missing!); rendering on the CPU instead") }
+        if VulkanDevice.unavailableReason != nil { print("JamsendIngestTests: \(VulkanDevice.unavailableReason!); rendering on the CPU instead") }
         let (server, tcp, udp) = try await Self.startServer()
         let port = transport == "--tcp" ? tcp : udp
         let outcome = try JamsendProcess.run(Self.clockArguments + [

@@ -21,8 +21,9 @@ public struct DeviceTimeline: Sendable {
     public var lockingBandwidth = 2.0, lockingDuration = Nanoseconds.seconds(2)
     /// Bandwidth of the phase term once locked: wide enough to follow the device's timing as it
     /// wanders over seconds (on the JACK rig, by ±50 µs), narrow enough to average the readings'
-    /// wake-up jitter. Replays of recorded readings against what a JACK client heard put the
-    /// best between 0.1 and 0.2 Hz (0.05 Hz lagged: p99 errors 1.2–2× as large).
+    /// wake-up jitter. Between 0.1 and 0.2 Hz the heard error is least: narrower lags the device's
+    /// wander, wider lets the readings' jitter through (`TimelineReplay` replays recorded readings
+    /// at other settings against what a JACK client heard).
     public var lockedPhaseBandwidth = 0.15
     /// Bandwidth of the rate term, always: a device runs within ppm of its nominal rate, so this
     /// can be narrow, and it keeps bursts of late readings from bending the rate.
@@ -36,8 +37,8 @@ public struct DeviceTimeline: Sendable {
     /// loop's rate estimate for seconds.
     public var resetThreshold = Nanoseconds.milliseconds(10)
     /// The loop is fed the earliest reading of each group this long (zero: every reading).
-    /// Replays of recorded JACK-rig traces: 30–50 ms groups alike, fewer p99 jitters over 50 µs
-    /// than every reading; 0.25 s groups lag the device's wander.
+    /// Groups of 30–50 ms give fewer large errors than every reading (a reading is late by the
+    /// thread's wake-up, never early); groups of 0.25 s lag the device's wander.
     public var readingGroup = Nanoseconds.milliseconds(40)
     /// Once locked, when the earliest readings of `offGroupsToStep` groups in a row are all this
     /// far off the prediction, the device's timing moved (the JACK server recovering from a stall

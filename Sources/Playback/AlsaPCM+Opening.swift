@@ -1,14 +1,10 @@
 import CALSA
 import Core
+import Realtime
 
-/// An ALSA playback PCM, negotiated and configured for the player: interleaved, timestamps on
-/// `CLOCK_MONOTONIC`, starting with its first period written.
-///
-/// Open and close on a normal thread; `write`, `readStatus` and `recover` are for the playback
-/// thread (Thread: playback (RT). Non-allocating; they enter the ALSA library, which takes no
-/// locks of ours). Sendable because it is handed from the opening thread to the playback thread,
-/// one user at a time.
-public final class AlsaPCM: @unchecked Sendable {
+/// Opening and configuring a PCM (control code: it allocates and builds error text), and what
+/// ALSA's configuration offers.
+extension AlsaPCM {
     /// What to ask the device for.
     public struct Request: Hashable, Sendable {
         /// ALSA PCM name (`default`, `hw:CARD=PCH,DEV=0`, `jack`, `null`).
@@ -26,113 +22,23 @@ public final class AlsaPCM: @unchecked Sendable {
         public init() {}
     }
 
-    /// What the device gave.
-    public struct Negotiated: Hashable, Sendable, CustomStringConvertible {
-        public var format: DeviceSampleFormat
-        public var rate: SampleRate
-        public var channels: ChannelCount
-        public var periodFrames: Int
-        public var bufferFrames: Int
-
-        /// How long `frames` device frames play.
-        public func duration(ofFrames frames: Int) -> Nanoseconds {
-            Nanoseconds(Int64((Double(frames) * 1e9 / Double(rate.hertz)).rounded()))
-        }
-
-        /// `"FLOAT_LE, 48000 Hz, 2 ch, period 256, buffer 768 frames"`.
-        public var description: String {
-            "\(format.rawValue), \(rate.hertz) Hz, \(channels.rawValue) ch, period \(periodFrames), buffer \(bufferFrames) frames"
-        }
-    }
-
-    /// One `snd_pcm_status` reading.
-    public struct Status: Hashable, Sendable {
-        /// When the status was taken, `CLOCK_MONOTONIC`.
-        public var timestamp: Nanoseconds
-        /// Frames between the application pointer and the one being heard.
-        public var delayFrames: Int
-        /// Frames the application may write now.
-        public var availableFrames: Int
-    }
-
-    /// The PCM's name.
-    public let name: String
-    /// The configuration the device accepted.
-    public let negotiated: Negotiated
-    private let handle: OpaquePointer
-    private let statusBuffer: OpaquePointer
-    private let softwareParameters: OpaquePointer
-
     /// Opens and configures `request.name`; the error says what failed.
-    public init(_ request: Request) throws(AlsaError) {
-        name = request.name
-        var pcm: OpaquePointer?
+    public convenience init(_ request: Request) throws(AlsaError) {
+        var opened: OpaquePointer?
         // Our error says what failed; ALSA's own line would come first and on every retry.
         jamplay_alsa_silence_errors()
-        let opened = snd_pcm_open(&pcm, request.name, SND_PCM_STREAM_PLAYBACK, 0)
+        let result = snd_pcm_open(&opened, request.name, SND_PCM_STREAM_PLAYBACK, 0)
         jamplay_alsa_restore_errors()
-        try alsaCheck(opened, "cannot open ALSA device \"\(request.name)\"")
-        handle = pcm!
+        try alsaCheck(result, "cannot open ALSA device \"\(request.name)\"")
+        guard let handle = opened else { throw AlsaError("cannot open ALSA device \"\(request.name)\": no handle") }
+        let negotiated: Negotiated
         do {
             negotiated = try Self.configure(handle, request)
         } catch {
             snd_pcm_close(handle)
             throw error
         }
-        var status: OpaquePointer?, software: OpaquePointer?
-        snd_pcm_status_malloc(&status)
-        snd_pcm_sw_params_malloc(&software)
-        statusBuffer = status!
-        softwareParameters = software!
-    }
-
-    deinit {
-        snd_pcm_drop(handle)
-        snd_pcm_close(handle)
-        snd_pcm_status_free(statusBuffer)
-        snd_pcm_sw_params_free(softwareParameters)
-    }
-
-    /// Writes `frames` interleaved frames; returns the frames written or a negative error.
-    /// Blocks while the device's buffer is full (a pacing device).
-    public func write(_ bytes: UnsafeRawPointer, frames: Int) -> Int {
-        Int(snd_pcm_writei(handle, bytes, snd_pcm_uframes_t(frames)))
-    }
-
-    /// Waits until the device has room for `wakeThreshold` frames: 1 then, 0 if it has none
-    /// after `timeoutMilliseconds` (it stopped taking samples), or a negative error (an xrun).
-    public func waitForRoom(timeoutMilliseconds: Int32) -> Int {
-        Int(snd_pcm_wait(handle, timeoutMilliseconds))
-    }
-
-    /// Sets the room `waitForRoom` waits for (ALSA's `avail_min`), in frames; false when the
-    /// device refuses it. Set to one more than the room left after a write, the wait ends as soon
-    /// as the device takes its next frames, whatever it still holds.
-    public func setWakeThreshold(_ frames: Int) -> Bool {
-        snd_pcm_sw_params_current(handle, softwareParameters) >= 0
-            && snd_pcm_sw_params_set_avail_min(handle, softwareParameters, snd_pcm_uframes_t(max(1, frames))) >= 0
-            && snd_pcm_sw_params(handle, softwareParameters) >= 0
-    }
-
-    /// The device's status now, nil when ALSA cannot give one.
-    public func readStatus() -> Status? {
-        guard snd_pcm_status(handle, statusBuffer) >= 0 else { return nil }
-        var stamp = snd_htimestamp_t()
-        snd_pcm_status_get_htstamp(statusBuffer, &stamp)
-        return Status(timestamp: Nanoseconds(Int64(stamp.tv_sec) * 1_000_000_000 + Int64(stamp.tv_nsec)),
-                      delayFrames: Int(snd_pcm_status_get_delay(statusBuffer)),
-                      availableFrames: Int(snd_pcm_status_get_avail(statusBuffer)))
-    }
-
-    /// Drops what is queued and prepares the device to start again with the next period written.
-    public func restart() {
-        snd_pcm_drop(handle)
-        snd_pcm_prepare(handle)
-    }
-
-    /// Recovers from an xrun or suspend (`snd_pcm_recover`, silently); false when the device is gone.
-    public func recover(_ error: Int) -> Bool {
-        snd_pcm_recover(handle, Int32(error), 1) >= 0
+        self.init(handle: handle, name: request.name, negotiated: negotiated)
     }
 
     /// Whether ALSA reports any sound card at all (the `null` PCM needs none).

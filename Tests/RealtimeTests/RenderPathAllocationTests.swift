@@ -1,7 +1,7 @@
 import AllocationCounter
 import Buffer
 import Core
-@testable import Playback
+@testable import Realtime
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -23,8 +23,8 @@ import Glibc
             let ring = FrameRing(channels: ChannelCount(channels), capacity: 131_072)!
             let timeline = PublishedTimeline()
             timeline.publish(.init(anchorSample: 0, anchorTime: origin, samplesPerSecond: Double(rate) * (1 + 150e-6)))
-            let stream = PlaybackStream(ring: ring, timeline: timeline, maximumPeriod: 256, counters: counters)
-            #expect(slots.attach(stream, ring: ring, timeline: timeline) != nil)
+            let handoff = StreamHandoff(streamID: nil, sampleRate: SampleRate(hertz: rate), channels: ChannelCount(channels), ring: ring, timeline: timeline)
+            #expect(slots.attach(PlaybackStream(handoff, maximumPeriod: 256, counters: counters)) != nil)
             rings.append((ring, rate / 48_000 == 2 ? 2 : 1))
         }
         let input = UnsafeMutableBufferPointer<Float>.allocate(capacity: 480 * 4)

@@ -171,7 +171,7 @@ import Wire
 }
 
 /// The same file checks through lavapipe: GPU-rendered, GPU-stamped.
-@Suite(.enabled(if: VulkanAvailability.missing == nil, "\(VulkanAvailability.missing ?? "")"))
+@Suite(.enabled(if: VulkanDevice.unavailableReason == nil, "\(VulkanDevice.unavailableReason ?? "")"))
 struct JamsendVulkanCommandTests {
     @Test(arguments: [("auto", "clock"), ("submit", "dispatch")])
     func aVulkanStreamPassesLintAndItsBlocksAgreeWithinTheirDeviation(calibration: String, stamp: String) throws {

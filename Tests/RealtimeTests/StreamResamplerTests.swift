@@ -1,5 +1,5 @@
 import Foundation
-import Playback
+import Realtime
 import ResamplerMeasurement
 import Testing
 

@@ -15,8 +15,8 @@ public final class PlaybackStream {
     public static let reanchorThreshold = 0.002
     /// PI gains on the position error (input frames): proportional per frame of error, and
     /// integral per frame-second. At 48 kHz the loop's natural frequency is about 1 Hz, damping
-    /// 0.7: it follows the device timeline's phase as it moves (a slower loop, 0.05 Hz, lagged it by
-    /// one or two frames) without audible pitch change (a 1-frame error moves the ratio by
+    /// 0.7: it follows the device timeline's phase as it moves (a loop ten times slower lags it by
+    /// a frame or two) without audible pitch change (a 1-frame error moves the ratio by
     /// 200 ppm, a third of a cent, and the error it sees is smooth: both timelines are filtered).
     public static let proportionalGain = 2e-4, integralGain = 1e-3
     /// The most the loop may move the ratio from what the clock chain says, relative.
@@ -34,8 +34,10 @@ public final class PlaybackStream {
 
     /// Interleaved channels of the stream.
     public let channels: Int
-    // The ring and timeline are kept alive by whoever attached the stream (`StreamSlots`); the
-    // playback thread must not retain or release them.
+    /// The stream as ingest handed it over: kept here so that its ring and timeline live as long
+    /// as this does. Not for the playback thread, which reads them through the two references
+    /// below and must not retain or release anything.
+    public let handoff: StreamHandoff
     private unowned(unsafe) let ring: FrameRing
     private unowned(unsafe) let timeline: PublishedTimeline
     private let counters: PlaybackCounters
@@ -56,10 +58,12 @@ public final class PlaybackStream {
     /// The position error of the last period, in input frames and in nanoseconds, and its ratio trim.
     private(set) var lastError: Double = 0, lastErrorNanoseconds: Double = 0, lastTrim: Double = 0
 
-    /// Prepares to play `ring` on `timeline`; `maximumPeriod` bounds the frames of one render call.
-    public init(ring: FrameRing, timeline: PublishedTimeline, maximumPeriod: Int, counters: PlaybackCounters) {
+    /// Prepares to play the stream `handoff` brings; `maximumPeriod` bounds the frames of one render call.
+    public init(_ handoff: StreamHandoff, maximumPeriod: Int, counters: PlaybackCounters) {
+        self.handoff = handoff
+        let ring = handoff.ring
         self.ring = ring
-        self.timeline = timeline
+        timeline = handoff.timeline
         self.counters = counters
         channels = ring.channels
         resampler = StreamResampler(channels: ring.channels)

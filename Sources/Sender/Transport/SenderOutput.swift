@@ -34,7 +34,7 @@ final class SenderOutput {
             // open(2), not FileManager: it writes through devices and pipes (/dev/stdout) instead of replacing them.
             let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
             guard descriptor >= 0 else {
-                throw OpenError(description: "\(path): \(String(cString: strerror(errno)))")
+                throw OpenError(description: "\(path): \(SystemError.current)")
             }
             file = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
         }

@@ -1,5 +1,5 @@
 import Core
-import Playback
+import Realtime
 import Testing
 
 @Suite struct DeviceTimelineTests {

@@ -1,4 +1,3 @@
-import Buffer
 import Synchronization
 
 /// The streams the real-time thread plays: a fixed table of slots handed over with atomics.
@@ -16,9 +15,8 @@ public final class StreamSlots: @unchecked Sendable {
     /// How many streams can play at once.
     public let capacity: Int
     private let states: UnsafeMutablePointer<Atomic<Int>>
-    // Control-thread owned: the stream objects and what keeps their ring and timeline alive.
+    // Control-thread owned: the streams (each keeps its hand-off, ring and timeline alive).
     private var streams: [PlaybackStream?]
-    private var owners: [(FrameRing, PublishedTimeline)?]
     // Read by the playback thread after it sees `playing`: stable while the slot is not free.
     private let pointers: UnsafeMutablePointer<Unmanaged<PlaybackStream>?>
 
@@ -28,7 +26,6 @@ public final class StreamSlots: @unchecked Sendable {
         states = .allocate(capacity: capacity)
         for slot in 0..<capacity { (states + slot).initialize(to: Atomic<Int>(State.free.rawValue)) }
         streams = Array(repeating: nil, count: capacity)
-        owners = Array(repeating: nil, count: capacity)
         pointers = .allocate(capacity: capacity)
         pointers.initialize(repeating: nil, count: capacity)
     }
@@ -40,11 +37,10 @@ public final class StreamSlots: @unchecked Sendable {
     }
 
     /// Starts playing `stream`; returns its slot, or nil when every slot is taken.
-    public func attach(_ stream: PlaybackStream, ring: FrameRing, timeline: PublishedTimeline) -> Int? {
+    public func attach(_ stream: PlaybackStream) -> Int? {
         collect()
         guard let slot = (0..<capacity).first(where: { states[$0].load(ordering: .acquiring) == State.free.rawValue }) else { return nil }
         streams[slot] = stream
-        owners[slot] = (ring, timeline)
         pointers[slot] = Unmanaged.passUnretained(stream)
         states[slot].store(State.playing.rawValue, ordering: .releasing)
         return slot
@@ -87,7 +83,6 @@ public final class StreamSlots: @unchecked Sendable {
     private func free(_ slot: Int) {
         pointers[slot] = nil
         streams[slot] = nil
-        owners[slot] = nil
         states[slot].store(State.free.rawValue, ordering: .releasing)
     }
 }

@@ -1,4 +1,4 @@
-import Playback
+import Realtime
 import Testing
 
 @Suite struct SampleConverterTests {

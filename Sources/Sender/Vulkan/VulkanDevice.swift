@@ -368,3 +368,15 @@ extension VulkanDevice: TimestampSource {
     /// `vulkan:<device> DEVICE+CLOCK_MONOTONIC` or `… submit` (the fallback).
     public var clockBase: String { "vulkan:\(name) \(calibrationMethod == .calibrated ? "DEVICE+CLOCK_MONOTONIC" : "submit")" }
 }
+
+extension VulkanDevice {
+    /// Why no Vulkan device opens on this machine, or nil where one does (tried once).
+    public static let unavailableReason: String? = {
+        do {
+            _ = try VulkanDevice()
+            return nil
+        } catch {
+            return "no Vulkan device here (\(error)); Debian's mesa-vulkan-drivers provides one on the CPU"
+        }
+    }()
+}

@@ -5,6 +5,7 @@ import Ingest
 import Logging
 import JackProbe
 import Playback
+import Realtime
 import Receiver
 import RigSupport
 import Sender

@@ -1,7 +1,7 @@
 import Buffer
 import Core
 import Foundation
-import Playback
+import Realtime
 import Testing
 
 /// The latency in force follows its target smoothly: a stream's drift lock follows it without a
@@ -19,7 +19,8 @@ import Testing
         _ = samples.withUnsafeBufferPointer { ring.write(firstSample: 0, frameCount: 960_000, samples: $0) }
         let timeline = PublishedTimeline()
         timeline.publish(.init(anchorSample: 0, anchorTime: .seconds(1), samplesPerSecond: 48_000))
-        #expect(slots.attach(PlaybackStream(ring: ring, timeline: timeline, maximumPeriod: 256, counters: counters), ring: ring, timeline: timeline) != nil)
+        let stream = StreamHandoff(streamID: nil, sampleRate: .standard, channels: ChannelCount(1), ring: ring, timeline: timeline)
+        #expect(slots.attach(PlaybackStream(stream, maximumPeriod: 256, counters: counters)) != nil)
         let period = 256.0 / 48_000 * 1e9
         var previous = latency.inForce, largestStep = Nanoseconds.zero, largestJump: Float = 0, last: Float?, jumpAt = 0
         for index in 0..<1_500 {

@@ -1,13 +1,12 @@
-import Core
-import Foundation
 import Synchronization
 
 /// A record of the playback loop's timing, period by period, for diagnosing the locks: what the
 /// device reported, what the device timeline made of it, and how far the first stream was from
-/// its timeline. Written to a CSV file when playback stops (`--trace-timing`).
+/// its timeline. Written to a CSV file when playback stops (`--trace-timing`, Playback's
+/// `write(to:)`).
 ///
 /// Thread: `record` from the playback thread (RT; lock-free, non-allocating: a preallocated
-/// table, periods past its end are not recorded); `write` from a normal thread after the loop ended.
+/// table, periods past its end are not recorded); `recorded` from a normal thread.
 public final class PlaybackTrace: @unchecked Sendable {
     /// One period.
     public struct Entry: Sendable {
@@ -38,21 +37,15 @@ public final class PlaybackTrace: @unchecked Sendable {
     deinit { entries.deallocate() }
 
     /// Appends one period. Thread: playback (RT). Lock-free, non-allocating.
-    func record(_ entry: Entry) {
+    package func record(_ entry: Entry) {
         let index = count.load(ordering: .relaxed)
         guard index < capacity else { return }
         entries[index] = entry
         count.store(index + 1, ordering: .releasing)
     }
 
-    /// Writes the periods recorded so far as CSV.
-    public func write(to path: String) throws {
-        var text = "written,mixed_at_ns,first_heard_at_ns,status_time_ns,delay_frames,frame_period_ns,stream_error_frames,stream_trim,written_at_ns\n"
-        for index in 0..<count.load(ordering: .acquiring) {
-            let entry = entries[index]
-            text += "\(entry.written),\(entry.mixedAt),\(entry.firstHeardAt),\(entry.statusTime),\(entry.delayFrames),"
-                + "\(entry.framePeriod),\(entry.streamError),\(entry.streamTrim),\(entry.writtenAt)\n"
-        }
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
+    /// The periods recorded so far (read them on a normal thread; later ones may follow).
+    public var recorded: UnsafeBufferPointer<Entry> {
+        UnsafeBufferPointer(start: entries, count: count.load(ordering: .acquiring))
     }
 }

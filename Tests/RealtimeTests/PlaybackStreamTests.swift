@@ -1,7 +1,7 @@
 import Buffer
 import Core
 import Foundation
-import Playback
+import Realtime
 import Testing
 
 /// A stream rendered period by period against a simulated device clock.
@@ -15,7 +15,8 @@ struct StreamRig {
 
     init(channels: Int = 1, rate: Double = 48_000, period: Int = 256) {
         ring = FrameRing(channels: ChannelCount(channels), capacity: 262_144)!
-        stream = PlaybackStream(ring: ring, timeline: timeline, maximumPeriod: period, counters: counters)
+        let handoff = StreamHandoff(streamID: nil, sampleRate: .standard, channels: ChannelCount(channels), ring: ring, timeline: timeline)
+        stream = PlaybackStream(handoff, maximumPeriod: period, counters: counters)
         self.rate = rate
         self.channels = channels
     }

@@ -51,7 +51,7 @@ public final class SocketConnection: Sendable {
         while let info = candidate, connected < 0 {
             candidate = info.pointee.ai_next
             let socketDescriptor = socket(info.pointee.ai_family, info.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), info.pointee.ai_protocol)
-            guard socketDescriptor >= 0 else { lastError = String(cString: strerror(errno)); continue }
+            guard socketDescriptor >= 0 else { lastError = SystemError.current.description; continue }
             // Linux bounds a blocking connect and every send by SO_SNDTIMEO: a stalled receiver
             // cannot stop the paced loop for longer than this.
             var limit = timeval(tv_sec: Int(timeout.rawValue / 1_000_000_000), tv_usec: Int(timeout.rawValue % 1_000_000_000 / 1000))
@@ -59,7 +59,7 @@ public final class SocketConnection: Sendable {
             if connect(socketDescriptor, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 {
                 connected = socketDescriptor
             } else {
-                lastError = String(cString: strerror(errno))
+                lastError = SystemError.current.description
                 Glibc.close(socketDescriptor)
             }
         }

@@ -17,9 +17,9 @@ import Glibc
 ///
 /// Thread: playback (RT) for `run`. Lock-free, non-allocating, no logging: it reports through
 /// `counters` and returns why it ended. `requestStop` may be called from any thread.
-final class PlaybackLoop: @unchecked Sendable {
+package final class PlaybackLoop: @unchecked Sendable {
     /// Why `run` returned.
-    enum Ending: Equatable {
+    package enum Ending: Equatable {
         case stopped
         case deviceFailed(code: Int)
         /// The device took no samples for `stuckTimeoutMilliseconds` (a JACK server that died).
@@ -27,10 +27,10 @@ final class PlaybackLoop: @unchecked Sendable {
     }
 
     /// How long a pacing device may take no samples before the loop gives it up.
-    static let stuckTimeoutMilliseconds: Int32 = 1_000
+    package static let stuckTimeoutMilliseconds: Int32 = 1_000
 
-    let pcm: AlsaPCM
-    let paces: Bool
+    package let pcm: AlsaPCM
+    package let paces: Bool
     private let mixer: PlaybackMixer
     private let counters: PlaybackCounters
     private let stop: Atomic<Bool>
@@ -39,9 +39,9 @@ final class PlaybackLoop: @unchecked Sendable {
     private let stall: Atomic<Int64>
     private var converter: SampleConverter
     private let bytes: UnsafeMutableRawPointer
-    private(set) var timeline: DeviceTimeline
+    package private(set) var timeline: DeviceTimeline
     /// How long before the device takes a period the loop writes it (raised by underruns).
-    private(set) var fill: DeviceFill
+    package private(set) var fill: DeviceFill
     /// Where the loop tells ingest when it mixes each period.
     private let schedule: PublishedDeviceSchedule
     /// How far beyond a period's last frame its mix reads a stream: the farther-reaching of the
@@ -49,11 +49,11 @@ final class PlaybackLoop: @unchecked Sendable {
     private let readAheadFrames = max(PolyphaseResampler.lookAhead, StreamResampler.libsamplerateLookAhead) + 1
     private let clock = SystemMonotonicClock()
 
-    private let recorder: PlaybackRecorder?
+    private let recorder: RecordingQueue?
     private let trace: PlaybackTrace?
 
-    init(pcm: AlsaPCM, paces: Bool, fill: DeviceFill, streamCost: Nanoseconds, schedule: PublishedDeviceSchedule, mixer: PlaybackMixer,
-         counters: PlaybackCounters, recorder: PlaybackRecorder?, trace: PlaybackTrace? = nil) {
+    package init(pcm: AlsaPCM, paces: Bool, fill: DeviceFill, streamCost: Nanoseconds, schedule: PublishedDeviceSchedule, mixer: PlaybackMixer,
+         counters: PlaybackCounters, recorder: RecordingQueue?, trace: PlaybackTrace? = nil) {
         self.streamCost = streamCost
         self.schedule = schedule
         self.recorder = recorder
@@ -75,7 +75,7 @@ final class PlaybackLoop: @unchecked Sendable {
 
     /// Asks `run` to return after the period in progress, or first to fade the mix out over
     /// `fadeFrames` and let the fade be heard (a buffer of silence after it, which closing drops).
-    func requestStop(fadeFrames: Int = 0) {
+    package func requestStop(fadeFrames: Int = 0) {
         if fadeFrames > 0 {
             fade.store(fadeFrames, ordering: .relaxed)
         } else {
@@ -85,10 +85,10 @@ final class PlaybackLoop: @unchecked Sendable {
 
     /// Makes the loop sleep once for `duration` before its next period: a stalled producer, so
     /// tests can cause an underrun.
-    func stall(for duration: Nanoseconds) { stall.store(duration.rawValue, ordering: .relaxed) }
+    package func stall(for duration: Nanoseconds) { stall.store(duration.rawValue, ordering: .relaxed) }
 
     /// Plays until stopped or the device fails beyond recovery.
-    func run() -> Ending {
+    package func run() -> Ending {
         let period = pcm.negotiated.periodFrames
         let frameBytes = mixer.channels * pcm.negotiated.format.bytesPerSample
         var written: Int64 = 0

@@ -114,8 +114,8 @@ public final class PlaybackMixer: @unchecked Sendable {
         let timeline = PublishedTimeline()
         let start = Nanoseconds.seconds(1)
         timeline.publish(.init(anchorSample: 0, anchorTime: start, samplesPerSecond: Double(streamRate)))
-        let stream = PlaybackStream(ring: ring, timeline: timeline, maximumPeriod: periodFrames, counters: counters)
-        _ = slots.attach(stream, ring: ring, timeline: timeline)
+        let stream = StreamHandoff(streamID: nil, sampleRate: SampleRate(hertz: streamRate), channels: ChannelCount(2), ring: ring, timeline: timeline)
+        _ = slots.attach(PlaybackStream(stream, maximumPeriod: periodFrames, counters: counters))
         let clock = SystemMonotonicClock()
         let periodNanoseconds = Double(periodFrames) * 1e9 / Double(deviceRate.hertz)
         var times: [Nanoseconds] = []

@@ -7,7 +7,7 @@ import Glibc
 /// named `playback`.
 ///
 /// Thread: created and joined by the playback supervisor.
-final class RealtimeThread {
+package final class RealtimeThread {
     private final class Body {
         let run: () -> Void
         init(_ run: @escaping () -> Void) { self.run = run }
@@ -15,10 +15,10 @@ final class RealtimeThread {
 
     private var thread = pthread_t()
     /// Whether it got `SCHED_FIFO`.
-    let isRealtime: Bool
+    package let isRealtime: Bool
 
     /// Starts `body` on a new thread, real-time at `priority` (1…99) if permitted.
-    init(priority: Int32, _ body: @escaping () -> Void) {
+    package init(priority: Int32, _ body: @escaping () -> Void) {
         let context = Unmanaged.passRetained(Body(body)).toOpaque()
         let entry: @convention(c) (UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? = { context in
             // No signal handler runs here (they may allocate or lock): the process's other threads take them.
@@ -52,5 +52,5 @@ final class RealtimeThread {
     }
 
     /// Waits for the body to return.
-    func join() { pthread_join(thread, nil) }
+    package func join() { pthread_join(thread, nil) }
 }
