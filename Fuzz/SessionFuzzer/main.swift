@@ -1,6 +1,7 @@
 import Buffer
 import CFuzzerDriver
 import Core
+import Foundation
 import Ingest
 import Realtime
 #if canImport(Glibc)
