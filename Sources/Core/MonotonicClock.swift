@@ -22,5 +22,13 @@ public struct SystemMonotonicClock: MonotonicClock {
         clock_gettime(CLOCK_MONOTONIC, &time)
         return Nanoseconds(Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec))
     }
+
+    /// Sleeps until `deadline` on this clock (`clock_nanosleep`, absolute: no drift however long
+    /// the caller took); false when a signal woke it first. Non-allocating.
+    @discardableResult
+    public func sleep(until deadline: Nanoseconds) -> Bool {
+        var time = timespec(tv_sec: Int(deadline.rawValue / 1_000_000_000), tv_nsec: Int(deadline.rawValue % 1_000_000_000))
+        return clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &time, nil) != EINTR
+    }
 }
 

@@ -254,8 +254,8 @@ package final class PlaybackLoop: @unchecked Sendable {
         faded += frames
     }
 
+    /// Sleeps until `deadline`, whatever signals come meanwhile.
     private func sleep(until deadline: Nanoseconds) {
-        var time = timespec(tv_sec: Int(deadline.rawValue / 1_000_000_000), tv_nsec: Int(deadline.rawValue % 1_000_000_000))
-        while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &time, nil) == EINTR {}
+        while !clock.sleep(until: deadline) {}
     }
 }

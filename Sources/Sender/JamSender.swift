@@ -1,8 +1,5 @@
 import Core
 import Wire
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The sender loop: renders each frame, stamps it on the (reported) GPU clock, and sends it `lead`
 /// before its first sample's time on `CLOCK_MONOTONIC` — or, capturing, once its last sample's
@@ -35,6 +32,18 @@ public final class JamSender {
                                     framesPerMessage: configuration.framesPerMessage, seed: configuration.seed, fileFrames: fileFrames)
     }
 
+    /// What one run keeps from frame to frame.
+    private struct Run {
+        var stream: StreamClock
+        var random: SeededRandomNumberGenerator
+        /// One frame's samples, interleaved, and its line (reused: nothing allocates per frame).
+        var samples: [Float]
+        var line: [UInt8] = []
+        var nextCalibration: Nanoseconds
+        /// The reading taken at start, sent with the first frame.
+        var pendingReading: CalibrationReading?
+    }
+
     /// Runs until the duration is sent or `shouldStop()` returns true; `progress` is called after
     /// each frame.
     public func run(shouldStop: () -> Bool, progress: (SenderStatistics) -> Void = { _ in }) throws {
@@ -46,85 +55,100 @@ public final class JamSender {
         // Sample 0 is due a little after now, so the first frame can go out on time.
         let firstSampleCPU = settings.firstSampleAt ?? firstReading.cpu + (settings.capture ? .zero : max(settings.lead, .zero)) + .milliseconds(50)
         let model = SenderClockModel(knobs: settings.knobs, firstReading: firstReading)
-        var stream = StreamClock(model: model, samples: SampleClock(start: model.reportedGPU(atCPU: firstSampleCPU), rate: settings.rate))
-        var random = SeededRandomNumberGenerator(seed: settings.seed)
         let frames = settings.framesPerMessage
-        let channels = settings.channels.rawValue
+        var run = Run(stream: StreamClock(model: model, samples: SampleClock(start: model.reportedGPU(atCPU: firstSampleCPU), rate: settings.rate)),
+                      random: SeededRandomNumberGenerator(seed: settings.seed),
+                      samples: [Float](repeating: 0, count: frames * settings.channels.rawValue),
+                      nextCalibration: firstReading.cpu, pendingReading: firstReading)
+        run.line.reserveCapacity(frames * settings.channels.rawValue * 16 + 256)
         let totalSamples = settings.duration.map { Int64(($0.seconds * Double(settings.rate.hertz)).rounded()) } ?? .max
         let spacing = Nanoseconds(Int64(Double(frames) / Double(settings.rate.hertz) * 1e9))
-        var samples = [Float](repeating: 0, count: frames * channels)
-        var line: [UInt8] = []
-        line.reserveCapacity(frames * channels * 16 + 256)
-        var nextCalibration = firstReading.cpu
-        var pendingReading: CalibrationReading? = firstReading
 
         var index: Int64 = 0
         while index * Int64(frames) < totalSamples && !shouldStop() {
             let first = index * Int64(frames)
             let count = Int(min(Int64(frames), totalSamples - first))
-            let sendAt = settings.capture ? stream.cpuTime(ofSample: first + Int64(count)) : stream.cpuTime(ofSample: first) - settings.lead
+            let sendAt = settings.capture ? run.stream.cpuTime(ofSample: first + Int64(count)) : run.stream.cpuTime(ofSample: first) - settings.lead
             let renderAt = sendAt - Self.renderMargin
             if settings.paced { wait(until: renderAt, output: output, shouldStop: shouldStop) }
-            let ready = output.isReady(now: clock.now())
-
-            if clock.now() >= nextCalibration || (ready && output.needsCalibration) {
-                let reading = try pendingReading ?? source.readCalibration()
-                pendingReading = nil
-                stream.model.update(with: reading)
-                if ready {
-                    sendCalibration(reading, model: stream.model, output: output)
-                    output.needsCalibration = false
-                }
-                let now = clock.now()
-                if now >= nextCalibration {
-                    nextCalibration += settings.calibrationInterval
-                    if nextCalibration <= now { nextCalibration = now + settings.calibrationInterval }
-                }
-            }
-
-            let parameters = planner.parameters(first: first, count: count, clock: stream)
-            let renderedAt = clock.now()
-            let times = try samples.withUnsafeMutableBufferPointer { try renderer.render(parameters, into: $0) }
-            var stamp = stream.gpuTime(ofSample: first)
-            if settings.stampMode == .dispatch {
-                // The dispatch's actual GPU time, moved by the planned time from render to sample.
-                let dispatched = times.map { stream.model.reported(rawGPU: $0.started) } ?? stream.model.reportedGPU(atCPU: renderedAt)
-                stamp = dispatched + (stamp - stream.model.reportedGPU(atCPU: renderAt))
-            }
-            if settings.stampJitter > .zero {
-                stamp += Int64.random(in: -settings.stampJitter.rawValue...settings.stampJitter.rawValue, using: &random)
-            }
-            let header = AudioFrameHeader(timestamp: .gpu(settings.knobs.wire(stamp)), sessionID: settings.sessionID,
-                                          streamID: settings.streamID, sequence: UInt64(index), sampleRate: settings.rate,
-                                          channelCount: settings.channels)
-            line.removeAll(keepingCapacity: true)
-            try samples.withUnsafeBufferPointer { buffer in
-                try encoder.encode(header, samples: UnsafeBufferPointer(rebasing: buffer[0..<count * channels]), into: &line)
-            }
-            line.append(UInt8(ascii: "\n"))
-
-            if settings.paced { wait(until: sendAt, output: output, shouldStop: shouldStop) }
-            let now = clock.now()
             // (Connecting happens only before rendering, so a new connection gets its block first.)
-            if ready {
-                if settings.paced { statistics.recordSendError(now - sendAt) }
-                if output.sendFrame(line, now: now, spacing: spacing) {
-                    statistics.framesSent += 1
-                    statistics.samplesSent += Int64(count)
-                } else {
-                    statistics.framesDropped += 1
-                }
-            } else {
-                statistics.framesDropped += 1
-            }
-            output.update(&statistics)
+            let ready = output.isReady(now: clock.now())
+            try calibrateIfDue(&run, ready: ready, output: output)
+            try encodeFrame(index: index, first: first, count: count, renderAt: renderAt, into: &run)
+            if settings.paced { wait(until: sendAt, output: output, shouldStop: shouldStop) }
+            send(run.line, ready: ready, samples: count, intendedAt: sendAt, spacing: spacing, output: output)
             progress(statistics)
             index += 1
         }
         // Let held-back datagrams leave at their times, then close.
         while let due = output.nextDue, !shouldStop() {
-            sleep(until: due)
+            clock.sleep(until: due)  // a signal ends it early
             output.sendDue(now: clock.now())
+        }
+        output.update(&statistics)
+    }
+
+    /// Reads the clocks when a calibration block is due (every interval, and first thing on a new
+    /// connection), updates the clock model with the reading, and sends the block when the output
+    /// is ready.
+    private func calibrateIfDue(_ run: inout Run, ready: Bool, output: SenderOutput) throws {
+        guard clock.now() >= run.nextCalibration || (ready && output.needsCalibration) else { return }
+        let reading = try run.pendingReading ?? source.readCalibration()
+        run.pendingReading = nil
+        run.stream.model.update(with: reading)
+        if ready {
+            sendCalibration(reading, model: run.stream.model, output: output)
+            output.needsCalibration = false
+        }
+        let now = clock.now()
+        if now >= run.nextCalibration {
+            run.nextCalibration += configuration.calibrationInterval
+            if run.nextCalibration <= now { run.nextCalibration = now + configuration.calibrationInterval }
+        }
+    }
+
+    /// Renders frame `index` (`count` sample frames from `first`), stamps it and encodes its line
+    /// into `run.line`.
+    private func encodeFrame(index: Int64, first: Int64, count: Int, renderAt: Nanoseconds, into run: inout Run) throws {
+        let settings = configuration
+        let parameters = planner.parameters(first: first, count: count, clock: run.stream)
+        let renderedAt = clock.now()
+        let times = try run.samples.withUnsafeMutableBufferPointer { try renderer.render(parameters, into: $0) }
+        var stamp = run.stream.gpuTime(ofSample: first)
+        if settings.stampMode == .dispatch {
+            // The dispatch's actual GPU time, moved by the planned time from render to sample.
+            let model = run.stream.model
+            let dispatched = times.map { model.reported(rawGPU: $0.started) } ?? model.reportedGPU(atCPU: renderedAt)
+            stamp = dispatched + (stamp - model.reportedGPU(atCPU: renderAt))
+        }
+        if settings.stampJitter > .zero {
+            stamp += Int64.random(in: -settings.stampJitter.rawValue...settings.stampJitter.rawValue, using: &run.random)
+        }
+        let header = AudioFrameHeader(timestamp: .gpu(settings.knobs.wire(stamp)), sessionID: settings.sessionID,
+                                      streamID: settings.streamID, sequence: UInt64(index), sampleRate: settings.rate,
+                                      channelCount: settings.channels)
+        run.line.removeAll(keepingCapacity: true)
+        let channels = settings.channels.rawValue, samples = run.samples
+        try samples.withUnsafeBufferPointer { buffer in
+            try encoder.encode(header, samples: UnsafeBufferPointer(rebasing: buffer[0..<count * channels]), into: &run.line)
+        }
+        run.line.append(UInt8(ascii: "\n"))
+    }
+
+    /// Sends a frame's line of `samples` sample frames, due at `intendedAt`, when the output is
+    /// ready (else it is dropped), and counts what became of it.
+    private func send(_ line: [UInt8], ready: Bool, samples: Int, intendedAt: Nanoseconds, spacing: Nanoseconds, output: SenderOutput) {
+        let now = clock.now()
+        if ready {
+            if configuration.paced { statistics.recordSendError(now - intendedAt) }
+            if output.sendFrame(line, now: now, spacing: spacing) {
+                statistics.framesSent += 1
+                statistics.samplesSent += Int64(samples)
+            } else {
+                statistics.framesDropped += 1
+            }
+        } else {
+            statistics.framesDropped += 1
         }
         output.update(&statistics)
     }
@@ -150,13 +174,7 @@ public final class JamSender {
             let now = clock.now()
             output.sendDue(now: now)
             guard now < deadline else { return }
-            sleep(until: min(deadline, output.nextDue ?? deadline))
+            clock.sleep(until: min(deadline, output.nextDue ?? deadline))
         }
-    }
-
-    /// An absolute sleep on `CLOCK_MONOTONIC` (a signal ends it early).
-    private func sleep(until deadline: Nanoseconds) {
-        var time = timespec(tv_sec: Int(deadline.rawValue / 1_000_000_000), tv_nsec: Int(deadline.rawValue % 1_000_000_000))
-        _ = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &time, nil)
     }
 }

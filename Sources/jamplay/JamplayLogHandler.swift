@@ -1,3 +1,4 @@
+import Core
 import Foundation
 import Logging
 #if canImport(Glibc)
@@ -38,7 +39,7 @@ struct JamplayLogHandler: LogHandler {
         var all = metadata.merging(event.metadata ?? [:]) { $1 }
         if let error = event.error { all["error"] = "\(error)" }
         let component = all.removeValue(forKey: "component").map { "\($0)" } ?? "jamplay"
-        var text: String
+        let text: String
         switch format {
         case .text:
             let extra = all.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined()
@@ -53,8 +54,7 @@ struct JamplayLogHandler: LogHandler {
             let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
             text = String(decoding: data, as: UTF8.self)
         }
-        text += "\n"
-        text.withUTF8 { _ = write(STDERR_FILENO, $0.baseAddress, $0.count) }
+        StandardError.write(text + "\n")
     }
 
     /// The syslog priority of a level (journald's `<N>` prefix).

@@ -65,7 +65,6 @@ struct LintCommand: ParsableCommand {
     }
 
     private func printError(_ message: String) {
-        let line = message + "\n"
-        _ = line.utf8CString.withUnsafeBufferPointer { write(STDERR_FILENO, $0.baseAddress, $0.count - 1) }
+        StandardError.write(message + "\n")
     }
 }

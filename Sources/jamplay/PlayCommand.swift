@@ -80,7 +80,7 @@ struct PlayCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let settings = try settings()
+        let settings = try self.settings()
         let configuration = settings.receiver
         let automatic = configuration.playback.automaticLatencyCeiling != nil
         let latencyValue = configuration.playback.latency

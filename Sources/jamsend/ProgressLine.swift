@@ -1,8 +1,5 @@
 import Core
 import Sender
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The one-line status on a terminal (frames, rate, calibration, send error), redrawn at most four
 /// times a second and left as a summary at the end; nothing when standard error is not a terminal.
@@ -56,7 +53,6 @@ struct ProgressLine {
     }
 
     private func write(_ text: String) {
-        var text = text
-        text.withUTF8 { _ = Glibc.write(STDERR_FILENO, $0.baseAddress, $0.count) }
+        StandardError.write(text)
     }
 }

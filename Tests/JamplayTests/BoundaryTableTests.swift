@@ -103,9 +103,16 @@ import Glibc
             try? FileManager.default.removeItem(at: senderLog)
         }
         #expect(await eventually(within: 15) { (Self.validStream(port: port)?.stored ?? 0) > 50 })
-        // Once it plays, its gap frames stop growing (those before its first sample are counted once).
-        try await Task.sleep(nanoseconds: 500_000_000)
-        let before = try #require(Self.validStream(port: port))
+        // Once it plays, its gap frames stop growing (those before its first sample are counted
+        // once): wait for that, as long as a loaded machine takes to start playing it.
+        var settled: (stored: Int, late: Int, gaps: Int)?
+        #expect(await eventually(within: 30) {
+            guard let first = Self.validStream(port: port) else { return false }
+            try? await Task.sleep(nanoseconds: 300_000_000)
+            settled = Self.validStream(port: port)
+            return settled.map { $0.gaps == first.gaps && $0.stored > first.stored } ?? false
+        }, "the valid stream's gap frames kept growing")
+        let before = try #require(settled)
 
         let udp = LoopbackSockets.udpSocket()
         defer { close(udp) }

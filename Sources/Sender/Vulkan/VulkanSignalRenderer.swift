@@ -23,11 +23,25 @@ public final class VulkanSignalRenderer: SignalRenderer {
         self.gpu = gpu
         sampleCapacity = maximumFrames * channels
         let device = gpu.device
-        output = try HostBuffer(gpu, bytes: maximumFrames * channels * 4)
+        let output = try HostBuffer(gpu, bytes: maximumFrames * channels * 4)
+        self.output = output
         let source = try HostBuffer(gpu, bytes: max(fileSamples.count, 1) * 4)
         fileSamples.withUnsafeBytes { source.mapped.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
         self.source = source
+        let setLayout = try Self.makeDescriptorSetLayout(device)
+        descriptorLayout = setLayout
+        let layout = try Self.makePipelineLayout(device, setLayout)
+        pipelineLayout = layout
+        pipeline = try Self.makePipeline(device, layout)
+        let descriptors = try Self.makeDescriptorSet(device, setLayout, buffers: [output.buffer, source.buffer])
+        descriptorPool = descriptors.pool
+        descriptorSet = descriptors.set
+        commands = try gpu.makeCommandBuffer()
+        queries = try gpu.makeTimestampQueries(count: 2)
+    }
 
+    /// The shader's two storage buffers: binding 0 the output, binding 1 a file's samples.
+    private static func makeDescriptorSetLayout(_ device: VkDevice) throws(VulkanError) -> VkDescriptorSetLayout {
         var bindings = (0..<2).map { index in
             var binding = VkDescriptorSetLayoutBinding()
             binding.binding = UInt32(index)
@@ -45,8 +59,11 @@ public final class VulkanSignalRenderer: SignalRenderer {
             return vkCreateDescriptorSetLayout(device, &info, nil, &layout)
         }
         try check(layoutResult, "vkCreateDescriptorSetLayout")
-        descriptorLayout = layout!
+        return layout!
+    }
 
+    /// The pipeline's layout: the descriptor set and the frame's parameters as push constants.
+    private static func makePipelineLayout(_ device: VkDevice, _ layout: VkDescriptorSetLayout) throws(VulkanError) -> VkPipelineLayout {
         var pushRange = VkPushConstantRange()
         pushRange.stageFlags = VK_SHADER_STAGE_COMPUTE_BIT.rawValue
         pushRange.size = UInt32(SignalFrameParameters().words.count * 4)
@@ -64,8 +81,11 @@ public final class VulkanSignalRenderer: SignalRenderer {
             }
         }
         try check(pipelineLayoutResult, "vkCreatePipelineLayout")
-        pipelineLayout = pipelineLayoutHandle!
+        return pipelineLayoutHandle!
+    }
 
+    /// The compute pipeline of the signal shader (`SignalShaderCode`).
+    private static func makePipeline(_ device: VkDevice, _ pipelineLayout: VkPipelineLayout) throws(VulkanError) -> VkPipeline {
         var module: VkShaderModule?
         let moduleResult = SignalShaderCode.words.withUnsafeBufferPointer { words in
             var info = VkShaderModuleCreateInfo()
@@ -84,13 +104,18 @@ public final class VulkanSignalRenderer: SignalRenderer {
             info.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT
             info.stage.module = module
             info.stage.pName = entry
-            info.layout = pipelineLayoutHandle
+            info.layout = pipelineLayout
             return vkCreateComputePipelines(device, nil, 1, &info, nil, &pipelineHandle)
         }
         try check(pipelineResult, "vkCreateComputePipelines")
-        pipeline = pipelineHandle!
+        return pipelineHandle!
+    }
 
-        var poolSize = VkDescriptorPoolSize(type: VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, descriptorCount: 2)
+    /// A descriptor set of `layout`, from a pool of its own, pointing at `buffers` in binding order.
+    private static func makeDescriptorSet(_ device: VkDevice, _ layout: VkDescriptorSetLayout,
+                                          buffers: [VkBuffer]) throws(VulkanError) -> (pool: VkDescriptorPool, set: VkDescriptorSet) {
+        var setLayouts: [VkDescriptorSetLayout?] = [layout]
+        var poolSize = VkDescriptorPoolSize(type: VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, descriptorCount: UInt32(buffers.count))
         var pool: VkDescriptorPool?
         let poolResult = withUnsafePointer(to: &poolSize) { sizePointer in
             var info = VkDescriptorPoolCreateInfo()
@@ -101,7 +126,6 @@ public final class VulkanSignalRenderer: SignalRenderer {
             return vkCreateDescriptorPool(device, &info, nil, &pool)
         }
         try check(poolResult, "vkCreateDescriptorPool")
-        descriptorPool = pool!
         var set: VkDescriptorSet?
         let setResult = setLayouts.withUnsafeMutableBufferPointer { layoutsPointer in
             var info = VkDescriptorSetAllocateInfo()
@@ -112,13 +136,9 @@ public final class VulkanSignalRenderer: SignalRenderer {
             return vkAllocateDescriptorSets(device, &info, &set)
         }
         try check(setResult, "vkAllocateDescriptorSets")
-        descriptorSet = set!
-        var bufferInfos = [
-            VkDescriptorBufferInfo(buffer: output.buffer, offset: 0, range: VkDeviceSize(VK_WHOLE_SIZE)),
-            VkDescriptorBufferInfo(buffer: source.buffer, offset: 0, range: VkDeviceSize(VK_WHOLE_SIZE)),
-        ]
+        var bufferInfos = buffers.map { VkDescriptorBufferInfo(buffer: $0, offset: 0, range: VkDeviceSize(VK_WHOLE_SIZE)) }
         bufferInfos.withUnsafeMutableBufferPointer { infos in
-            var writes = (0..<2).map { index in
+            var writes = (0..<infos.count).map { index in
                 var write = VkWriteDescriptorSet()
                 write.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET
                 write.dstSet = set
@@ -128,10 +148,9 @@ public final class VulkanSignalRenderer: SignalRenderer {
                 write.pBufferInfo = UnsafePointer(infos.baseAddress! + index)
                 return write
             }
-            vkUpdateDescriptorSets(device, 2, &writes, 0, nil)
+            vkUpdateDescriptorSets(device, UInt32(writes.count), &writes, 0, nil)
         }
-        commands = try gpu.makeCommandBuffer()
-        queries = try gpu.makeTimestampQueries(count: 2)
+        return (pool!, set!)
     }
 
     deinit {
