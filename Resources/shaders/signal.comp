@@ -1,6 +1,6 @@
 #version 450
 // jamsend's signal renderer: one invocation per sample frame, writing every channel of it.
-// The CPU reference (Sources/Sender/SignalRenderer.swift) does the same arithmetic step for step,
+// The CPU reference (Sources/Sender/Signals/CPUSignalRenderer.swift) does the same arithmetic step for step,
 // so the two agree within float rounding of sin(). Phases are 32-bit fixed point (2^32 = one
 // cycle): integer wrap-around is the phase's fractional part, so phases never lose precision.
 layout(local_size_x = 64) in;
