@@ -6,12 +6,16 @@ import Testing
 /// `--latency auto` on the `null` device (self-paced) with a live sender over UDP: the latency
 /// comes down to what the frames need within seconds, and rises when the network's jitter does.
 @Suite struct AutomaticLatencyTests {
+    /// The first stream of any session in the status (sessions come in no particular order).
+    static func stream(in json: [String: Any]?) -> [String: Any]? {
+        (json?["sessions"] as? [[String: Any]])?.lazy.compactMap { ($0["streams"] as? [[String: Any]])?.first }.first
+    }
+
     /// Whether the status lists a stream with the latency it needs.
     static func hasStream(port: Int) -> Bool {
         let body = OperationsEndpointTests.request("/status", port: port).body
         let json = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
-        let stream = ((json?["sessions"] as? [[String: Any]])?.first?["streams"] as? [[String: Any]])?.first
-        return stream?["latency_needed_nanoseconds"] is Int
+        return stream(in: json)?["latency_needed_nanoseconds"] is Int
     }
 
     /// The status's latency in force and target, what the stream needs, and its late and silent frame counts.
@@ -19,7 +23,7 @@ import Testing
         let body = OperationsEndpointTests.request("/status", port: port).body
         let json = try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])
         let counters = try #require(json["counters"] as? [String: Int])
-        let stream = try #require(((json["sessions"] as? [[String: Any]])?.first?["streams"] as? [[String: Any]])?.first)
+        let stream = try #require(Self.stream(in: json), "no stream in the status: \(body.prefix(3_000))")
         return (try #require(json["latency_nanoseconds"] as? Int), try #require(json["latency_target_nanoseconds"] as? Int),
                 try #require(stream["latency_needed_nanoseconds"] as? Int),
                 counters["ingest_late_frames_total"] ?? -1, counters["playback_silent_frames_total"] ?? -1)
@@ -29,8 +33,9 @@ import Testing
         let player = try await JamplayProcess(["--device", "null", "--rt-priority", "0", "--latency", "auto"])
         let port = try OperationsEndpointTests.httpPort(of: player)
         // 256-sample frames (5.3 ms), each sent once captured; from 6 s on, each delayed by up to 15 ms.
+        // It sends longer than the test takes on a loaded machine, and is stopped at the end.
         let sender = try JamsendRunner.start(["--clock", "cpu", "--capture", "--frame", "256", "--udp", "--to", "127.0.0.1:\(player.port)",
-                                              "--signal", "sine", "--duration", "20s", "--jitter", "15ms", "--jitter-after", "6s"])
+                                              "--signal", "sine", "--duration", "60s", "--jitter", "15ms", "--jitter-after", "6s"])
         defer { if sender.isRunning { sender.terminate() } }
         // From its first frame (a loaded machine can take seconds to start a process), the
         // player has four seconds to choose.

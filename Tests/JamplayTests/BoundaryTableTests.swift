@@ -96,8 +96,12 @@ import Glibc
         let player = try await JamplayProcess(["--device", "null", "--rt-priority", "0", "--latency", "150ms"])
         let port = try OperationsEndpointTests.httpPort(of: player)
         let senderLog = FileManager.default.temporaryDirectory.appendingPathComponent("boundary-table-jamsend-\(getpid()).log")
-        let sender = try JamsendRunner.start(["--clock", "cpu", "--to", "127.0.0.1:\(player.port)", "--signal", "sine", "--duration", "600s", "--session", "valid"],
-                                             log: senderLog)
+        // Sent well ahead: the player mixes each period as long before it is due as its recent
+        // mixes took, and one stalled mix on a loaded machine (32 hostile streams attached, a debug
+        // build) moves that by tens of milliseconds for a second or so; frames sent just ahead
+        // would then be counted as gaps that are the machine's doing.
+        let sender = try JamsendRunner.start(["--clock", "cpu", "--lead", "100ms", "--to", "127.0.0.1:\(player.port)", "--signal", "sine",
+                                              "--duration", "600s", "--session", "valid"], log: senderLog)
         defer {
             sender.terminate()
             try? FileManager.default.removeItem(at: senderLog)
