@@ -1,9 +1,6 @@
 import Buffer
 import Core
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The body of the playback thread for one open device: every period, the time its first frame
 /// will be heard (from the device timeline), the mix of every stream for that time, converted and

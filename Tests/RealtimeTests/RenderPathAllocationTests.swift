@@ -9,7 +9,7 @@ import Glibc
 
 /// The real-time path allocates nothing: the mixer with streams attached (ring reads, resampling by
 /// both engines, channel mapping), the device timeline, the published mixing schedule, conversion to 16 bit
-/// with dither, and the timing trace.
+/// with dither, the timing trace and the recording queue.
 @Suite struct RenderPathAllocationTests {
     @Test(.enabled(if: allocation_counter_available() == 1, "sanitizer build: the allocation counter cannot interpose malloc"))
     func thousandsOfPeriodsOfTheRenderPathAllocateNothing() {
@@ -34,6 +34,8 @@ import Glibc
         var converter = SampleConverter(format: .signed16)
         var timeline = DeviceTimeline(nominalRate: .standard)
         let trace = PlaybackTrace(capacity: 5_000)
+        // A second of room and nobody draining it: appends go in, then are dropped and counted.
+        let recording = RecordingQueue(channels: 2, capacity: 48_000)
         let schedule = PublishedDeviceSchedule()
         var written: Int64 = 0
         var framesWritten: Int64 = 0
@@ -74,11 +76,13 @@ import Glibc
             entry.streamError = mixer.firstStreamError
             entry.framePeriod = timeline.framePeriod
             trace.record(entry)
+            recording.append(mixer.mix, frames: 256)
             written += 256
             period += 1
         }
         let allocations = allocation_counter_stop()
         #expect(allocations == 0)
+        #expect(recording.droppedFrames.value == (5_000 - 48_000 / 256) * 256)
         #expect(timeline.resets == 4)
         #expect(counters.streamsPlaying.value == 4)
         // The streams really played: the mix is not silent (four streams of 0.25, the 4-channel one's extras dropped).
