@@ -148,7 +148,8 @@ import Glibc
             #expect(after.stored > 0, "the valid stream did not come back: \(before) → \(after)")
         } else {
             #expect(after.stored > before.stored + 20, "the valid stream stopped arriving: \(before) → \(after)")
-            #expect(after.late == 0 && after.gaps == before.gaps, "the valid stream had late frames or gaps: \(before) → \(after)")
+            #expect(after.late == 0 && after.gaps == before.gaps,
+                    "the valid stream had late frames or gaps: \(before) → \(after); \(OperationsEndpointTests.request("/status", port: port).body.prefix(4_000))")
         }
         #expect(player.process.isRunning)
         sender.terminate()
