@@ -8,15 +8,17 @@ var targets: [Target] = [
     .target(name: "Wire", dependencies: ["Core"]),
     .target(name: "Clock", dependencies: ["Core"]),
     .target(name: "Buffer", dependencies: ["Core"]),
+    // Keys, signing and checking of authenticated lines (jamnet/1.2): swift-crypto's HMAC.
+    .target(name: "Authentication", dependencies: ["Core", "Wire", .product(name: "Crypto", package: "swift-crypto")]),
     .target(
         name: "Ingest",
         dependencies: [
-            "Core", "Wire", "Clock", "Buffer",
+            "Core", "Wire", "Clock", "Buffer", "Authentication",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
         ]
     ),
     .systemLibrary(name: "CVulkan", path: "Sources/CVulkan", providers: [.apt(["libvulkan-dev"])]),
-    .target(name: "Sender", dependencies: ["Core", "Wire", "CVulkan"]),
+    .target(name: "Sender", dependencies: ["Core", "Wire", "Authentication", "CVulkan"]),
     .systemLibrary(name: "CALSA", path: "Sources/CALSA", providers: [.apt(["libasound2-dev"])]),
     .systemLibrary(name: "CSampleRate", path: "Sources/CSampleRate", providers: [.apt(["libsamplerate0-dev"])]),
     // What the playback thread runs: no Foundation, no swift-log (RealtimeImportTests and the
@@ -27,7 +29,7 @@ var targets: [Target] = [
     .target(
         name: "Operations",
         dependencies: [
-            "Core", "Wire", "Clock", "Ingest", "Playback", "Receiver",
+            "Core", "Wire", "Clock", "Authentication", "Ingest", "Playback", "Receiver",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "CoreMetrics", package: "swift-metrics"), .product(name: "Prometheus", package: "swift-prometheus"),
@@ -35,12 +37,12 @@ var targets: [Target] = [
     ),
     .executableTarget(
         name: "jamsend",
-        dependencies: ["Core", "Wire", "Sender", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        dependencies: ["Core", "Wire", "Authentication", "Sender", .product(name: "ArgumentParser", package: "swift-argument-parser")]
     ),
     .executableTarget(
         name: "jamplay",
         dependencies: [
-            "Core", "Wire", "Ingest", "Playback", "Realtime", "Receiver", "Operations",
+            "Core", "Wire", "Authentication", "Ingest", "Playback", "Realtime", "Receiver", "Operations",
             .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]
@@ -64,14 +66,15 @@ var targets: [Target] = [
     .testTarget(name: "CoreTests", dependencies: ["Core"]),
     .testTarget(name: "WireTests", dependencies: ["Core", "Wire", "AllocationCounter"]),
     .testTarget(name: "ClockTests", dependencies: ["Core", "Clock"]),
+    .testTarget(name: "AuthenticationTests", dependencies: ["Core", "Wire", "Authentication"]),
     .testTarget(name: "BufferTests", dependencies: ["Core", "Buffer", "AllocationCounter"]),
     .testTarget(
         name: "IngestTests",
-        dependencies: ["Core", "Wire", "Clock", "Buffer", "Ingest", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]
+        dependencies: ["Core", "Wire", "Clock", "Buffer", "Authentication", "Ingest", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]
     ),
     .testTarget(name: "SenderTests", dependencies: ["Core", "Sender"]),
     // The jamsend binary, run as a user would.
-    .testTarget(name: "JamsendTests", dependencies: ["Core", "Wire", "Sender", "Ingest", "TestSupport", "jamsend"]),
+    .testTarget(name: "JamsendTests", dependencies: ["Core", "Wire", "Authentication", "Sender", "Ingest", "TestSupport", "jamsend"]),
     .testTarget(name: "RealtimeTests", dependencies: ["Core", "Buffer", "Realtime", "AllocationCounter", "ResamplerMeasurement"]),
     .testTarget(name: "PlaybackTests", dependencies: ["Core", "Playback", .product(name: "Logging", package: "swift-log")]),
     // Playback on the JACK dummy rig (`make test-rig`).
@@ -121,6 +124,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: targets,
     swiftLanguageModes: [.v6]

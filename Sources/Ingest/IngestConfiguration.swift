@@ -1,3 +1,4 @@
+import Authentication
 import Buffer
 import Core
 
@@ -20,6 +21,13 @@ public struct IngestConfiguration: Sendable {
     /// `--allow`: the addresses senders may use (nil: any). Anything from elsewhere is dropped
     /// unread and counted; TCP connections from elsewhere are closed at once.
     public var allowed: AddressAllowList?
+    /// `--keys`: with keys, only lines signed by one of them are read (jamnet/1.2); nil: every line.
+    public var keys: KeyRing?
+    /// With keys, sessions from other hosts awaiting their challenge's answer at once; a new one
+    /// beyond this replaces the oldest.
+    public var maximumUnverifiedSessions = 8
+    /// With keys, a session from another host that has not answered a challenge within this ends.
+    public var challengeTimeout = Nanoseconds.seconds(5)
     /// The interface a multicast group is joined on (nil: the one the system routes the group to).
     public var multicastInterface: String?
     /// How much audio each stream's ring holds: the player's latency and a second more (the

@@ -1,3 +1,4 @@
+import Authentication
 import Core
 import Wire
 
@@ -50,8 +51,18 @@ public final class IngestCounters: Sendable {
     /// Frames dropped because their stream changed format again within the hold-off.
     public let refusedFormatChanges = AtomicCounter()
 
+    private let authenticationFailures = Dictionary(uniqueKeysWithValues: AuthenticationFailure.allCases.map { ($0, AtomicCounter()) })
+
     /// Makes zeroed counters.
     public init() {}
+
+    /// Lines dropped by authentication (with keys) for `reason`.
+    public func authenticationFailed(_ reason: AuthenticationFailure) -> AtomicCounter {
+        authenticationFailures[reason]!
+    }
+
+    /// Lines dropped by authentication, every reason together.
+    public var unauthenticatedLines: Int { AuthenticationFailure.allCases.reduce(0) { $0 + authenticationFailures[$1]!.value } }
 
     /// Lines rejected, every class together.
     public var rejectedLines: Int { LineClass.allCases.reduce(0) { $0 + rejections[$1]!.value } }

@@ -1,3 +1,4 @@
+import Authentication
 import Buffer
 import Core
 import NIOCore
@@ -52,12 +53,13 @@ public final class IngestServer: Sendable {
         loop = group.next()
         // Made here, used only on the loop from now on.
         let isSameHost = isSameHost ?? Self.isOnThisHost(addresses: Self.interfaceAddresses())
+        let replies = NIOLoopBoundBox<[SourceKey: any Channel]>.makeBoxSendingValue([:], eventLoop: loop)
+        replyChannels = replies
         table = .makeBoxSendingValue(
             SessionTable(configuration: configuration, counters: counters, budget: budget, isSameHost: isSameHost, streamEvents: streamEvents,
-                         sessionEvents: sessionEvents),
+                         sessionEvents: sessionEvents, send: { source, line in Self.send(line, to: source, replies: replies.value) }),
             eventLoop: loop)
         connections = .makeBoxSendingValue(0, eventLoop: loop)
-        replyChannels = .makeBoxSendingValue([:], eventLoop: loop)
     }
 
     /// Binds the listeners; returns the ports bound (useful with port 0 in tests).
@@ -134,6 +136,12 @@ public final class IngestServer: Sendable {
     public func stop() async throws {
         for channel in channels.withLock({ $0 }) { try? await channel.close().get() }
         try await group.shutdownGracefully()
+    }
+
+    /// Replaces the keys lines must be signed with (`--keys` reloaded on SIGHUP); sessions signed
+    /// by a key no longer there get nothing more through and expire.
+    public func replaceKeys(_ keys: KeyRing) async throws {
+        try await withTable { $0.keys = keys }
     }
 
     /// Runs `body` with the session table on the ingest event loop.

@@ -1,14 +1,27 @@
+import Authentication
 import Clock
 import Core
 
-/// One sender session: (source, `session_id`), its clocks and streams.
+/// One sender session: (source, `session_id`) — with keys, (`key_id`, `session_id`) — its
+/// clocks and streams.
 ///
 /// Thread: the ingest event loop.
 public final class IngestSession {
-    /// Where its lines come from.
-    public let source: SourceKey
+    /// Where its lines come from (with keys: its latest line).
+    public internal(set) var source: SourceKey
     /// `session_id`, nil when the sender names none.
     public let sessionID: String?
+    /// The key that signs its lines; nil without keys.
+    public let keyID: String?
+    /// When its first line came (local clock).
+    public let startedAt: Nanoseconds
+    /// Whether it may play: always without keys and from this host; with keys, a session from
+    /// another host once it has answered a probe's challenge.
+    public internal(set) var isVerified: Bool
+    /// The `auth_counter`s it has used (with keys).
+    var replayWindow = ReplayWindow()
+    /// Signs the probes sent to it (with keys).
+    let signer: LineSigner?
     /// GPU → sender CPU.
     public internal(set) var calibration = SessionCalibration()
     /// Sender CPU → local.
@@ -21,11 +34,16 @@ public final class IngestSession {
     public internal(set) var isEnding = false
     /// The probes sent to it that await their echo (oldest first): an echo counts only if it
     /// returns one of these ids with its very send time.
-    var outstandingProbes: [(id: UInt64, sent: Nanoseconds)] = []
+    var outstandingProbes: [(id: UInt64, sent: Nanoseconds, challenge: String?)] = []
 
-    init(source: SourceKey, sessionID: String?, sameHost: Bool, now: Nanoseconds) {
+    init(source: SourceKey, sessionID: String?, sameHost: Bool, now: Nanoseconds, keyID: String? = nil, signer: LineSigner? = nil,
+         verified: Bool = true) {
         self.source = source
         self.sessionID = sessionID
+        self.keyID = keyID
+        self.signer = signer
+        isVerified = verified
+        startedAt = now
         host = HostClockMapping(sameHost: sameHost)
         lastActivity = now
     }

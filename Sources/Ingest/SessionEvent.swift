@@ -1,3 +1,4 @@
+import Authentication
 import Clock
 import Core
 import Wire
@@ -22,6 +23,8 @@ public enum SessionEvent: Sendable, CustomStringConvertible {
     case disallowed(source: SourceKey)
     /// A line was rejected; later ones of the class from the address are counted, not told.
     case rejected(source: SourceKey, rejection: LineRejection)
+    /// A line dropped by authentication (with keys); told at most a few times a minute per reason.
+    case unauthenticated(source: SourceKey, reason: AuthenticationFailure)
     /// A `clock_echo` that answers no probe awaiting one (forged, replayed or too late): ignored.
     case unexpectedEcho(source: SourceKey, sessionID: String?)
     /// A stream's ring does not fit in `--max-buffer` (or one ring's share of it): refused.
@@ -45,6 +48,8 @@ public enum SessionEvent: Sendable, CustomStringConvertible {
             return "\(source): dropped: \(source.address) is not in --allow (more from it are counted, not logged)"
         case .rejected(let source, let rejection):
             return "\(source): line rejected: \(rejection.lineClass): \(rejection) (more of this class from \(source.address) are counted, not logged)"
+        case .unauthenticated(let source, let reason):
+            return "\(source): line dropped: \(reason.rawValue): \(reason) (all are counted; at most \(SessionTable.reportsPerMinute) a minute of each reason are logged)"
         case .unexpectedEcho(let source, let id):
             return "\(source): clock_echo for \(name(id)) answers no probe awaiting one; ignored (more from \(source.address) are counted, not logged)"
         case .outOfBufferMemory(let source, let stream):
@@ -60,7 +65,7 @@ public enum SessionEvent: Sendable, CustomStringConvertible {
     /// Whether this is a warning rather than news.
     public var isWarning: Bool {
         switch self {
-        case .refused, .rejected, .relocked, .disallowed, .unexpectedEcho, .outOfBufferMemory, .suppressed, .latencyShort: true
+        case .refused, .rejected, .relocked, .disallowed, .unauthenticated, .unexpectedEcho, .outOfBufferMemory, .suppressed, .latencyShort: true
         default: false
         }
     }

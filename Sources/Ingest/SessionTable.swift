@@ -1,12 +1,18 @@
+import Authentication
 import Buffer
 import Clock
 import Core
 import Wire
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The receiver's sessions and streams: every decoded line goes through here.
 ///
-/// A session is (source, `session_id`); a new `session_id` from the same source is a restart:
-/// the old session plays out and ends. A stream's rate, channel count and stamp clock are fixed
+/// A session is (source, `session_id`) — with keys, (`key_id`, `session_id`), wherever its lines
+/// come from — and a new `session_id` from the same source is a restart: the old session plays
+/// out and ends. With keys, a line without a valid, fresh code is dropped before any session is
+/// touched, and a new session from another host plays only once it has answered a challenge. A stream's rate, channel count and stamp clock are fixed
 /// by its first frame; a change starts a new stream. Calibration blocks and clock echoes feed the
 /// session's clocks; frames go to their stream (``IngestStream``), which places and stores them.
 /// Everything bad is counted and dropped; limits bound what any sender can make the receiver
@@ -16,7 +22,9 @@ import Wire
 /// Thread: the ingest event loop only (it is the rings' producer).
 public final class SessionTable {
     private struct Key: Hashable {
-        var source: SourceKey
+        /// The source; nil for a session identified by its key.
+        var source: SourceKey?
+        var keyID: String?
         var sessionID: String?
     }
 
@@ -29,8 +37,8 @@ public final class SessionTable {
     private var decoder = JamnetDecoder()
     private let samples: UnsafeMutableBufferPointer<Float>
     private var sessions: [Key: IngestSession] = [:]
-    /// The newest `session_id` each source has used.
-    private var currentSession: [SourceKey: String?] = [:]
+    /// The newest session each source has used.
+    private var currentSession: [SourceKey: Key] = [:]
     private var streamCount = 0
     private var nextProbeID: UInt64 = 0
     private let streamEvents: StreamEvents?
@@ -44,6 +52,13 @@ public final class SessionTable {
     private var latencyChooser: LatencyChooser?
     /// Reports of one class told per minute, whatever the address (an attacker has many).
     public static let reportsPerMinute = 5
+    /// `--keys`: lines must be signed by one of these (nil: no authentication). A reload replaces it.
+    public var keys: KeyRing?
+    /// Sends a line to a source (the server's sockets): a new session's first probe goes at once.
+    private let send: Send?
+
+    /// Sends a line to a source. Called on the ingest thread.
+    public typealias Send = (_ source: SourceKey, _ line: [UInt8]) -> Void
 
     /// Told when a stream starts (its first frame) and when it ends (its session ends, or its
     /// format changes): playback attaches and detaches it. Called on the ingest thread.
@@ -55,8 +70,10 @@ public final class SessionTable {
     /// `budget` is the rings' memory (by default one of the configuration's size).
     public init(configuration: IngestConfiguration = IngestConfiguration(), counters: IngestCounters = IngestCounters(),
                 budget: BufferBudget? = nil, isSameHost: @escaping @Sendable (SourceKey) -> Bool = { $0.isLoopback },
-                streamEvents: StreamEvents? = nil, sessionEvents: SessionEvents? = nil) {
+                streamEvents: StreamEvents? = nil, sessionEvents: SessionEvents? = nil, send: Send? = nil) {
         self.configuration = configuration
+        self.send = send
+        keys = configuration.keys
         self.counters = counters
         self.isSameHost = isSameHost
         self.streamEvents = streamEvents
@@ -72,20 +89,33 @@ public final class SessionTable {
     /// The sessions now active (ending ones included until they expire).
     public var activeSessions: [IngestSession] { Array(sessions.values) }
 
-    /// The session `sessionID` of `source`, if active.
+    /// The session `sessionID` of `source`, if active (without keys).
     public func session(_ source: SourceKey, _ sessionID: String?) -> IngestSession? { sessions[Key(source: source, sessionID: sessionID)] }
+
+    /// The session `sessionID` signed by key `keyID`, if active (with keys).
+    public func session(keyID: String, _ sessionID: String?) -> IngestSession? { sessions[Key(keyID: keyID, sessionID: sessionID)] }
 
     /// Takes one line (without its line ending) from `source`, which arrived at `arrival` (local clock).
     public func receive(_ line: UnsafeRawBufferPointer, from source: SourceKey, at arrival: Nanoseconds) {
         let transport = source.transport == .tcp ? counters.tcp : counters.udp
         transport.messages.add()
         transport.bytes.add(line.count)
-        switch decoder.decode(line, samples: samples) {
+        let decoded = decoder.decode(line, samples: samples)
+        // With keys, nothing of a line counts before its code is checked (the decoding above
+        // touched nothing but the decoder's scratch).
+        var signer: AuthenticatedLine?
+        if let keys {
+            switch keys.authenticate(line, decoder.signature) {
+            case .failure(let reason): return refuse(reason, from: source, at: arrival)
+            case .success(let authenticated): signer = authenticated
+            }
+        }
+        switch decoded {
         case .rejected(let rejection):
             counters.rejected(rejection.lineClass).add()
             tell(rejection, from: source, at: arrival)
         case .syncCalibration(let block):
-            guard let session = session(for: source, block.sessionID, at: arrival) else { return }
+            guard let session = session(for: source, block.sessionID, signer: signer, at: arrival) else { return }
             let mode = session.calibration.status.mode
             let outcome = session.calibration.add(
                 CalibrationBlock(cpuTimestamp: block.timestampCPU, gpuTimestamp: block.timestampGPU, unit: block.unit,
@@ -96,23 +126,34 @@ public final class SessionTable {
             let newMode = session.calibration.status.mode
             if newMode != mode { sessionEvents?(.calibrated(source: source, sessionID: session.sessionID, mode: newMode)) }
         case .clockEcho(let echo):
-            // Only an answer to a probe we sent, with its very send time: anything else could move the session's clock.
-            guard let session = sessions[Key(source: source, sessionID: echo.sessionID)],
-                  let probe = session.outstandingProbes.firstIndex(where: { $0.id == echo.probeID && $0.sent == echo.probeSent })
-            else {
+            // Only an answer to a probe we sent, with its very send time (and challenge): anything
+            // else could move the session's clock.
+            let key = key(for: source, echo.sessionID, signer: signer)
+            let session = sessions[key]
+            guard let probe = session?.outstandingProbes.firstIndex(where: {
+                $0.id == echo.probeID && $0.sent == echo.probeSent && $0.challenge == echo.challenge
+            }), let session else {
                 counters.unexpectedEchoes.add()
                 report(.unexpectedEcho(source: source, sessionID: echo.sessionID), kind: "unexpected-echo", from: source, at: arrival)
                 return
             }
+            guard admit(signer, to: session, from: source, at: arrival) else { return }
             session.outstandingProbes.remove(at: probe)
-            session.lastActivity = arrival
+            if !session.isVerified { verify(session, key, at: arrival) }
             session.host.addExchange(probeSent: echo.probeSent, probeReceived: echo.probeReceived, echoSent: echo.echoSent, echoReceived: arrival)
         case .clockProbe:
             break  // probes go from receivers to senders; one sent to us asks nothing we answer
         case .audioFrame(let header, let sampleCount, let clipped):
             if clipped > 0 { counters.clippedSamples.add(clipped) }
-            receiveFrame(header, sampleCount: sampleCount, from: source, at: arrival)
+            receiveFrame(header, sampleCount: sampleCount, from: source, signer: signer, at: arrival)
         }
+    }
+
+    /// Counts a line that authentication dropped, and tells of it: at most
+    /// ``reportsPerMinute`` of each reason, whatever the address (a forger can vary it).
+    private func refuse(_ reason: AuthenticationFailure, from source: SourceKey, at now: Nanoseconds) {
+        counters.authenticationFailed(reason).add()
+        report(.unauthenticated(source: source, reason: reason), kind: reason.rawValue, from: nil, at: now)
     }
 
     /// Counts a line the framer discarded as over the limit (it arrived at `arrival`).
@@ -138,10 +179,10 @@ public final class SessionTable {
     /// Tells `event` if it is the first of its `kind` from the source's address and its kind has
     /// not had ``reportsPerMinute`` reports in the current minute; what is withheld is said with
     /// the next report of the kind told.
-    private func report(_ event: SessionEvent, kind: String, from source: SourceKey, at now: Nanoseconds) {
+    private func report(_ event: SessionEvent, kind: String, from source: SourceKey?, at now: Nanoseconds) {
         guard let sessionEvents else { return }
-        let key = "\(source.address) \(kind)"
-        guard !told.contains(key) else { return }
+        let key = source.map { "\($0.address) \(kind)" }
+        if let key, told.contains(key) { return }
         var window = reportWindows[kind] ?? (now, 0, 0)
         if now - window.start >= .seconds(60) || now < window.start { window = (now, 0, window.withheld) }
         guard window.told < Self.reportsPerMinute else {
@@ -149,8 +190,10 @@ public final class SessionTable {
             reportWindows[kind] = window
             return
         }
-        if told.count >= Self.toldBound { told.removeAll() }
-        told.insert(key)
+        if let key {
+            if told.count >= Self.toldBound { told.removeAll() }
+            told.insert(key)
+        }
         window.told += 1
         if window.withheld > 0 { sessionEvents(.suppressed(count: window.withheld, what: kind)) }
         window.withheld = 0
@@ -162,22 +205,32 @@ public final class SessionTable {
     /// `now`: the server sends each to its source, and the echoes come back through ``receive``.
     /// Each session keeps the last few probes awaiting their echo.
     public func probes(now: Nanoseconds) -> [(source: SourceKey, line: [UInt8])] {
-        sessions.values.filter { $0.host.mode != .sameHost && !$0.isEnding }.map { session in
-            nextProbeID &+= 1
-            session.outstandingProbes.append((nextProbeID, now))
-            if session.outstandingProbes.count > configuration.outstandingProbes { session.outstandingProbes.removeFirst() }
-            var line: [UInt8] = []
-            // Cannot fail: ids come from the wire, where they were checked against the same limits.
-            try? JamnetEncoder().encode(ClockProbe(probeID: nextProbeID, probeSent: now, sessionID: session.sessionID), into: &line)
-            return (session.source, line + [UInt8(ascii: "\n")])
-        }
+        sessions.values.filter { $0.host.mode != .sameHost && !$0.isEnding }.map { ($0.source, probe(to: $0, now: now)) }
+    }
+
+    /// A probe line for `session` (with keys: with a fresh challenge, signed), remembered as awaiting its echo.
+    private func probe(to session: IngestSession, now: Nanoseconds) -> [UInt8] {
+        nextProbeID &+= 1
+        let challenge = session.signer.map { _ in Challenge.make() }
+        session.outstandingProbes.append((nextProbeID, now, challenge))
+        if session.outstandingProbes.count > configuration.outstandingProbes { session.outstandingProbes.removeFirst() }
+        var line: [UInt8] = []
+        let version: ProtocolVersion = challenge == nil ? .clockExchange : .authentication
+        // Cannot fail: ids come from the wire, where they were checked against the same limits.
+        try? JamnetEncoder().encode(ClockProbe(version: version, probeID: nextProbeID, probeSent: now, sessionID: session.sessionID,
+                                               challenge: challenge), into: &line)
+        session.signer?.sign(&line)
+        return line + [UInt8(ascii: "\n")]
     }
 
     /// Ends the sessions silent for longer than the session timeout, freeing their streams.
     public func expire(now: Nanoseconds) {
         for (key, session) in sessions where now - session.lastActivity > configuration.sessionTimeout {
             end(key, session)
-            sessionEvents?(.ended(source: key.source, sessionID: key.sessionID))
+            if session.isVerified { sessionEvents?(.ended(source: session.source, sessionID: key.sessionID)) }
+        }
+        for (key, session) in sessions where !session.isVerified && now - session.startedAt > configuration.challengeTimeout {
+            end(key, session)
         }
         reviewLatency(now: now)
     }
@@ -197,8 +250,9 @@ public final class SessionTable {
 
     // MARK: - Frames
 
-    private func receiveFrame(_ header: AudioFrameHeader, sampleCount: Int, from source: SourceKey, at arrival: Nanoseconds) {
-        guard let session = session(for: source, header.sessionID, at: arrival), sampleCount > 0 else { return }
+    private func receiveFrame(_ header: AudioFrameHeader, sampleCount: Int, from source: SourceKey, signer: AuthenticatedLine?, at arrival: Nanoseconds) {
+        guard let session = session(for: source, header.sessionID, signer: signer, at: arrival), sampleCount > 0 else { return }
+        guard session.isVerified else { return refuse(.unverified, from: source, at: arrival) }
         let stamp: Nanoseconds, senderTime: Nanoseconds?
         switch header.timestamp {
         case .gpu(let reading):
@@ -299,28 +353,88 @@ public final class SessionTable {
 
     // MARK: - Sessions
 
-    private func session(for source: SourceKey, _ sessionID: String?, at now: Nanoseconds) -> IngestSession? {
-        let key = Key(source: source, sessionID: sessionID)
+    /// Who a session is: its source and `session_id`; with keys, its key and `session_id`.
+    private func key(for source: SourceKey, _ sessionID: String?, signer: AuthenticatedLine?) -> Key {
+        signer.map { Key(keyID: $0.keyID, sessionID: sessionID) } ?? Key(source: source, sessionID: sessionID)
+    }
+
+    /// The session a line belongs to, made on its first line; nil when its line is a replay or the
+    /// session limit is reached.
+    private func session(for source: SourceKey, _ sessionID: String?, signer: AuthenticatedLine?, at now: Nanoseconds) -> IngestSession? {
+        let key = key(for: source, sessionID, signer: signer)
         if let session = sessions[key] {
-            session.lastActivity = now
-            return session
-        }
-        if let previous = currentSession[source], previous != sessionID {
-            // A restart: the previous session keeps what it has queued and ends.
-            sessions[Key(source: source, sessionID: previous)]?.isEnding = true
-            sessionEvents?(.restarted(source: source, previous: previous, sessionID: sessionID))
+            return admit(signer, to: session, from: source, at: now) ? session : nil
         }
         guard sessions.count < configuration.maximumSessions else {
             if counters.refusedSessions.value == 0 { sessionEvents?(.refused(source: source, what: "a session")) }
             counters.refusedSessions.add()
             return nil
         }
-        let session = IngestSession(source: source, sessionID: sessionID, sameHost: isSameHost(source), now: now)
+        let sameHost = isSameHost(source)
+        // With keys, a session from another host must first prove it is live, not a recording.
+        let verified = signer == nil || sameHost
+        if !verified { makeRoomForUnverifiedSession() }
+        let session = IngestSession(source: source, sessionID: sessionID, sameHost: sameHost, now: now, keyID: signer?.keyID,
+                                    signer: signer.flatMap { keys?.key($0.keyID) }.map { LineSigner(key: $0, firstCounter: Self.probeCounterStart()) },
+                                    verified: verified)
+        if let signer { _ = session.replayWindow.accept(signer.counter) }
         sessions[key] = session
-        currentSession[source] = sessionID
         counters.sessionsActive.add()
-        sessionEvents?(.started(source: source, sessionID: sessionID))
+        if verified {
+            startPlaying(session, key)
+        } else {
+            send?(source, probe(to: session, now: now))
+        }
         return session
+    }
+
+    /// Whether a line of `session` may count (with keys: its counter is fresh); it then marks the
+    /// session active and, with keys, follows the session to the line's source.
+    private func admit(_ signer: AuthenticatedLine?, to session: IngestSession, from source: SourceKey, at now: Nanoseconds) -> Bool {
+        if let signer {
+            guard session.replayWindow.accept(signer.counter) else {
+                refuse(.replayed, from: source, at: now)
+                return false
+            }
+            session.source = source
+        }
+        session.lastActivity = now
+        return true
+    }
+
+    /// A session from another host answered its challenge: it plays from now on.
+    private func verify(_ session: IngestSession, _ key: Key, at now: Nanoseconds) {
+        session.isVerified = true
+        startPlaying(session, key)
+    }
+
+    /// Makes `session` its source's current one (a restart ends the previous) and tells of it.
+    private func startPlaying(_ session: IngestSession, _ key: Key) {
+        let source = session.source
+        if let previous = currentSession[source], previous != key, let ending = sessions[previous] {
+            // A restart: the previous session keeps what it has queued and ends.
+            ending.isEnding = true
+            sessionEvents?(.restarted(source: source, previous: previous.sessionID, sessionID: key.sessionID))
+        }
+        currentSession[source] = key
+        sessionEvents?(.started(source: source, sessionID: key.sessionID))
+    }
+
+    /// Ends the oldest unverified session when ``IngestConfiguration/maximumUnverifiedSessions``
+    /// await their challenge: replayed recordings cannot hold more slots than that.
+    private func makeRoomForUnverifiedSession() {
+        let waiting = sessions.filter { !$0.value.isVerified }
+        guard waiting.count >= configuration.maximumUnverifiedSessions,
+              let oldest = waiting.min(by: { $0.value.startedAt < $1.value.startedAt }) else { return }
+        end(oldest.key, oldest.value)
+    }
+
+    /// Where a session's probe counter starts: the wall clock in nanoseconds, so that it keeps
+    /// rising across restarts of this receiver (a sender's replay window sees no reuse).
+    private static func probeCounterStart() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return UInt64(max(now.tv_sec, 0)) &* 1_000_000_000 &+ UInt64(max(now.tv_nsec, 0))
     }
 
     /// Ends one stream of a session: playback lets go of it.
@@ -334,7 +448,7 @@ public final class SessionTable {
     private func end(_ key: Key, _ session: IngestSession) {
         for stream in session.streams.values { streamEvents?(stream, false) }
         sessions[key] = nil
-        if currentSession[key.source] == key.sessionID { currentSession[key.source] = nil }
+        if currentSession[session.source] == key { currentSession[session.source] = nil }
         counters.sessionsActive.subtract()
         streamCount -= session.streams.count
         counters.streamsActive.subtract(session.streams.count)

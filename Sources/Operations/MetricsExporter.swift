@@ -37,6 +37,9 @@ public final class MetricsExporter: Sendable {
             for (lineClass, value) in snapshot.rejectedLines {
                 count("jamplay_ingest_rejected_lines_total", [("class", lineClass)], value, in: &state)
             }
+            for (reason, value) in snapshot.unauthenticatedLines {
+                count("jamplay_ingest_unauthenticated_lines_total", [("reason", reason)], value, in: &state)
+            }
             gauge("jamplay_uptime_seconds", [], snapshot.uptimeSeconds, in: &state.gauges)
             gauge("jamplay_latency_seconds", [], Double(snapshot.latencyNanoseconds) * 1e-9, in: &state.gauges)
             gauge("jamplay_device_open", [], snapshot.device?.open == true ? 1 : 0, in: &state.gauges)

@@ -1,3 +1,4 @@
+import Authentication
 import Clock
 import Core
 import Ingest
@@ -79,6 +80,9 @@ public struct StatusSnapshot: Codable, Sendable {
         public var sessionID: String?
         /// Seconds since its last message; whether it is playing out after a restart.
         public var idleSeconds: Double, ending: Bool
+        /// With keys: the key that signs its lines, and whether it may play (a session from
+        /// another host once it has answered a challenge).
+        public var keyID: String?, verified: Bool
         public var calibration: Calibration
         public var hostClock: HostClock
         public var streams: [Stream]
@@ -100,6 +104,8 @@ public struct StatusSnapshot: Codable, Sendable {
     public var counters: [String: Int]
     /// Lines rejected, by class (`json-error`, `unsupported-version`, ...).
     public var rejectedLines: [String: Int]
+    /// With keys: lines dropped by authentication, by reason (`unauthenticated`, `bad-mac`, ...).
+    public var unauthenticatedLines: [String: Int]
 
     /// Takes a snapshot of `receiver` at `now`; `started` is when the player started.
     public static func take(of receiver: Receiver, version: String, started: Nanoseconds, now: Nanoseconds) async throws -> StatusSnapshot {
@@ -117,7 +123,8 @@ public struct StatusSnapshot: Codable, Sendable {
                               latencyTargetNanoseconds: engine.latency.target.rawValue,
                               maximumLatencyNanoseconds: engine.configuration.automaticLatencyCeiling?.rawValue,
                               device: device, sessions: sessions, counters: Self.counters(of: receiver),
-                              rejectedLines: Self.rejectedLines(of: receiver.ingestCounters))
+                              rejectedLines: Self.rejectedLines(of: receiver.ingestCounters),
+                              unauthenticatedLines: Self.unauthenticatedLines(of: receiver.ingestCounters))
     }
 
     private static func session(_ session: IngestSession, now: Nanoseconds, latency: Nanoseconds) -> Session {
@@ -135,7 +142,7 @@ public struct StatusSnapshot: Codable, Sendable {
         }.sorted { ($0.id ?? "") < ($1.id ?? "") }
         return Session(
             source: session.source.description, sessionID: session.sessionID, idleSeconds: max(0, (now - session.lastActivity).seconds),
-            ending: session.isEnding,
+            ending: session.isEnding, keyID: session.keyID, verified: session.isVerified,
             calibration: Calibration(mode: calibration.mode.rawValue, offsetNanoseconds: calibration.offset.rawValue, skewPPM: calibration.skewPPM,
                                      residualNanoseconds: calibration.residual.rawValue, blocksUsed: calibration.blocksUsed,
                                      outliersRejected: calibration.outliersRejected, relocks: calibration.relocks,
@@ -169,6 +176,10 @@ public struct StatusSnapshot: Codable, Sendable {
             "playback_presentation_error_nanoseconds": playback.presentationError.value,
             "playback_fill_nanoseconds": playback.fill.value, "playback_render_nanoseconds": playback.renderTime.value,
         ]
+    }
+
+    static func unauthenticatedLines(of ingest: IngestCounters) -> [String: Int] {
+        Dictionary(uniqueKeysWithValues: AuthenticationFailure.allCases.map { ($0.rawValue, ingest.authenticationFailed($0).value) })
     }
 
     static func rejectedLines(of ingest: IngestCounters) -> [String: Int] {

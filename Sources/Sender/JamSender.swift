@@ -1,3 +1,4 @@
+import Authentication
 import Core
 import Wire
 
@@ -14,6 +15,10 @@ public final class JamSender {
     private let log: (String) -> Void
     private let clock = SystemMonotonicClock()
     private let encoder = JamnetEncoder()
+    /// Signs every line with `--key` (nil: lines go unsigned).
+    private let signer: LineSigner?
+    /// The version the lines declare: jamnet/1.2 when signed.
+    private let version: ProtocolVersion
     /// Work done so far.
     public private(set) var statistics = SenderStatistics()
 
@@ -28,6 +33,8 @@ public final class JamSender {
         self.source = source
         self.renderer = renderer
         self.log = log
+        signer = configuration.key.map { LineSigner(key: $0) }
+        version = configuration.key == nil ? .current : .authentication
         planner = try SignalPlanner(signal: configuration.signal, rate: configuration.rate, channels: configuration.channels,
                                     framesPerMessage: configuration.framesPerMessage, seed: configuration.seed, fileFrames: fileFrames)
     }
@@ -48,7 +55,7 @@ public final class JamSender {
     /// each frame.
     public func run(shouldStop: () -> Bool, progress: (SenderStatistics) -> Void = { _ in }) throws {
         let settings = configuration
-        let output = try SenderOutput(settings.output, sessionID: settings.sessionID, impairments: settings.impairments,
+        let output = try SenderOutput(settings.output, sessionID: settings.sessionID, signer: signer, impairments: settings.impairments,
                                       seed: settings.seed, log: log)
         defer { output.finish() }
         let firstReading = try source.readCalibration()
@@ -124,7 +131,7 @@ public final class JamSender {
         if settings.stampJitter > .zero {
             stamp += Int64.random(in: -settings.stampJitter.rawValue...settings.stampJitter.rawValue, using: &run.random)
         }
-        let header = AudioFrameHeader(timestamp: .gpu(settings.knobs.wire(stamp)), sessionID: settings.sessionID,
+        let header = AudioFrameHeader(version: version, timestamp: .gpu(settings.knobs.wire(stamp)), sessionID: settings.sessionID,
                                       streamID: settings.streamID, sequence: UInt64(index), sampleRate: settings.rate,
                                       channelCount: settings.channels)
         run.line.removeAll(keepingCapacity: true)
@@ -132,6 +139,7 @@ public final class JamSender {
         try samples.withUnsafeBufferPointer { buffer in
             try encoder.encode(header, samples: UnsafeBufferPointer(rebasing: buffer[0..<count * channels]), into: &run.line)
         }
+        signer?.sign(&run.line)
         run.line.append(UInt8(ascii: "\n"))
     }
 
@@ -156,11 +164,12 @@ public final class JamSender {
     private func sendCalibration(_ reading: CalibrationReading, model: SenderClockModel, output: SenderOutput) {
         let knobs = configuration.knobs
         let reported = model.reported(rawGPU: reading.gpu)
-        let block = SyncCalibrationBlock(timestampCPU: reading.cpu.rawValue, timestampGPU: knobs.wire(reported),
+        let block = SyncCalibrationBlock(version: version, timestampCPU: reading.cpu.rawValue, timestampGPU: knobs.wire(reported),
                                          timestampBits: knobs.bits, maxDeviation: reading.maxDeviation,
                                          clockBase: source.clockBase, sessionID: configuration.sessionID, origin: reading.origin)
         var line: [UInt8] = []
         guard (try? encoder.encode(block, into: &line)) != nil else { return }
+        signer?.sign(&line)
         line.append(UInt8(ascii: "\n"))
         if output.send(line) {
             statistics.calibrationOffset = reported - reading.cpu.rawValue

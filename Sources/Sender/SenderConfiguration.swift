@@ -1,3 +1,4 @@
+import Authentication
 import Core
 
 /// Everything `jamsend` was asked to do.
@@ -31,6 +32,8 @@ public struct SenderConfiguration: Sendable {
     public var duration: Nanoseconds?
     /// `session_id`.
     public var sessionID = "jamsend"
+    /// `--key`: sign every line with this key (jamnet/1.2) and answer only probes signed by it.
+    public var key: AuthenticationKey?
     /// `stream_id`.
     public var streamID = "main"
     /// How long before its first sample's time a frame is sent (negative: after it).

@@ -17,12 +17,15 @@ public struct ClockEcho: Hashable, Sendable {
     public var echoSent: Nanoseconds
     /// `session_id` of the answering sender, if given.
     public var sessionID: String?
+    /// `challenge` (jamnet/1.2): the probe's, returned.
+    public var challenge: String?
 
     /// Makes an echo.
     public init(
         version: ProtocolVersion = .clockExchange, probeID: UInt64, probeSent: Nanoseconds, probeReceived: Nanoseconds,
-        echoSent: Nanoseconds, sessionID: String? = nil
+        echoSent: Nanoseconds, sessionID: String? = nil, challenge: String? = nil
     ) {
+        self.challenge = challenge
         self.version = version
         self.probeID = probeID
         self.probeSent = probeSent

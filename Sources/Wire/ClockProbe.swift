@@ -13,12 +13,16 @@ public struct ClockProbe: Hashable, Sendable {
     public var probeSent: Nanoseconds
     /// `session_id`: the session whose clock is asked for, if given.
     public var sessionID: String?
+    /// `challenge` (jamnet/1.2): 32 lowercase hex digits, random, that the echo must return; a
+    /// receiver with keys plays a new remote session only once it has.
+    public var challenge: String?
 
     /// Makes a probe.
-    public init(version: ProtocolVersion = .clockExchange, probeID: UInt64, probeSent: Nanoseconds, sessionID: String? = nil) {
+    public init(version: ProtocolVersion = .clockExchange, probeID: UInt64, probeSent: Nanoseconds, sessionID: String? = nil, challenge: String? = nil) {
         self.version = version
         self.probeID = probeID
         self.probeSent = probeSent
         self.sessionID = sessionID
+        self.challenge = challenge
     }
 }

@@ -3,7 +3,8 @@ public enum FieldName: UInt8, CaseIterable, Hashable, Sendable, CustomStringConv
     case type, version
     case payload, timestampGPU, timestampCPU, sessionID, streamID, seq, sampleRate, channels
     case timestampUnit, tickPeriodNanoseconds, timestampBits, maxDeviation, clockBase, origin
-    case probeID, timestampProbeSent, timestampProbeReceived, timestampEchoSent
+    case probeID, timestampProbeSent, timestampProbeReceived, timestampEchoSent, challenge
+    case keyID, authCounter, mac
 
     /// The key as it appears on the wire.
     public var wireName: StaticString {
@@ -28,6 +29,10 @@ public enum FieldName: UInt8, CaseIterable, Hashable, Sendable, CustomStringConv
         case .timestampProbeSent: "timestamp_probe_sent"
         case .timestampProbeReceived: "timestamp_probe_received"
         case .timestampEchoSent: "timestamp_echo_sent"
+        case .challenge: "challenge"
+        case .keyID: "key_id"
+        case .authCounter: "auth_counter"
+        case .mac: "mac"
         }
     }
 

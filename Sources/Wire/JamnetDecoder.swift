@@ -12,11 +12,17 @@ public struct JamnetDecoder {
 
     private var strings = StringCache()
 
+    /// The authentication fields (jamnet/1.2) of the line last decoded, whatever its class; nil
+    /// when it had none (or was not JSON). Unchecked: only a key can tell whether they are true.
+    public private(set) var signature: LineSignature?
+
     /// Makes a decoder with an empty id cache.
     public init() {}
 
-    /// Decodes `line` (without its newline); a `jdat` payload is written to `samples`.
+    /// Decodes `line` (without its newline); a `jdat` payload is written to `samples`, the
+    /// line's authentication fields to ``signature``.
     public mutating func decode(_ line: UnsafeRawBufferPointer, samples: UnsafeMutableBufferPointer<Float>) -> DecodedLine {
+        signature = nil
         var reader = JSONReader(line)
         do {
             return try decodeMessage(&reader, samples: samples)
@@ -65,6 +71,8 @@ public struct JamnetDecoder {
                         try reader.skipValue(depth: 1)
                     } else {
                         fields.markPresent(field)
+                        // Where the code's field starts: an authenticated line's signed bytes end there.
+                        if field == .mac && !key.hasEscapes { fields.macKeyStart = key.start - 1 }
                         try readValue(of: field, into: &fields, from: &reader, samples: samples)
                     }
                 } else {
@@ -77,6 +85,7 @@ public struct JamnetDecoder {
             }
         }
         try finish(&reader)
+        signature = readSignature(&fields, reader: reader)
         return classify(fields, reader: reader)
     }
 
@@ -105,14 +114,14 @@ public struct JamnetDecoder {
         switch field {
         case .payload:
             try readPayload(into: &fields, from: &reader, samples: samples)
-        case .type, .version, .sessionID, .streamID, .timestampUnit, .clockBase, .origin:
+        case .type, .version, .sessionID, .streamID, .timestampUnit, .clockBase, .origin, .challenge, .keyID, .mac:
             guard reader.current == UInt8(ascii: "\"") else {
                 fields.report(field, .notAString)
                 return try reader.skipValue(depth: 1)
             }
             fields.strings[Int(field.rawValue)] = try reader.readString()
         case .timestampGPU, .timestampCPU, .seq, .sampleRate, .channels, .timestampBits,
-             .probeID, .timestampProbeSent, .timestampProbeReceived, .timestampEchoSent:
+             .probeID, .timestampProbeSent, .timestampProbeReceived, .timestampEchoSent, .authCounter:
             guard reader.current == UInt8(ascii: "-") || JSONReader.isDigit(reader.current) else {
                 fields.report(field, .notAnInteger)
                 return try reader.skipValue(depth: 1)
@@ -201,13 +210,54 @@ public struct JamnetDecoder {
             return .rejected(.invalidField(InvalidField(.type, problem)))
         }
 
+        let known = Self.knownTypes.contains { Self.token(typeToken, in: reader, is: $0) }
+        guard known else { return .rejected(.unknownType(Self.decodedString(typeToken, in: reader))) }
+        // The signature's fields, for every type, before the type's own.
+        if let rejection = fields.firstProblem(among: Self.signatureFields) { return .rejected(rejection) }
+
         if Self.token(typeToken, in: reader, is: "jdat") { return decodeAudioFrame(fields, version: version, reader: reader) }
         if Self.token(typeToken, in: reader, is: "sync_calibration_block") {
             return decodeSyncCalibration(fields, version: version, reader: reader)
         }
         if Self.token(typeToken, in: reader, is: "clock_probe") { return decodeClockProbe(fields, version: version, reader: reader) }
-        if Self.token(typeToken, in: reader, is: "clock_echo") { return decodeClockEcho(fields, version: version, reader: reader) }
-        return .rejected(.unknownType(Self.decodedString(typeToken, in: reader)))
+        return decodeClockEcho(fields, version: version, reader: reader)
+    }
+
+    private static let knownTypes: [StaticString] = ["jdat", "sync_calibration_block", "clock_probe", "clock_echo"]
+    private static let signatureFields: [FieldName] = [.keyID, .authCounter, .mac]
+
+    /// The authentication fields, checked for form only (a malformed one is reported as the
+    /// field's problem and left nil); nil when the line has none of them.
+    private mutating func readSignature(_ fields: inout FieldValues, reader: JSONReader) -> LineSignature? {
+        guard fields.isPresent(.keyID) || fields.isPresent(.authCounter) || fields.isPresent(.mac) else { return nil }
+        var signature = LineSignature(codeFieldGiven: fields.isPresent(.mac))
+        if fields.problems[Int(FieldName.keyID.rawValue)] == nil, let token = fields.strings[Int(FieldName.keyID.rawValue)] {
+            let bytes = reader.bytes(of: token)
+            if !token.hasEscapes && LineSignature.isValidKeyID(bytes) {
+                signature.keyID = strings.string(for: bytes)
+            } else {
+                fields.report(.keyID, .unknownValue(allowed: "1 to 64 of A-Z a-z 0-9 . _ -"))
+            }
+        }
+        if fields.problems[Int(FieldName.authCounter.rawValue)] == nil, let token = fields.integers[Int(FieldName.authCounter.rawValue)] {
+            if let value = token.uint64 { signature.counter = value } else { fields.report(.authCounter, Self.integerProblem(token, allowed: Self.uint64Range)) }
+        }
+        if fields.problems[Int(FieldName.mac.rawValue)] == nil, let token = fields.strings[Int(FieldName.mac.rawValue)] {
+            let bytes = reader.bytes(of: token)
+            if !token.hasEscapes, LineSignature.isLowercaseHex(bytes, count: 2 * LineSignature.codeBytes) {
+                var code = InlineArray<32, UInt8>(repeating: 0)
+                for index in 0..<LineSignature.codeBytes {
+                    code[index] = LineSignature.lowercaseHexValue(bytes[2 * index])! << 4 | LineSignature.lowercaseHexValue(bytes[2 * index + 1])!
+                }
+                signature.code = code
+                // The field is the object's last member and ends the line: then, and only then,
+                // the line is exactly its signed bytes and the 73-byte trailer.
+                if let start = fields.macKeyStart, start + LineSignature.trailerLength == reader.end { signature.signedByteCount = start }
+            } else {
+                fields.report(.mac, .unknownValue(allowed: "64 lowercase hex digits"))
+            }
+        }
+        return signature
     }
 
     /// Whether a string token's value is `name`; without escapes, by its bytes (no allocation).
@@ -327,7 +377,7 @@ public struct JamnetDecoder {
             maxDeviation: fields.maxDeviation, clockBase: clockBase, sessionID: sessionID, origin: origin))
     }
 
-    private static let clockProbeFields: [FieldName] = [.probeID, .timestampProbeSent, .sessionID]
+    private static let clockProbeFields: [FieldName] = [.probeID, .timestampProbeSent, .sessionID, .challenge]
 
     private mutating func decodeClockProbe(_ fields: FieldValues, version: ProtocolVersion, reader: JSONReader) -> DecodedLine {
         if let rejection = fields.firstProblem(among: Self.clockProbeFields) { return .rejected(rejection) }
@@ -337,10 +387,11 @@ public struct JamnetDecoder {
         case (.success(let id), .success(let time)): (probeID, sent) = (id, time)
         }
         guard case .valid(let sessionID) = string(fields, .sessionID, reader) else { return invalid(.sessionID, .tooLong(limit: Self.maximumStringBytes)) }
-        return .clockProbe(ClockProbe(version: version, probeID: probeID, probeSent: Nanoseconds(sent), sessionID: sessionID))
+        guard case .valid(let challenge) = challenge(fields, reader) else { return invalid(.challenge, .unknownValue(allowed: "32 lowercase hex digits")) }
+        return .clockProbe(ClockProbe(version: version, probeID: probeID, probeSent: Nanoseconds(sent), sessionID: sessionID, challenge: challenge))
     }
 
-    private static let clockEchoFields: [FieldName] = [.probeID, .timestampProbeSent, .timestampProbeReceived, .timestampEchoSent, .sessionID]
+    private static let clockEchoFields: [FieldName] = [.probeID, .timestampProbeSent, .timestampProbeReceived, .timestampEchoSent, .sessionID, .challenge]
 
     private mutating func decodeClockEcho(_ fields: FieldValues, version: ProtocolVersion, reader: JSONReader) -> DecodedLine {
         if let rejection = fields.firstProblem(among: Self.clockEchoFields) { return .rejected(rejection) }
@@ -354,9 +405,10 @@ public struct JamnetDecoder {
         }
         guard echoed >= received else { return invalid(.timestampEchoSent, .outOfRange(allowed: ">= timestamp_probe_received")) }
         guard case .valid(let sessionID) = string(fields, .sessionID, reader) else { return invalid(.sessionID, .tooLong(limit: Self.maximumStringBytes)) }
+        guard case .valid(let challenge) = challenge(fields, reader) else { return invalid(.challenge, .unknownValue(allowed: "32 lowercase hex digits")) }
         return .clockEcho(ClockEcho(
             version: version, probeID: probeID, probeSent: Nanoseconds(sent), probeReceived: Nanoseconds(received),
-            echoSent: Nanoseconds(echoed), sessionID: sessionID))
+            echoSent: Nanoseconds(echoed), sessionID: sessionID, challenge: challenge))
     }
 
     // MARK: - Field helpers
@@ -400,10 +452,10 @@ public struct JamnetDecoder {
         return .outOfRange(allowed: allowed)
     }
 
-    /// An optional string field's value (nil when absent), unless it is over the length limit.
+    /// An optional string field's value (nil when absent), unless it is over the length limit or malformed.
     private enum StringField {
         case valid(String?)
-        case tooLong
+        case invalid
     }
 
     private mutating func string(_ fields: FieldValues, _ field: FieldName, _ reader: JSONReader) -> StringField {
@@ -411,10 +463,18 @@ public struct JamnetDecoder {
         // The limit is on the value: escapes make the token longer, never shorter.
         if token.hasEscapes {
             let value = Self.decodedString(token, in: reader)
-            return value.utf8.count <= Self.maximumStringBytes ? .valid(value) : .tooLong
+            return value.utf8.count <= Self.maximumStringBytes ? .valid(value) : .invalid
         }
-        guard token.count <= Self.maximumStringBytes else { return .tooLong }
+        guard token.count <= Self.maximumStringBytes else { return .invalid }
         return .valid(strings.string(for: reader.bytes(of: token)))
+    }
+
+    /// A probe's or echo's `challenge` (nil when absent), unless it is not 32 lowercase hex digits.
+    private func challenge(_ fields: FieldValues, _ reader: JSONReader) -> StringField {
+        guard let token = fields.strings[Int(FieldName.challenge.rawValue)] else { return .valid(nil) }
+        let bytes = reader.bytes(of: token)
+        guard !token.hasEscapes, LineSignature.isLowercaseHex(bytes, count: 2 * LineSignature.challengeBytes) else { return .invalid }
+        return .valid(String(decoding: bytes, as: UTF8.self))
     }
 
     /// The token's value with escapes resolved (a lone surrogate becomes U+FFFD).
@@ -474,6 +534,8 @@ struct FieldValues {
     var maxDeviation: Double?
     var sampleCount = 0
     var clippedSampleCount = 0
+    /// Where the `mac` key's opening quote is, when it was given without escapes.
+    var macKeyStart: Int?
 
     func isPresent(_ field: FieldName) -> Bool { present & (1 << UInt32(field.rawValue)) != 0 }
     mutating func markPresent(_ field: FieldName) { present |= 1 << UInt32(field.rawValue) }

@@ -97,12 +97,14 @@ public struct JamnetEncoder: Sendable {
     public func encode(_ probe: ClockProbe, into output: inout [UInt8]) throws(JamnetEncodingError) {
         try check(probe.version)
         try checkLength(probe.sessionID, .sessionID)
+        try checkChallenge(probe.challenge)
         try checkTimestamp(probe.probeSent.rawValue, .timestampProbeSent)
         appendRaw("{\"type\":\"clock_probe\"", to: &output)
         appendVersion(probe.version, to: &output)
         appendKey(.probeID, to: &output); appendInteger(probe.probeID, negative: false, to: &output)
         appendKey(.timestampProbeSent, to: &output); appendInteger(probe.probeSent.rawValue, to: &output)
         appendString(probe.sessionID, .sessionID, to: &output)
+        appendString(probe.challenge, .challenge, to: &output)
         output.append(UInt8(ascii: "}"))
     }
 
@@ -110,6 +112,7 @@ public struct JamnetEncoder: Sendable {
     public func encode(_ echo: ClockEcho, into output: inout [UInt8]) throws(JamnetEncodingError) {
         try check(echo.version)
         try checkLength(echo.sessionID, .sessionID)
+        try checkChallenge(echo.challenge)
         guard echo.echoSent >= echo.probeReceived else { throw .outOfRange(.timestampEchoSent) }
         try checkTimestamp(echo.probeSent.rawValue, .timestampProbeSent)
         try checkTimestamp(echo.probeReceived.rawValue, .timestampProbeReceived)
@@ -121,6 +124,7 @@ public struct JamnetEncoder: Sendable {
         appendKey(.timestampProbeReceived, to: &output); appendInteger(echo.probeReceived.rawValue, to: &output)
         appendKey(.timestampEchoSent, to: &output); appendInteger(echo.echoSent.rawValue, to: &output)
         appendString(echo.sessionID, .sessionID, to: &output)
+        appendString(echo.challenge, .challenge, to: &output)
         output.append(UInt8(ascii: "}"))
     }
 
@@ -136,6 +140,12 @@ public struct JamnetEncoder: Sendable {
 
     private func checkLength(_ value: String?, _ field: FieldName) throws(JamnetEncodingError) {
         if let value, value.utf8.count > JamnetDecoder.maximumStringBytes { throw .outOfRange(field) }
+    }
+
+    private func checkChallenge(_ value: String?) throws(JamnetEncodingError) {
+        guard let value else { return }
+        let valid = Array(value.utf8).withUnsafeBufferPointer { LineSignature.isLowercaseHex($0, count: 2 * LineSignature.challengeBytes) }
+        if !valid { throw .outOfRange(.challenge) }
     }
 
     private func appendRaw(_ text: StaticString, to output: inout [UInt8]) {

@@ -17,6 +17,9 @@ public struct ProtocolVersion: Hashable, Comparable, Sendable, CustomStringConve
     public static let current = ProtocolVersion(major: 1, minor: 0)
     /// The minor version that added `clock_probe` and `clock_echo`.
     public static let clockExchange = ProtocolVersion(major: 1, minor: 1)
+    /// The minor version that added authenticated lines (`key_id`, `auth_counter`, `mac`) and the
+    /// probe's `challenge`.
+    public static let authentication = ProtocolVersion(major: 1, minor: 2)
     /// The one major version accepted: any `jamnet/1.x`.
     public static let supportedMajor = 1
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Authentication
 import Core
 import Ingest
 import Logging
@@ -91,6 +92,13 @@ extension PlayCommand {
                 configuration.ingest.allowed = try AddressAllowList(parsing: allow)
             } catch {
                 throw ValidationError("--allow: \(error)")
+            }
+        }
+        if let keys {
+            do {
+                configuration.ingest.keys = KeyRing(try KeyFile.load(keys))
+            } catch {
+                throw ValidationError("--keys \(error)")
             }
         }
         let httpAddress: ListenAddress?

@@ -64,6 +64,8 @@ struct PlayCommand: AsyncParsableCommand {
     var idleTimeout = "30s"
     @Option(help: "Senders allowed, as addresses or CIDR ranges (192.168.1.0/24,10.0.0.7,fd00::/8), or all. Anything else is dropped unread and counted.")
     var allow = "all"
+    @Option(help: "Play only lines signed with one of the keys in FILE (jamnet/1.2; one a line: ID HEX-SECRET of 32 bytes or more; the file must be private to its owner); SIGHUP reloads it.")
+    var keys: String?
     @Option(help: "ADDR:PORT serving GET /metrics (Prometheus) and /status (JSON), or off. :9001 is every interface.")
     var http = "127.0.0.1:9001"
     @Option(name: .customLong("log-level"), help: "Least level logged: trace, debug, info, notice, warning, error, critical.")
@@ -98,7 +100,8 @@ struct PlayCommand: AsyncParsableCommand {
         logger.info("""
             jamplay \(Jamplay.configuration.version): listen \(configuration.listen) (\(tcp ? "TCP" : "")\(tcp && udp ? ", " : "")\(udp ? "UDP" : "")), \
             device \(device) \(rate) Hz \(channels) ch, period \(periodFrames) × \(periods), fill \(configuration.playback.fill), latency \(configuration.playback.automaticLatencyCeiling.map { "auto (up to \($0))" } ?? "\(latencyValue)"), rt-priority \(rtPriority), \
-            max-buffer \(configuration.ingest.maximumBufferBytes), allow \(allow), http \(http), log \(logLevel) \(logFormat), stats \(statsInterval)\(record.map { ", record \($0)" } ?? "")
+            max-buffer \(configuration.ingest.maximumBufferBytes), allow \(allow), \
+            keys \(configuration.ingest.keys.map { "\(keys ?? "") (\($0.ids.joined(separator: ", ")))" } ?? "off"), http \(http), log \(logLevel) \(logFormat), stats \(statsInterval)\(record.map { ", record \($0)" } ?? "")
             """)
         let receiver = Receiver(configuration: configuration, logger: logger)
         do {
@@ -139,9 +142,12 @@ struct PlayCommand: AsyncParsableCommand {
         // that turns SIGTERM and SIGINT into a graceful shutdown (at most a second).
         let stats = StatsService(reporter: StatsReporter(receiver: receiver, logger: logger, now: SystemMonotonicClock().now()), interval: settings.statsPeriod)
         let player = PlayerService(receiver: receiver, operations: operations, logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: SecondSignalService()), .init(service: player, successTerminationBehavior: .gracefullyShutdownGroup), .init(service: stats),
+        ]
+        if let keys { services.append(.init(service: KeyReloadService(path: keys, ingest: receiver.ingest, logger: logger))) }
         var group = ServiceGroupConfiguration(
-            services: [.init(service: SecondSignalService()), .init(service: player, successTerminationBehavior: .gracefullyShutdownGroup),
-                       .init(service: stats)],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint], logger: Logger(label: "jamplay.lifecycle") { _ in SwiftLogNoOpLogHandler() })
         group.maximumGracefulShutdownDuration = .seconds(1)
         try await ServiceGroup(configuration: group).run()

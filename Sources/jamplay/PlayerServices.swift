@@ -1,4 +1,6 @@
+import Authentication
 import Core
+import Ingest
 import Logging
 import Operations
 import Receiver
@@ -84,6 +86,26 @@ struct SecondSignalService: Service {
         for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint).cancelOnGracefulShutdown() {
             count += 1
             if count >= 2 { _exit(128 + signal.rawValue) }
+        }
+    }
+}
+
+/// `--keys` reloaded on SIGHUP: the new keys apply to the next line; a file that fails its
+/// checks leaves the keys as they were, and says why.
+struct KeyReloadService: Service {
+    let path: String
+    let ingest: IngestServer
+    let logger: Logger
+
+    func run() async throws {
+        for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
+            do {
+                let keys = KeyRing(try KeyFile.load(path))
+                try await ingest.replaceKeys(keys)
+                logger.notice("keys reloaded from \(path): \(keys.ids.joined(separator: ", "))")
+            } catch {
+                logger.error("keys not reloaded, the previous ones stay: \(error)")
+            }
         }
     }
 }

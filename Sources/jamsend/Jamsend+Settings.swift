@@ -1,4 +1,5 @@
 import ArgumentParser
+import Authentication
 import Core
 import Sender
 
@@ -30,6 +31,7 @@ extension Jamsend {
         settings.framesPerMessage = frame
         if let duration, duration != "forever" { settings.duration = try Self.duration(duration, "--duration") }
         settings.sessionID = session
+        if let key { settings.key = try Self.key(key) }
         settings.streamID = stream
         if capture && lead != nil { throw ValidationError("--capture and --lead exclude each other: a capturing sender sends each frame once its last sample has passed") }
         settings.capture = capture
@@ -70,5 +72,19 @@ extension Jamsend {
             }
         }
         return (settings, fileSamples)
+    }
+
+    /// `--key ID:FILE`: key ID from a key file.
+    static func key(_ text: String) throws -> AuthenticationKey {
+        guard let colon = text.firstIndex(of: ":"), colon != text.startIndex, text.index(after: colon) != text.endIndex else {
+            throw ValidationError("--key \(text): expected ID:FILE")
+        }
+        let id = String(text[..<colon]), path = String(text[text.index(after: colon)...])
+        do {
+            guard let key = try KeyFile.load(path).first(where: { $0.id == id }) else { throw ValidationError("--key: \(path) has no key \(id)") }
+            return key
+        } catch let problem as KeyFile.Problem {
+            throw ValidationError("--key: \(problem)")
+        }
     }
 }

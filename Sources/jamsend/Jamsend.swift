@@ -46,6 +46,8 @@ struct Jamsend: ParsableCommand {
     var duration: String?
     @Option(help: "session_id.")
     var session = "jamsend"
+    @Option(help: "Sign every line with key ID from FILE (ID:FILE; the receiver's --keys format), and answer only probes signed by it (jamnet/1.2).")
+    var key: String?
     @Option(help: "stream_id.")
     var stream = "main"
     @Option(help: "Send each frame this long before its first sample's time (negative, after it: --lead=-2ms).")

@@ -1,3 +1,4 @@
+import Authentication
 import Core
 import Foundation
 
@@ -12,6 +13,7 @@ final class SenderOutput {
 
     private let output: SenderConfiguration.Output
     private let sessionID: String
+    private let signer: LineSigner?
     private let log: (String) -> Void
     private var connection: SocketConnection?
     private var queue: ImpairedDatagramQueue
@@ -25,9 +27,11 @@ final class SenderOutput {
     /// True after a (re)connection until the loop has sent a calibration block on it.
     var needsCalibration = true
 
-    init(_ output: SenderConfiguration.Output, sessionID: String, impairments: NetworkImpairments, seed: UInt64, log: @escaping (String) -> Void) throws {
+    init(_ output: SenderConfiguration.Output, sessionID: String, signer: LineSigner?, impairments: NetworkImpairments, seed: UInt64,
+         log: @escaping (String) -> Void) throws {
         self.output = output
         self.sessionID = sessionID
+        self.signer = signer
         self.log = log
         queue = ImpairedDatagramQueue(impairments: impairments, seed: seed ^ 0x5EED)
         if case .file(let path) = output {
@@ -52,7 +56,7 @@ final class SenderOutput {
         }
         guard now >= retryAt else { return false }
         do {
-            connection = try SocketConnection(to: destination, transport: transport, sessionID: sessionID)
+            connection = try SocketConnection(to: destination, transport: transport, sessionID: sessionID, signer: signer)
             needsCalibration = true
             backoff = .milliseconds(100)
             if reportedOutage { log("jamsend: connected to \(destination)") }

@@ -1,3 +1,4 @@
+import Authentication
 import Core
 import Foundation
 import Synchronization
@@ -33,8 +34,10 @@ public final class SocketConnection: Sendable {
     private let open = Atomic<Bool>(true)
     private let readerDone = DispatchSemaphore(value: 0)
 
-    /// Connects (TCP within `timeout`), then starts answering probes for `sessionID`.
-    public init(to destination: SenderDestination, transport: Transport, sessionID: String?, timeout: Nanoseconds = .milliseconds(500)) throws(ConnectError) {
+    /// Connects (TCP within `timeout`), then starts answering probes for `sessionID` (with
+    /// `signer`, only probes signed by its key, and the echoes signed).
+    public init(to destination: SenderDestination, transport: Transport, sessionID: String?, signer: LineSigner? = nil,
+                timeout: Nanoseconds = .milliseconds(500)) throws(ConnectError) {
         self.transport = transport
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
@@ -69,7 +72,7 @@ public final class SocketConnection: Sendable {
             var one: Int32 = 1
             setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
         }
-        Thread.detachNewThread { [self] in answerProbes(sessionID: sessionID) }
+        Thread.detachNewThread { [self] in answerProbes(ClockProbeResponder(sessionID: sessionID, signer: signer)) }
     }
 
     // The probe thread holds the connection until it ends, so this runs after it (see `close()`).
@@ -113,9 +116,9 @@ public final class SocketConnection: Sendable {
     }
 
     /// The probe thread: reads lines from the receiver and answers probes until the connection ends.
-    private func answerProbes(sessionID: String?) {
+    private func answerProbes(_ responder: consuming ClockProbeResponder) {
         defer { readerDone.signal() }
-        var responder = ClockProbeResponder(sessionID: sessionID)
+        var responder = responder
         var framer = LineFramer(limit: .kibibytes(64))
         var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
