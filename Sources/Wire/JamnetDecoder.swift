@@ -210,20 +210,32 @@ public struct JamnetDecoder {
             return .rejected(.invalidField(InvalidField(.type, problem)))
         }
 
-        let known = Self.knownTypes.contains { Self.token(typeToken, in: reader, is: $0) }
-        guard known else { return .rejected(.unknownType(Self.decodedString(typeToken, in: reader))) }
+        let type: MessageType
+        if Self.token(typeToken, in: reader, is: "jdat") {
+            type = .audioFrame
+        } else if Self.token(typeToken, in: reader, is: "sync_calibration_block") {
+            type = .syncCalibration
+        } else if Self.token(typeToken, in: reader, is: "clock_probe") {
+            type = .clockProbe
+        } else if Self.token(typeToken, in: reader, is: "clock_echo") {
+            type = .clockEcho
+        } else {
+            return .rejected(.unknownType(Self.decodedString(typeToken, in: reader)))
+        }
         // The signature's fields, for every type, before the type's own.
         if let rejection = fields.firstProblem(among: Self.signatureFields) { return .rejected(rejection) }
-
-        if Self.token(typeToken, in: reader, is: "jdat") { return decodeAudioFrame(fields, version: version, reader: reader) }
-        if Self.token(typeToken, in: reader, is: "sync_calibration_block") {
-            return decodeSyncCalibration(fields, version: version, reader: reader)
+        switch type {
+        case .audioFrame: return decodeAudioFrame(fields, version: version, reader: reader)
+        case .syncCalibration: return decodeSyncCalibration(fields, version: version, reader: reader)
+        case .clockProbe: return decodeClockProbe(fields, version: version, reader: reader)
+        case .clockEcho: return decodeClockEcho(fields, version: version, reader: reader)
         }
-        if Self.token(typeToken, in: reader, is: "clock_probe") { return decodeClockProbe(fields, version: version, reader: reader) }
-        return decodeClockEcho(fields, version: version, reader: reader)
     }
 
-    private static let knownTypes: [StaticString] = ["jdat", "sync_calibration_block", "clock_probe", "clock_echo"]
+    private enum MessageType {
+        case audioFrame, syncCalibration, clockProbe, clockEcho
+    }
+
     private static let signatureFields: [FieldName] = [.keyID, .authCounter, .mac]
 
     /// The authentication fields, checked for form only (a malformed one is reported as the
