@@ -25,6 +25,7 @@ FUZZ_FLAGS := -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld
 PREFIX ?= /usr/local
 UNIT_DIR ?= /etc/systemd/system
 DEFAULTS_DIR ?= /etc/default
+CONFIG_DIR ?= /etc/jamplay
 BIN_DIR ?= .build/release
 
 .PHONY: run test test-rig test-system test-tsan build release install install-files fuzz bench deps-run deps-test clean
@@ -84,9 +85,11 @@ install-files:
 	install -D -m 644 README.md $(PREFIX)/share/doc/jamplay/README.md
 	install -D -m 644 docs/PROTOCOL.md $(PREFIX)/share/doc/jamplay/PROTOCOL.md
 	mkdir -p $(UNIT_DIR)
-	sed -e 's|/usr/local|$(PREFIX)|g' -e 's|/etc/default|$(DEFAULTS_DIR)|g' Resources/jamplay.service > $(UNIT_DIR)/jamplay.service
+	sed -e 's|/usr/local|$(PREFIX)|g' -e 's|/etc/default|$(DEFAULTS_DIR)|g' -e 's|/etc/jamplay|$(CONFIG_DIR)|g' Resources/jamplay.service > $(UNIT_DIR)/jamplay.service
 	chmod 644 $(UNIT_DIR)/jamplay.service
 	if [ ! -e $(DEFAULTS_DIR)/jamplay ]; then install -D -m 644 Resources/jamplay.default $(DEFAULTS_DIR)/jamplay; fi
+	# The key file the unit hands over as a credential: empty (no keys) until one is added.
+	if [ ! -e $(CONFIG_DIR)/keys ]; then install -d -m 700 $(CONFIG_DIR) && install -m 600 /dev/null $(CONFIG_DIR)/keys; fi
 
 # Coverage-guided fuzzing (libFuzzer + AddressSanitizer), SECONDS each: the framer and decoder
 # (WireFuzzer, from the example captures), and everything behind them (SessionFuzzer: programs of

@@ -29,19 +29,23 @@ import Glibc
         defer { try? FileManager.default.removeItem(atPath: root) }
         let binaries = URL(fileURLWithPath: try builtExecutable(named: "jamplay")).deletingLastPathComponent().path
         let install = try JamplayRun.runProgram("/usr/bin/make", ["-s", "-C", Self.packageRoot, "install-files", "PREFIX=\(root)/usr", "UNIT_DIR=\(root)/unit",
-                                                     "DEFAULTS_DIR=\(root)/default", "BIN_DIR=\(binaries)"])
+                                                     "DEFAULTS_DIR=\(root)/default", "CONFIG_DIR=\(root)/config", "BIN_DIR=\(binaries)"])
         #expect(install.status == 0, "\(install.output)")
-        for file in ["usr/bin/jamplay", "unit/jamplay.service", "default/jamplay", "usr/share/doc/jamplay/README.md"] {
+        for file in ["usr/bin/jamplay", "unit/jamplay.service", "default/jamplay", "usr/share/doc/jamplay/README.md", "config/keys"] {
             #expect(FileManager.default.fileExists(atPath: "\(root)/\(file)"), "make install did not install \(file)")
         }
         let unit = try String(contentsOfFile: "\(root)/unit/jamplay.service", encoding: .utf8)
         #expect(unit.contains("ExecStart=\(root)/usr/bin/jamplay\n") && unit.contains("EnvironmentFile=-\(root)/default/jamplay\n"))
+        // The key file, private and empty, handed to the service as a credential.
+        #expect(unit.contains("LoadCredential=keys:\(root)/config/keys\n"))
+        let keys = try FileManager.default.attributesOfItem(atPath: "\(root)/config/keys")
+        #expect((keys[.posixPermissions] as? Int) == 0o600 && (keys[.size] as? Int) == 0)
         let verify = try JamplayRun.runProgram(Self.analyzer, ["verify", "\(root)/unit/jamplay.service"])
         #expect(verify.status == 0, "systemd-analyze verify: \(verify.output)")
         // A settings file the user edited is kept.
         try "JAMPLAY_LATENCY=40ms\n".write(toFile: "\(root)/default/jamplay", atomically: true, encoding: .utf8)
         _ = try JamplayRun.runProgram("/usr/bin/make", ["-s", "-C", Self.packageRoot, "install-files", "PREFIX=\(root)/usr", "UNIT_DIR=\(root)/unit",
-                                           "DEFAULTS_DIR=\(root)/default", "BIN_DIR=\(binaries)"])
+                                           "DEFAULTS_DIR=\(root)/default", "CONFIG_DIR=\(root)/config", "BIN_DIR=\(binaries)"])
         #expect(try String(contentsOfFile: "\(root)/default/jamplay", encoding: .utf8) == "JAMPLAY_LATENCY=40ms\n")
     }
 
@@ -133,8 +137,12 @@ import Glibc
         let known = Set((EnvironmentArguments.options + EnvironmentArguments.flags).map(EnvironmentArguments.variable(for:)))
         #expect(settings.count >= 10)
         #expect(settings.allSatisfy { known.contains($0.name) }, "\(settings.map(\.name).filter { !known.contains($0) })")
-        // The file's values, uncommented, start the player (the device and port given on the command line win).
-        let environment = Dictionary(settings.map { ($0.name, $0.value) }, uniquingKeysWith: { $1 }).merging(["JAMPLAY_RT_PRIORITY": "0"]) { $1 }
+        // The file's values, uncommented, start the player (the device and port given on the command line win;
+        // the keys are a file of the test's, where the service has its credential).
+        let keys = try KeysTests.keyFile("stage \(KeysTests.secret)\n")
+        defer { try? FileManager.default.removeItem(atPath: keys) }
+        let environment = Dictionary(settings.map { ($0.name, $0.value) }, uniquingKeysWith: { $1 })
+            .merging(["JAMPLAY_RT_PRIORITY": "0", "JAMPLAY_KEYS": keys]) { $1 }
         let player = try await JamplayProcess(["--device", "null"], environment: environment)
         #expect(player.terminate().status == 0, "\(player.log)")
     }
