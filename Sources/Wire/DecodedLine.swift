@@ -12,6 +12,17 @@ public enum DecodedLine: Hashable, Sendable {
     /// Not a message this receiver uses; counted by class.
     case rejected(LineRejection)
 
+    /// The `session_id` the message names (nil for a rejected line, or when it names none).
+    public var sessionID: String? {
+        switch self {
+        case .audioFrame(let header, _, _): header.sessionID
+        case .syncCalibration(let block): block.sessionID
+        case .clockProbe(let probe): probe.sessionID
+        case .clockEcho(let echo): echo.sessionID
+        case .rejected: nil
+        }
+    }
+
     /// The class counted for this line.
     public var lineClass: LineClass {
         if case .rejected(let rejection) = self { return rejection.lineClass }
