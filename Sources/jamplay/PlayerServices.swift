@@ -41,7 +41,7 @@ struct PlayerService: Service {
         logger.notice("""
             stopped: \(playback.periods.value) periods played, \(playback.xruns.value) underruns, \(playback.silentFrames.value) silent frames, \
             \(playback.streamReanchors.value) re-anchors, \(playback.deviceSlips.value) device slips, \(ingest.late.value) late frames, \
-            \(ingest.uncalibrated.value) uncalibrated frames, \(ingest.rejectedLines) rejected lines
+            \(ingest.uncalibrated.value) uncalibrated frames, \(ingest.rejectedLines) rejected lines, \(ingest.unauthenticatedLines) unauthenticated lines
             """)
     }
 }

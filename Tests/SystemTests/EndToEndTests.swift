@@ -240,6 +240,31 @@ final class EndToEndTests {
         expectContinuous(counters, recording)
     }
 
+    @Test func aFloodOfUnauthenticatedDatagramsBesideASignedStreamLeavesItPlayingClean() async throws {
+        let keys = FileManager.default.temporaryDirectory.appendingPathComponent("jamplay-keys-\(UUID().uuidString)").path
+        FileManager.default.createFile(atPath: keys, contents: Data("stage \(String(repeating: "5a", count: 32))\n".utf8), attributes: [.posixPermissions: 0o600])
+        defer { try? FileManager.default.removeItem(atPath: keys) }
+        let player = try await startPlayer(extra: ["--keys", keys])
+        let sender = try send(["--udp", "--key", "stage:\(keys)", "--signal", "sine:1000:0.5", "--duration", "5s"], to: player)
+        let port = player.port
+        let flood = Task.detached { ForgedTraffic.send(to: port, for: 4) }
+        sender.waitUntilExit()
+        let linesSent = await flood.value
+        let recording = JackRig.record()
+        let onset = try #require(recording.onsets(threshold: 0.1).first)
+        let steady = recording.left[(onset + 12_000)..<min(recording.left.count, onset + 200_000)]
+        #expect(steady.count > 150_000)
+        // The 1 kHz sine at 0.5, whole: its RMS, and no step larger than the sine's own (0.065).
+        let rms = (steady.map { Double($0) * Double($0) }.reduce(0, +) / Double(steady.count)).squareRoot()
+        #expect(abs(rms - 0.5 / 2.0.squareRoot()) < 0.005)
+        let steps = steady.indices.dropFirst().filter { abs(steady[$0] - steady[$0 - 1]) >= 0.07 && !recording.isDisturbed(at: $0, for: 1) }
+        let counters = stopPlayer()
+        #expect(steps.isEmpty, "\(steps.count) steps in the sine, the first at frame \(steps.first ?? 0) (onset \(onset)); JACK server xruns at \(recording.rigXrunFrames); \(counters)")
+        #expect((counters["unauthenticated lines"] ?? 0) >= linesSent * 9 / 10, "\(linesSent) forged lines sent, \(counters)")
+        #expect(counters["rejected lines"] == 0, "nothing forged was read past its code")
+        expectContinuous(counters, recording)
+    }
+
     @Test func aSenderWhoseSampleClockRuns300PPMFastStaysLockedForAMinute() async throws {
         let player = try await startPlayer()
         try send(["--signal", "impulse:100ms", "--duration", "62s", "--gpu-skew-ppm", "300"], to: player).waitUntilExit()
@@ -298,10 +323,10 @@ final class EndToEndTests {
     // MARK: - The rig
 
     /// Starts `jamplay --device jack` and connects the probe to what it plays.
-    func startPlayer(latency: String = "\(EndToEndTests.latency.rawValue / 1_000_000)ms") async throws -> JamplayProcess {
+    func startPlayer(latency: String = "\(EndToEndTests.latency.rawValue / 1_000_000)ms", extra: [String] = []) async throws -> JamplayProcess {
         // A fill of 5 ms: this machine now and then stalls the playback thread for milliseconds
         // (the defaults are tested on their own).
-        let player = try await JamplayProcess(["--device", "jack", "--latency", latency, "--fill", "5ms"])
+        let player = try await JamplayProcess(["--device", "jack", "--latency", latency, "--fill", "5ms"] + extra)
         self.player = player
         let ports = "P\\.\(player.process.processIdentifier)\\..*out_00[01]$"
         #expect(await eventually(within: 5) { jack_probe_connect(ports) == 2 }, "the probe cannot connect to jamplay's ports")
