@@ -101,7 +101,7 @@ var targets: [Target] = [
 if ProcessInfo.processInfo.environment["JAMPLAY_FUZZ"] != nil {
     targets.append(.target(name: "CFuzzerDriver", path: "Fuzz/CFuzzerDriver"))
     targets.append(.executableTarget(name: "WireFuzzer", dependencies: ["Core", "Wire", "CFuzzerDriver"], path: "Fuzz/WireFuzzer"))
-    targets.append(.executableTarget(name: "SessionFuzzer", dependencies: ["Core", "Buffer", "Ingest", "Realtime", "CFuzzerDriver"], path: "Fuzz/SessionFuzzer"))
+    targets.append(.executableTarget(name: "SessionFuzzer", dependencies: ["Core", "Buffer", "Authentication", "Ingest", "Realtime", "CFuzzerDriver"], path: "Fuzz/SessionFuzzer"))
 }
 
 // One settings loop for every target: Swift 6 language mode (strict concurrency) everywhere.

@@ -1,3 +1,4 @@
+import Authentication
 import Buffer
 import CFuzzerDriver
 import Core
@@ -13,8 +14,11 @@ import Glibc
 // probes or made up), raw lines — whose numbers come from the ends of every range (0, ±1, the
 // int64 and uint64 ends, ±2^62, 2^53 ± 1, huge and tiny doubles, every unit and counter width)
 // or are plausible (near the injected clock), interleaved with time passing, session expiry,
-// probes, and playback rendering every stream the table attaches. Nothing may trap; memory and
-// counts stay within their limits; what is rendered is finite.
+// probes, and playback rendering every stream the table attaches. Half the inputs run with keys
+// (jamnet/1.2): each line then signed or not, its code right, altered, cut or moved, its key
+// known or not, its counter fresh, repeated or a boundary, echoes carrying the probes'
+// challenges or not. Nothing may trap; memory and counts stay within their limits; what is
+// rendered is finite.
 
 /// Reads the fuzzer's bytes as choices; zeros once they run out.
 struct Choices {
@@ -56,7 +60,11 @@ final class Harness: @unchecked Sendable {
     var streams: [ObjectIdentifier: PlaybackStream] = [:]
     /// Each attached stream's ring and timeline, kept alive as playback's slots would.
     var owners: [ObjectIdentifier: IngestStream] = [:]
-    var probes: [(id: String, sent: String)] = []
+    var probes: [(id: String, sent: String, challenge: String?)] = []
+    /// With keys: the ring the table checks against (k1, k2), and the counter lines are signed with.
+    var keyed = false
+    let keys = [try! AuthenticationKey(id: "k1", secret: Array(repeating: 1, count: 32)), try! AuthenticationKey(id: "k2", secret: Array(repeating: 2, count: 40))]
+    var counter: UInt64 = 1
     let output = UnsafeMutablePointer<Float>.allocate(capacity: 256 * 64)
     var configuration = IngestConfiguration()
 
@@ -76,7 +84,10 @@ final class Harness: @unchecked Sendable {
         configuration.automaticLatencyCeiling = .milliseconds(200)
     }
 
-    func reset() {
+    func reset(keyed: Bool) {
+        self.keyed = keyed
+        configuration.keys = keyed ? KeyRing(keys) : nil
+        counter = 1
         now = 1_000_000_000_000
         streams = [:]
         owners = [:]
@@ -93,7 +104,8 @@ final class Harness: @unchecked Sendable {
                     streams[key] = nil
                     owners[key] = nil
                 }
-            })
+            },
+            send: { [unowned self] _, line in record(probe: line) })
     }
 
     /// A number for a timestamp field: a boundary, or a plausible time near now in some unit.
@@ -113,8 +125,46 @@ final class Harness: @unchecked Sendable {
         SourceKey(transport: choices.pick([.udp, .tcp]), address: choices.pick(["127.0.0.1", "192.0.2.1"]), port: Int(choices.byte() % 4))
     }
 
+    /// Remembers a probe the table sent, so that an echo can answer it.
+    func record(probe line: [UInt8]) {
+        let text = String(decoding: line, as: UTF8.self)
+        if let id = Self.number(after: #""probe_id":"#, in: text), let sent = Self.number(after: #""timestamp_probe_sent":"#, in: text) {
+            let challenge = text.range(of: #""challenge":""#).map { String(text[$0.upperBound...].prefix(32)) }
+            probes.append((id, sent, challenge))
+        }
+    }
+
+    /// `line` as a key holder, a forger or a replayer might send it with keys configured.
+    func sign(_ line: String, _ choices: inout Choices) -> String {
+        guard line.hasSuffix("}"), choices.byte() % 8 != 0 else { return line }  // sometimes unsigned
+        let id = choices.pick(["k1", "k1", "k2", "k3", "bad id", ""])
+        let counterText: String
+        switch choices.byte() % 6 {
+        case 0: counterText = String(counter)  // the last one again: a replay
+        case 1: counterText = choices.pick(Number.integers)
+        case 2: counterText = String(counter &- UInt64(choices.byte()) &* 8)
+        default:
+            counter &+= 1
+            counterText = String(counter)
+        }
+        var body = Array(line.utf8.dropLast())
+        body += Array(#","key_id":"\#(id)","auth_counter":\#(counterText),"#.utf8)
+        var code = keys.first { $0.id == id }.map { key in body.withUnsafeBytes { key.code(for: $0) } } ?? Array(repeating: choices.byte(), count: 32)
+        if choices.byte() % 6 == 0 { code[Int(choices.byte() % 32)] ^= 1 }
+        var hex: [UInt8] = []
+        for byte in code { hex += Array(String(byte, radix: 16).count == 1 ? "0\(String(byte, radix: 16))".utf8 : String(byte, radix: 16).utf8) }
+        let field = #""mac":"\#(String(decoding: hex, as: UTF8.self))""#
+        switch choices.byte() % 10 {
+        case 0: return String(decoding: body.dropLast(), as: UTF8.self) + "}"  // no code at all
+        case 1: return String(decoding: body, as: UTF8.self) + #""mac":"\#(String(decoding: hex.dropLast(), as: UTF8.self))"}"#  // cut
+        case 2: return "{" + field + "," + String(decoding: body.dropFirst().dropLast(), as: UTF8.self) + "}"  // moved
+        case 3: return String(decoding: body, as: UTF8.self) + field.uppercased() + "}"
+        default: return String(decoding: body, as: UTF8.self) + field + "}"
+        }
+    }
+
     func run(_ choices: inout Choices) {
-        reset()
+        reset(keyed: choices.byte() % 2 == 1)
         var steps = 0
         while !choices.isExhausted && steps < 64 {
             steps += 1
@@ -139,19 +189,17 @@ final class Harness: @unchecked Sendable {
                 line = #"{"type":"jdat",\#(session(&choices))"stream_id":"\#(choices.byte() % 3)",\#(seq)"sample_rate":\#(rate),"channels":\#(channels),"\#(clock)":\#(timestamp(&choices)),"payload":[\#(payload)]}"#
             case 5:
                 // An echo: to a probe the table sent (exact or nearly), or made up.
-                let probe = probes.isEmpty || choices.byte() % 3 == 0 ? (id: choices.pick(Number.integers), sent: timestamp(&choices)) : choices.pick(probes)
+                let probe = probes.isEmpty || choices.byte() % 3 == 0
+                    ? (id: choices.pick(Number.integers), sent: timestamp(&choices), challenge: choices.pick([nil, "00112233445566778899aabbccddeeff", "x"]))
+                    : choices.pick(probes)
                 let received = timestamp(&choices)
-                line = #"{"type":"clock_echo","probe_id":\#(probe.id),"timestamp_probe_sent":\#(probe.sent),"timestamp_probe_received":\#(received),"timestamp_echo_sent":\#(choices.byte() % 2 == 0 ? received : timestamp(&choices)),\#(session(&choices))"version":"jamnet/1.1"}"#
+                let challenge = probe.challenge.map { #""challenge":"\#($0)","# } ?? ""
+                line = #"{"type":"clock_echo","probe_id":\#(probe.id),"timestamp_probe_sent":\#(probe.sent),"timestamp_probe_received":\#(received),"timestamp_echo_sent":\#(choices.byte() % 2 == 0 ? received : timestamp(&choices)),\#(session(&choices))\#(challenge)"version":"jamnet/1.1"}"#
             case 6:
                 // Time passes: sessions expire, probes go out.
                 now += Int64(choices.pick([0, 1, 5, 20, 1_000, 6_000])) * 1_000_000
                 table.expire(now: Nanoseconds(now))
-                for probe in table.probes(now: Nanoseconds(now)) {
-                    let text = String(decoding: probe.line, as: UTF8.self)
-                    if let id = Self.number(after: #""probe_id":"#, in: text), let sent = Self.number(after: #""timestamp_probe_sent":"#, in: text) {
-                        probes.append((id, sent))
-                    }
-                }
+                for probe in table.probes(now: Nanoseconds(now)) { record(probe: probe.line) }
             case 7:
                 render(periods: Int(choices.byte() % 4) + 1, latency: choices.pick([0, 20, 200, 2_000]))
             default:
@@ -162,6 +210,7 @@ final class Harness: @unchecked Sendable {
                 line = choices.byte() % 2 == 0 ? String(decoding: bytes, as: UTF8.self)
                     : #"{"type":"\#(choices.pick(["clock_probe", "x", "jdat"]))","version":"\#(choices.pick(["jamnet/1.9", "jamnet/2.0", "jamnet/1", "x"]))","probe_id":1,"timestamp_probe_sent":\#(timestamp(&choices))}"#
             }
+            if keyed { line = sign(line, &choices) }
             if !line.isEmpty {
                 Array(line.utf8).withUnsafeBytes { table.receive($0, from: from, at: Nanoseconds(now)) }
                 now += Int64(choices.byte() % 16) * 500_000
@@ -192,6 +241,8 @@ final class Harness: @unchecked Sendable {
     /// What must hold whatever was sent.
     func check() {
         precondition(table.budget.usedBytes <= table.budget.limit, "rings beyond the buffer budget")
+        precondition(table.activeSessions.filter { !$0.isVerified }.count <= configuration.maximumUnverifiedSessions, "unverified sessions beyond the limit")
+        if keyed { precondition(table.activeSessions.allSatisfy { ["k1", "k2"].contains($0.keyID) }, "a session without a valid key") }
         precondition(table.counters.sessionsActive.value <= configuration.maximumSessions, "sessions beyond the limit")
         precondition(table.counters.streamsActive.value <= configuration.maximumStreams, "streams beyond the limit")
         for stream in owners.values {
