@@ -55,7 +55,7 @@ var targets: [Target] = [
         name: "IngestBenchmarks",
         dependencies: ["Core", "Wire", "Buffer", "Ingest", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
         path: "Benchmarks/IngestBenchmarks"),
-    .executableTarget(name: "IngestInstructions", dependencies: ["Core", "Wire", "Ingest"], path: "Benchmarks/IngestInstructions"),
+    .executableTarget(name: "IngestInstructions", dependencies: ["Core", "Wire", "Authentication", "Ingest"], path: "Benchmarks/IngestInstructions"),
     .executableTarget(name: "ResamplerBenchmarks", dependencies: ["Realtime", "ResamplerMeasurement"], path: "Benchmarks/ResamplerBenchmarks"),
     .executableTarget(name: "TimelineReplay", dependencies: ["Core", "Realtime"], path: "Benchmarks/TimelineReplay"),
     .target(name: "AllocationCounter", path: "Tests/Support/AllocationCounter"),
@@ -72,7 +72,7 @@ var targets: [Target] = [
         name: "IngestTests",
         dependencies: ["Core", "Wire", "Clock", "Buffer", "Authentication", "Ingest", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]
     ),
-    .testTarget(name: "SenderTests", dependencies: ["Core", "Sender"]),
+    .testTarget(name: "SenderTests", dependencies: ["Core", "Wire", "Authentication", "Sender"]),
     // The jamsend binary, run as a user would.
     .testTarget(name: "JamsendTests", dependencies: ["Core", "Wire", "Authentication", "Sender", "Ingest", "TestSupport", "jamsend"]),
     .testTarget(name: "RealtimeTests", dependencies: ["Core", "Buffer", "Realtime", "AllocationCounter", "ResamplerMeasurement"]),

@@ -15,7 +15,9 @@ public struct AuthenticationKey: Sendable {
 
     /// `key_id`.
     public let id: String
-    let secret: SymmetricKey
+    /// The code's state after the key: each line's code starts from a copy of it (deriving the
+    /// padded keys anew for every line cost as much as hashing a frame's line).
+    private let keyed: HMAC<SHA256>
 
     /// Makes a key, checking the id's form and the secret's length.
     public init(id: String, secret: [UInt8]) throws(InvalidKey) {
@@ -26,16 +28,20 @@ public struct AuthenticationKey: Sendable {
             throw InvalidKey(description: "key \(id): the secret has \(secret.count) bytes; \(Self.minimumSecretBytes) to \(Self.maximumSecretBytes) are needed")
         }
         self.id = id
-        self.secret = SymmetricKey(data: secret)
+        keyed = HMAC<SHA256>(key: SymmetricKey(data: secret))
     }
 
     /// HMAC-SHA-256 of `bytes` under this key.
     public func code(for bytes: UnsafeRawBufferPointer) -> [UInt8] {
-        Array(HMAC<SHA256>.authenticationCode(for: bytes, using: secret))
+        var code = keyed
+        code.update(data: bytes)
+        return Array(code.finalize())
     }
 
     /// Whether `code` is the HMAC-SHA-256 of `bytes` under this key (compared in constant time).
     public func isValid(_ code: UnsafeRawBufferPointer, for bytes: UnsafeRawBufferPointer) -> Bool {
-        HMAC<SHA256>.isValidAuthenticationCode(code, authenticating: bytes, using: secret)
+        var computed = keyed
+        computed.update(data: bytes)
+        return computed.finalize() == code
     }
 }

@@ -1,3 +1,4 @@
+import Authentication
 import Foundation
 import Ingest
 import NIOCore
@@ -43,6 +44,23 @@ import Glibc
         #expect(server.counters.tcp.messages.value == 0 && server.counters.udp.messages.value == 0)
         #expect(try await server.withTable { $0.activeSessions.count } == 0)
         try await server.stop()
+    }
+
+    @Test func withKeysAndAllowBothApply() async throws {
+        let key = try AuthenticationKey(id: "stage", secret: Array(repeating: 3, count: 32))
+        for (allow, signed, played) in [("10.0.0.0/8", true, false), ("127.0.0.0/8", false, false), ("127.0.0.0/8", true, true)] {
+            let (server, _, udp) = try await IngestServerTests.startServer {
+                $0.allowed = try! AddressAllowList(parsing: allow)
+                $0.keys = KeyRing([key])
+            }
+            var line = Array(IngestServerTests.frameLine(0).dropLast())
+            if signed { LineSigner(key: key).sign(&line) }
+            LoopbackSockets.sendDatagram(port: udp, line)
+            #expect(await eventually { server.counters.disallowed.value + server.counters.unauthenticatedLines + server.counters.udp.messages.value >= 1 })
+            let sessions = try await server.withTable { $0.activeSessions.count }
+            #expect(sessions == (played ? 1 : 0), "allow \(allow), signed \(signed)")
+            try await server.stop()
+        }
     }
 
     @Test func sendersInsideTheListPlayAsUsual() async throws {
