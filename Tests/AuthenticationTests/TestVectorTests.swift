@@ -57,6 +57,16 @@ import Wire
         #expect(result == .success(AuthenticatedLine(keyID: "k1", counter: Self.vectors[index].counter)))
     }
 
+    @Test func protocolDocumentShowsTheseVectors() throws {
+        var directory = #filePath
+        for _ in 0..<3 { directory = String(directory[..<directory.lastIndex(of: "/")!]) }
+        let document = try String(contentsOfFile: directory + "/docs/PROTOCOL.md", encoding: .utf8)
+        let section = try #require(document.components(separatedBy: "**Test vectors.**").dropFirst().first)
+        let block = try #require(section.components(separatedBy: "```json\n").dropFirst().first?.components(separatedBy: "```").first)
+        #expect(block.split(separator: "\n").map(String.init) == Self.vectors.map(\.line))
+        #expect(section.contains("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"))
+    }
+
     @Test func anyChangedByteBreaksTheCode() {
         let line = Array(Self.vectors[1].line.utf8)
         let ring = KeyRing([Self.key])

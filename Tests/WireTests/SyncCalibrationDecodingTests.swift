@@ -89,7 +89,8 @@ func URLForResource(_ relativePath: String) -> String {
 @Suite struct ProtocolDocumentTests {
     @Test func theReferenceExampleInTheProtocolDocumentDecodes() throws {
         let document = try String(contentsOfFile: URLForResource("docs/PROTOCOL.md"), encoding: .utf8)
-        let block = try #require(document.components(separatedBy: "```json\n").dropFirst().first?.components(separatedBy: "```").first)
+        let example = try #require(document.components(separatedBy: "## 4. The reference example").dropFirst().first)
+        let block = try #require(example.components(separatedBy: "```json\n").dropFirst().first?.components(separatedBy: "```").first)
         let lines = block.split(separator: "\n").map(String.init)
         #expect(lines.count == 2)
         for line in lines { #expect(lineClass(line) == .ok, "\(line)") }
