@@ -12,8 +12,9 @@ import Glibc
 /// A session is (source, `session_id`) — with keys, (`key_id`, `session_id`), wherever its lines
 /// come from — and a new `session_id` from the same source is a restart: the old session plays
 /// out and ends. With keys, a line without a valid, fresh code is dropped before any session is
-/// touched, and a new session from another host plays only once it has answered a challenge. A stream's rate, channel count and stamp clock are fixed
-/// by its first frame; a change starts a new stream. Calibration blocks and clock echoes feed the
+/// touched, and a new session from another host plays only once it has answered a challenge.
+/// A stream's rate, channel count and stamp clock are fixed by its first frame; a change starts a
+/// new stream. Calibration blocks and clock echoes feed the
 /// session's clocks; frames go to their stream (``IngestStream``), which places and stores them.
 /// Everything bad is counted and dropped; limits bound what any sender can make the receiver
 /// hold: sessions, streams, ring memory (``BufferBudget``), format changes (one a second per
@@ -139,7 +140,7 @@ public final class SessionTable {
             }
             guard admit(signer, to: session, from: source, at: arrival) else { return }
             session.outstandingProbes.remove(at: probe)
-            if !session.isVerified { verify(session, key, at: arrival) }
+            if !session.isVerified { verify(session, key) }
             session.host.addExchange(probeSent: echo.probeSent, probeReceived: echo.probeReceived, echoSent: echo.echoSent, echoReceived: arrival)
         case .clockProbe:
             break  // probes go from receivers to senders; one sent to us asks nothing we answer
@@ -365,15 +366,15 @@ public final class SessionTable {
         if let session = sessions[key] {
             return admit(signer, to: session, from: source, at: now) ? session : nil
         }
+        let sameHost = isSameHost(source)
+        // With keys, a session from another host must first prove it is live, not a recording.
+        let verified = signer == nil || sameHost
+        if !verified { makeRoomForUnverifiedSession() }
         guard sessions.count < configuration.maximumSessions else {
             if counters.refusedSessions.value == 0 { sessionEvents?(.refused(source: source, what: "a session")) }
             counters.refusedSessions.add()
             return nil
         }
-        let sameHost = isSameHost(source)
-        // With keys, a session from another host must first prove it is live, not a recording.
-        let verified = signer == nil || sameHost
-        if !verified { makeRoomForUnverifiedSession() }
         let session = IngestSession(source: source, sessionID: sessionID, sameHost: sameHost, now: now, keyID: signer?.keyID,
                                     signer: signer.flatMap { keys?.key($0.keyID) }.map { LineSigner(key: $0, firstCounter: Self.probeCounterStart()) },
                                     verified: verified)
@@ -403,7 +404,7 @@ public final class SessionTable {
     }
 
     /// A session from another host answered its challenge: it plays from now on.
-    private func verify(_ session: IngestSession, _ key: Key, at now: Nanoseconds) {
+    private func verify(_ session: IngestSession, _ key: Key) {
         session.isVerified = true
         startPlaying(session, key)
     }
@@ -448,7 +449,8 @@ public final class SessionTable {
     private func end(_ key: Key, _ session: IngestSession) {
         for stream in session.streams.values { streamEvents?(stream, false) }
         sessions[key] = nil
-        if currentSession[session.source] == key { currentSession[session.source] = nil }
+        // (A session that moved may be its first source's current one too.)
+        currentSession = currentSession.filter { $0.value != key }
         counters.sessionsActive.subtract()
         streamCount -= session.streams.count
         counters.streamsActive.subtract(session.streams.count)

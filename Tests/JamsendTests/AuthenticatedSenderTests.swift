@@ -17,7 +17,7 @@ import Glibc
 
     static func keyFile(_ text: String = "stage \(secret)\n") -> String {
         let path = JamsendProcess.temporaryPath(".keys")
-        FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
         return path
     }
 

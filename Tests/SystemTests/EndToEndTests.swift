@@ -227,22 +227,14 @@ final class EndToEndTests {
         sender.waitUntilExit()
         let linesSent = await storm.value
         let recording = JackRig.record()
-        let onset = try #require(recording.onsets(threshold: 0.1).first)
-        let steady = recording.left[(onset + 12_000)..<min(recording.left.count, onset + 200_000)]
-        #expect(steady.count > 150_000)
-        // A 1 kHz sine at 0.5, whole: its RMS, and no step larger than the sine's own (0.065).
-        let rms = (steady.map { Double($0) * Double($0) }.reduce(0, +) / Double(steady.count)).squareRoot()
-        #expect(abs(rms - 0.5 / 2.0.squareRoot()) < 0.005)
-        let steps = steady.indices.dropFirst().filter { abs(steady[$0] - steady[$0 - 1]) >= 0.07 && !recording.isDisturbed(at: $0, for: 1) }
-        let counters = stopPlayer()
-        #expect(steps.isEmpty, "\(steps.count) steps in the sine, the first at frame \(steps.first ?? 0) (onset \(onset)); JACK server xruns at \(recording.rigXrunFrames); \(counters)")
+        let counters = try expectWholeSineThenStop(recording)
         #expect((counters["rejected lines"] ?? 0) >= linesSent / 2, "\(linesSent) junk lines sent, \(counters)")
         expectContinuous(counters, recording)
     }
 
     @Test func aFloodOfUnauthenticatedDatagramsBesideASignedStreamLeavesItPlayingClean() async throws {
         let keys = FileManager.default.temporaryDirectory.appendingPathComponent("jamplay-keys-\(UUID().uuidString)").path
-        FileManager.default.createFile(atPath: keys, contents: Data("stage \(String(repeating: "5a", count: 32))\n".utf8), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: keys, contents: Data("stage \(String(repeating: "5a", count: 32))\n".utf8), attributes: [.posixPermissions: 0o600])
         defer { try? FileManager.default.removeItem(atPath: keys) }
         let player = try await startPlayer(extra: ["--keys", keys])
         let sender = try send(["--udp", "--key", "stage:\(keys)", "--signal", "sine:1000:0.5", "--duration", "5s"], to: player)
@@ -251,15 +243,7 @@ final class EndToEndTests {
         sender.waitUntilExit()
         let linesSent = await flood.value
         let recording = JackRig.record()
-        let onset = try #require(recording.onsets(threshold: 0.1).first)
-        let steady = recording.left[(onset + 12_000)..<min(recording.left.count, onset + 200_000)]
-        #expect(steady.count > 150_000)
-        // The 1 kHz sine at 0.5, whole: its RMS, and no step larger than the sine's own (0.065).
-        let rms = (steady.map { Double($0) * Double($0) }.reduce(0, +) / Double(steady.count)).squareRoot()
-        #expect(abs(rms - 0.5 / 2.0.squareRoot()) < 0.005)
-        let steps = steady.indices.dropFirst().filter { abs(steady[$0] - steady[$0 - 1]) >= 0.07 && !recording.isDisturbed(at: $0, for: 1) }
-        let counters = stopPlayer()
-        #expect(steps.isEmpty, "\(steps.count) steps in the sine, the first at frame \(steps.first ?? 0) (onset \(onset)); JACK server xruns at \(recording.rigXrunFrames); \(counters)")
+        let counters = try expectWholeSineThenStop(recording)
         #expect((counters["unauthenticated lines"] ?? 0) >= linesSent * 9 / 10, "\(linesSent) forged lines sent, \(counters)")
         #expect(counters["rejected lines"] == 0, "nothing forged was read past its code")
         expectContinuous(counters, recording)
@@ -351,6 +335,22 @@ final class EndToEndTests {
         let sender = try JamsendRunner.start(timing.arguments + ["--to", "127.0.0.1:\(player.port)"] + arguments)
         senders.append(sender)
         return sender
+    }
+
+    /// Expects the 1 kHz sine at 0.5 the storm scenarios send to be heard whole — its RMS, and no
+    /// step larger than the sine's own (0.065) but where the rig itself was disturbed — then stops
+    /// the player and returns its counters.
+    func expectWholeSineThenStop(_ recording: JackRig.Recording, sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: Int] {
+        let onset = try #require(recording.onsets(threshold: 0.1).first, sourceLocation: sourceLocation)
+        let steady = recording.left[(onset + 12_000)..<min(recording.left.count, onset + 200_000)]
+        #expect(steady.count > 150_000, sourceLocation: sourceLocation)
+        let rms = (steady.map { Double($0) * Double($0) }.reduce(0, +) / Double(steady.count)).squareRoot()
+        #expect(abs(rms - 0.5 / 2.0.squareRoot()) < 0.005, sourceLocation: sourceLocation)
+        let steps = steady.indices.dropFirst().filter { abs(steady[$0] - steady[$0 - 1]) >= 0.07 && !recording.isDisturbed(at: $0, for: 1) }
+        let counters = stopPlayer(sourceLocation: sourceLocation)
+        #expect(steps.isEmpty, "\(steps.count) steps in the sine, the first at frame \(steps.first ?? 0) (onset \(onset)); JACK server xruns at \(recording.rigXrunFrames); \(counters)",
+                sourceLocation: sourceLocation)
+        return counters
     }
 
     /// Stops the player (SIGTERM, expecting exit 0) and returns the counters it reported.
