@@ -127,6 +127,7 @@ bench:
 	$(SWIFT) build -c release --product ClockBenchmarks
 	$(SWIFT) build -c release --product IngestBenchmarks
 	$(SWIFT) build -c release --product IngestInstructions
+	$(SWIFT) build -c release --product PlayerInstructions
 	$(SWIFT) build -c release --product SenderBenchmarks
 	$(SWIFT) build -c release --product ResamplerBenchmarks
 	$(SWIFT) build -c release --product PlaybackBenchmarks
@@ -137,6 +138,7 @@ bench:
 	.build/release/ClockBenchmarks
 	.build/release/IngestBenchmarks
 	.build/release/IngestInstructions
+	.build/release/PlayerInstructions
 	.build/release/SenderBenchmarks
 	.build/release/ResamplerBenchmarks
 	.build/release/PlaybackBenchmarks

@@ -131,6 +131,19 @@ func retryAfterRigStall(clean: Bool, retried: inout Bool) -> Bool {
     return nil
 }
 
+/// zita-n2j's CPU seconds per audio second and peak RSS (KiB) receiving one stream from
+/// zita-j2n (2 channels, float, a packet a JACK period) for `duration`, after its start-up.
+func zitaCPU(duration: Double) throws -> (cpu: Double, peakKiB: Int) {
+    let receiver = try run("/usr/bin/zita-n2j", ["--jname", "bench-n2j", "127.0.0.1", "9500"], wait: false)
+    let sender = try run("/usr/bin/zita-j2n", ["--jname", "bench-j2n", "--chan", "2", "--float", "127.0.0.1", "9500"], wait: false)
+    defer { for process in [sender, receiver] { process.interrupt(); process.waitUntilExit() } }
+    usleep(3_000_000)
+    let start = cpuTicks(of: receiver)
+    usleep(useconds_t(duration * 1e6))
+    let ticks = cpuTicks(of: receiver) - start
+    return (ticks / Double(sysconf(Int32(_SC_CLK_TCK))) / duration, peakKiB(of: receiver) ?? 0)
+}
+
 /// What zita-n2j did with one stream from zita-j2n on the rig at `--buff buffer` for `duration`:
 /// each impulse's delay from the probe's output to its input, ns, and the gaps in the sine.
 @MainActor func zitaRun(buffer: Int, duration: Double) throws -> (delays: [Double], gaps: Int, missing: Int) {

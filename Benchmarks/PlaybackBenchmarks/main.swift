@@ -9,8 +9,8 @@ import Glibc
 // `make bench`: playback timing on the JACK dummy rig, measured by an independent JACK client
 // (Tests/Support/JackProbe) — jamplay playing impulses sent by jamsend at 100 ms multiples of
 // CLOCK_MONOTONIC, beside `aplay -D jack` playing a file of the same impulses (the rig's floor) —
-// over TCP and UDP — then jamplay's CPU and memory for 1, 4 and 16 streams beside aplay's for
-// one file, and the smallest --latency that plays a live (capturing) sender's 256- and
+// over TCP and UDP — then jamplay's CPU and memory idle and for 1, 4 and 16 live UDP streams
+// beside aplay's for one file and zita-n2j's for one stream from zita-j2n, and the smallest --latency that plays a live (capturing) sender's 256- and
 // 480-sample frames for 60 s without a gap, a late frame or an underrun, beside zita-njbridge's
 // (LiveSenderLatency.swift). Needs the built jamplay and jamsend (release) beside this program,
 // jackd2, alsa-utils and zita-njbridge.
@@ -235,19 +235,22 @@ for period in periods where parts.contains("timing") {
 
 try startJack(period: 256)
 if parts.contains("cpu") {
-say("\nCPU and memory (jamplay process, -p 256, sine streams, \(Int(seconds)) s)")
+say("\nCPU and memory (whole process, user + system, -p 256, 48 kHz stereo in 256-sample frames over UDP, \(Int(seconds)) s)")
 let floor = try aplayFloor()
-say(String(format: "aplay -D jack, one file   CPU %.4f s per audio s", floor.cpu) + "   peak RSS \(floor.peakKiB) KiB")
+say(String(format: "aplay -D jack, one file                  CPU %.4f s per audio s", floor.cpu) + "   peak RSS \(floor.peakKiB) KiB")
+let zita = try zitaCPU(duration: seconds)
+say(String(format: "zita-n2j, one stream from zita-j2n       CPU %.4f s per audio s", zita.cpu) + "   peak RSS \(zita.peakKiB) KiB")
 for streams in [0, 1, 4, 16] {
     // Each player idles first, and its streams are counted above its own idle: the idle cost
     // differs from one start to the next by more than a stream costs (where the device's and
-    // the playback thread's wake-ups land), so another process's idle is no baseline.
-    let result = try jamplay(latency: "20ms", streams: Array(repeating: ["--signal", "sine:997", "--lead", "40ms"], count: streams), record: false,
-                             idleFirst: streams > 0)
+    // the playback thread's wake-ups land), so another process's idle is no baseline. The
+    // senders are live ones, as zita-j2n is: each frame sent once its last sample is captured.
+    let result = try jamplay(latency: "20ms", streams: Array(repeating: ["--signal", "sine:997", "--udp", "--capture", "--frame", "256"], count: streams),
+                             record: false, idleFirst: streams > 0)
     let perSecond = result.cpu / seconds, idle = result.idleCPU / seconds
     let perStream = streams == 0 ? "" : String(format: "   (%.2f %% of a core per stream above this player's idle, %.4f s)",
                                                (perSecond - idle) * 100 / Double(streams), idle)
-    say(String(format: "%d stream%@   CPU %.4f s per audio s", streams, streams == 1 ? " " : "s", perSecond) + perStream
+    say(String(format: "jamplay, %2d stream%@                     CPU %.4f s per audio s", streams, streams == 1 ? " " : "s", perSecond) + perStream
         + "   peak RSS \(result.peakKiB) KiB")
 }
 

@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 
 /// The `jamplay` command: a headless network audio player, and its tools.
-@main
 struct Jamplay: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "jamplay",
@@ -29,7 +28,7 @@ struct Jamplay: AsyncParsableCommand {
     )
 
     /// Parses the command line with the `JAMPLAY_*` variables added, and runs the command.
-    static func main() async {
+    static func runCommandLine() async {
         let (arguments, used) = EnvironmentArguments.merged(Array(CommandLine.arguments.dropFirst()),
                                                             environment: ProcessInfo.processInfo.environment)
         do {

@@ -88,13 +88,9 @@ struct PlayCommand: AsyncParsableCommand {
         let latencyValue = configuration.playback.latency
         let toJournal = getenv("JOURNAL_STREAM") != nil
         LoggingSystem.bootstrap { _ in JamplayLogHandler(level: settings.logLevel, format: settings.logFormat, toJournal: toJournal) }
-        // Until the service group listens for them (it takes the signals over), a stop signal is
-        // remembered rather than fatal, and the player stops as soon as it has started.
-        for number in [SIGINT, SIGTERM] {
-            signal(number) { number in
-                if earlyStop.exchange(true, ordering: .relaxed) { _exit(128 + number) }
-            }
-        }
+        // Until the service group runs, a stop signal is remembered rather than fatal, and the
+        // player stops as soon as it has started.
+        StopSignals.rememberUntilRunning()
         var logger = Logger(label: "jamplay")
         logger[metadataKey: "component"] = "jamplay"
         logger.info("""
@@ -143,13 +139,15 @@ struct PlayCommand: AsyncParsableCommand {
         let stats = StatsService(reporter: StatsReporter(receiver: receiver, logger: logger, now: SystemMonotonicClock().now()), interval: settings.statsPeriod)
         let player = PlayerService(receiver: receiver, operations: operations, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: SecondSignalService()), .init(service: player, successTerminationBehavior: .gracefullyShutdownGroup), .init(service: stats),
+            .init(service: player, successTerminationBehavior: .gracefullyShutdownGroup), .init(service: stats),
         ]
         if let keys { services.append(.init(service: KeyReloadService(path: keys, ingest: receiver.ingest, logger: logger))) }
         var group = ServiceGroupConfiguration(
             services: services,
-            gracefulShutdownSignals: [.sigterm, .sigint], logger: Logger(label: "jamplay.lifecycle") { _ in SwiftLogNoOpLogHandler() })
+            logger: Logger(label: "jamplay.lifecycle") { _ in SwiftLogNoOpLogHandler() })
         group.maximumGracefulShutdownDuration = .seconds(1)
-        try await ServiceGroup(configuration: group).run()
+        let serviceGroup = ServiceGroup(configuration: group)
+        StopSignals.run(serviceGroup)
+        try await serviceGroup.run()
     }
 }

@@ -11,12 +11,8 @@ import UnixSignals
 import Glibc
 #endif
 
-/// Set by a stop signal that came while the player was starting, before the service group took
-/// the signals over.
-let earlyStop = Atomic<Bool>(false)
-
-/// The player under swift-service-lifecycle: runs until SIGTERM or SIGINT, then fades out, closes
-/// the device and logs its counters.
+/// The player under swift-service-lifecycle: runs until SIGTERM or SIGINT (``StopSignals``), then
+/// fades out, closes the device and logs its counters.
 struct PlayerService: Service {
     let receiver: Receiver
     let operations: OperationsServer?
@@ -25,16 +21,8 @@ struct PlayerService: Service {
     static let fadeOut = Nanoseconds.milliseconds(50)
 
     func run() async throws {
-        // The signal sources start listening asynchronously: a signal in between reaches only
-        // the early handler, so that flag is watched too.
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await gracefulShutdown() }
-            group.addTask {
-                while !earlyStop.load(ordering: .relaxed) && !Task.isCancelled { try? await Task.sleep(nanoseconds: 50_000_000) }
-            }
-            await group.next()
-            group.cancelAll()
-        }
+        // Until a stop signal (`StopSignals`) shuts the group down.
+        try? await gracefulShutdown()
         await operations?.stop()
         try await receiver.stop(fadeOut: Self.fadeOut)
         let playback = receiver.playbackCounters, ingest = receiver.ingestCounters
@@ -74,18 +62,6 @@ final class StatsService: Service, Sendable {
                     }
                 }
             }
-        }
-    }
-}
-
-/// A second SIGTERM or SIGINT while the player is stopping ends the process at once. Listed
-/// first, so that it is the last service told to shut down and still listens meanwhile.
-struct SecondSignalService: Service {
-    func run() async throws {
-        var count = 0
-        for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint).cancelOnGracefulShutdown() {
-            count += 1
-            if count >= 2 { _exit(128 + signal.rawValue) }
         }
     }
 }
