@@ -118,9 +118,11 @@ fuzz:
 
 # Decoder throughput beside Foundation's JSON parsers and simdjson on the same bytes, the clock
 # engine's accuracy beside the naive method on the same simulated clocks, ingest over loopback
-# beside decoding alone, the sender's render rate, pacing and calibration, the resampler beside
-# libsamplerate, and playback timing on the JACK rig beside aplay, with CPU, memory and the
-# smallest clean latency for live senders beside zita-njbridge's (BENCHMARKS.md).
+# beside decoding alone (and its instructions with and without --keys), the sender's render rate,
+# pacing and calibration, the resampler beside libsamplerate, the whole player's instructions per
+# audio second, and playback timing on the JACK rig beside aplay, with CPU beside aplay and
+# zita-n2j, memory, and the smallest clean latency for live senders beside zita-njbridge's
+# (BENCHMARKS.md).
 bench:
 	@scripts/ensure-debian-packages.sh $(BENCH_PACKAGES)
 	$(SWIFT) build -c release --product WireBenchmarks
