@@ -7,7 +7,10 @@ import Wire
 /// Steady-state decoding allocates nothing: not per sample, not per frame.
 @Suite(.enabled(if: allocation_counter_available() == 1, "sanitizer build: the allocation counter cannot interpose malloc"))
 struct AllocationTests {
-    @Test func decodingASteadyStreamAllocatesNothing() throws {
+    /// With `signed`, each line also carries jamnet/1.2's signature fields (a made-up code: the
+    /// decoder only reads them; checking is the key's).
+    @Test(arguments: [false, true])
+    func decodingASteadyStreamAllocatesNothing(signed: Bool) throws {
         var lines: [[UInt8]] = []
         for sequence in 0..<64 {
             var line: [UInt8] = []
@@ -16,6 +19,10 @@ struct AllocationTests {
                 AudioFrameHeader(timestamp: .gpu(1_000_000 + Int64(sequence) * 10_000_000), sessionID: "a-session-id-longer-than-fifteen",
                                  streamID: "main", sequence: UInt64(sequence), channelCount: ChannelCount(2)),
                 samples: samples, into: &line)
+            if signed {
+                LineSignature.appendFields(keyID: "a-key-id-longer-than-fifteen", counter: UInt64(sequence) + 1, to: &line)
+                LineSignature.appendCode([UInt8](repeating: 0xA5, count: LineSignature.codeBytes), to: &line)
+            }
             lines.append(line)
         }
         // The counted loop touches only pointers and integers: unoptimized generic collection
