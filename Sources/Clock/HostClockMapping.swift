@@ -6,8 +6,10 @@ import Core
 /// `clock_probe`s is measured two-way (NTP): each exchange gives an offset whose error is at most
 /// half its round trip, so the exchanges with the smallest round trips are kept and a line is
 /// fitted through them (offset and drift). A sender that never answers gets a one-way estimate:
-/// the smallest (arrival − sender time) per second, its lower envelope fitted for drift; the
-/// unknown path delay stays in the mapping and so becomes part of the latency.
+/// the smallest (arrival − send time) per second, its lower envelope fitted for drift; the
+/// unknown path delay stays in the mapping and so becomes part of the latency. The send time is
+/// what the sender stamped as it sent — a calibration block's `timestamp_cpu` — and only from a
+/// sender that sends no blocks its frames' stamps, which are its audio's time, not its sending's.
 /// Thread: the session's ingest thread; others read ``status``. Pure logic: times are passed in.
 public struct HostClockMapping: Sendable {
     /// Which estimate is in use.
@@ -146,7 +148,8 @@ public struct HostClockMapping: Sendable {
         refit()
     }
 
-    /// Takes one frame's sender CPU time and its local arrival time (used until exchanges exist).
+    /// Takes a line's send time on the sender's CPU clock and its local arrival time (used until
+    /// exchanges exist).
     public mutating func addOneWay(senderTime: Nanoseconds, arrival: Nanoseconds) {
         guard !isSameHost, senderTime.isWithinNetworkLimit, arrival.isWithinNetworkLimit,
               case let difference = arrival.rawValue - senderTime.rawValue, Nanoseconds(difference).isWithinNetworkLimit
@@ -158,6 +161,13 @@ public struct HostClockMapping: Sendable {
         } else {
             Self.append(Sample(local: arrival.rawValue, difference: difference, roundTrip: 0), to: &oneWayMinima, limit: configuration.window)
         }
+        if exchanges.isEmpty { refit() }
+    }
+
+    /// Forgets the one-way observations so far: they came from stamps that were not send times
+    /// (frames), and from now on better ones (calibration blocks) come.
+    public mutating func restartOneWay() {
+        oneWayMinima.removeAll()
         if exchanges.isEmpty { refit() }
     }
 

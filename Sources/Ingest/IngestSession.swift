@@ -28,6 +28,9 @@ public final class IngestSession {
     public internal(set) var host: HostClockMapping
     /// Its streams by `stream_id`.
     public internal(set) var streams: [String?: IngestStream] = [:]
+    /// Whether it has sent a calibration block: then only blocks (stamped as they were sent), not
+    /// frames (stamped with their audio's time), feed the one-way clock estimate.
+    var sendsCalibration = false
     /// When it last sent anything (local clock).
     public internal(set) var lastActivity: Nanoseconds
     /// A newer session from the same source replaced it: it plays out and ends.

@@ -123,6 +123,12 @@ public final class SessionTable {
                                  counterBits: block.timestampBits, maxDeviation: block.maxDeviation),
                 receivedAt: arrival)
             if outcome == .invalid { return rejectTimestamp(.timestampGPU, from: source, at: arrival) }
+            // A block is stamped as it is sent: the one-way clock estimate's measure from now on.
+            if let sent = block.unit.nanoseconds(ofCPUTimestamp: block.timestampCPU) {
+                if !session.sendsCalibration { session.host.restartOneWay() }
+                session.sendsCalibration = true
+                session.host.addOneWay(senderTime: sent, arrival: arrival)
+            }
             if outcome == .relocked { sessionEvents?(.relocked(source: source, sessionID: session.sessionID)) }
             let newMode = session.calibration.status.mode
             if newMode != mode { sessionEvents?(.calibrated(source: source, sessionID: session.sessionID, mode: newMode)) }
@@ -270,7 +276,9 @@ public final class SessionTable {
             stamp = cpuTime
             senderTime = cpuTime
         }
-        if let senderTime { session.host.addOneWay(senderTime: senderTime, arrival: arrival) }
+        // A frame's stamp is its audio's time, which a sender sends ahead of or after: a measure
+        // of the clock only from a sender that sends no blocks.
+        if let senderTime, !session.sendsCalibration { session.host.addOneWay(senderTime: senderTime, arrival: arrival) }
 
         let frameCount = sampleCount / header.channelCount.rawValue
         guard let stream = stream(in: session, header, stampsOnGPU: header.timestamp.isGPU, at: arrival) else { return }
