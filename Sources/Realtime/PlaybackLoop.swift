@@ -10,7 +10,8 @@ import Synchronization
 /// the device to take frames (the reading the timeline learns from, just after the device's
 /// pointer moved), then sleeps until the next write. An underrun raises the fill one step. A
 /// device that does not pace (ALSA `null`, the `file` plugin) is paced by absolute sleeps on
-/// `CLOCK_MONOTONIC`, as a virtual DAC.
+/// `CLOCK_MONOTONIC`, as a virtual DAC, and underruns as a card would when the loop falls behind
+/// by more than its buffer.
 ///
 /// Thread: playback (RT) for `run`. Lock-free, non-allocating, no logging: it reports through
 /// `counters` and returns why it ended. `requestStop` may be called from any thread.
@@ -97,6 +98,7 @@ package final class PlaybackLoop: @unchecked Sendable {
         warmUpEnds = clock.now() + timeline.lockingDuration
         // Fade-out progress: frames faded so far, and frames of silence still to write after it.
         var faded = 0, silenceLeft = pcm.negotiated.bufferFrames
+        let bufferDuration = Nanoseconds(Int64(Double(pcm.negotiated.bufferFrames) * timeline.framePeriod))
         while !stop.load(ordering: .relaxed) {
             let stalled = stall.exchange(0, ordering: .relaxed)
             if stalled > 0 { sleep(until: clock.now() + Nanoseconds(stalled)) }
@@ -106,6 +108,16 @@ package final class PlaybackLoop: @unchecked Sendable {
                 timeline.anchor(frame: written, at: timeline.nextStep(after: ready) ?? ready)
             }
             let firstTime = timeline.time(ofFrame: written)
+            if !paces && !restarting && clock.now() > firstTime + bufferDuration {
+                // A self-paced device (ALSA `null`) never underruns, but a card would have, had
+                // the loop fallen behind by more than its buffer: it does the same — counts an
+                // underrun and starts again from now — rather than play ever later while the
+                // streams' rings fill behind it.
+                counters.xruns.add()
+                if fill.raise() { counters.fill.set(Int(fill.target.rawValue)) }
+                restarting = true
+                continue
+            }
             schedule.publish(.init(periodStart: firstTime, period: Nanoseconds(Int64(Double(period) * timeline.framePeriod)),
                                    mixLead: fill.target + mixAllowance, readAhead: Nanoseconds(Int64(Double(readAheadFrames) * timeline.framePeriod))))
             if !restarting {

@@ -93,7 +93,12 @@ import Glibc
 
     @Test func everyFieldAtItsBoundsLeavesThePlayerAnsweringAndAValidStreamPlaying() async throws {
         // A latency far above the loopback's jitter: a gap here is the hostile lines' doing, not the machine's.
-        let player = try await JamplayProcess(["--device", "null", "--rt-priority", "0", "--latency", "150ms"])
+        // Sessions end 1 s after their last line: some boundary values are legal and heavy (a
+        // 64-channel stream, a 768 kHz one), and in this debug build on two shared cores one of
+        // them alone can take the playback thread longer than a period; for the default 5 s the
+        // null device's self-paced loop fell behind by more than the valid stream's ring holds
+        // (its frames then overflowed: a gap that is the build's speed, not the values').
+        let player = try await JamplayProcess(["--device", "null", "--rt-priority", "0", "--latency", "150ms", "--session-timeout", "1s"])
         let port = try OperationsEndpointTests.httpPort(of: player)
         let senderLog = FileManager.default.temporaryDirectory.appendingPathComponent("boundary-table-jamsend-\(getpid()).log")
         // Sent well ahead: the player mixes each period as long before it is due as its recent

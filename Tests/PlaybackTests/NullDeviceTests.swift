@@ -27,6 +27,30 @@ import Testing
         #expect(abs(played - elapsed) < 0.1, "played \(played) s of audio in \(elapsed) s")
     }
 
+    /// A card underruns when its writer stalls for longer than its buffer; the null device, which
+    /// never does, is made to: the loop then plays on from now, not a stall behind real time.
+    @Test func aStallLongerThanTheBufferIsAnUnderrunAndPlayingGoesOnFromNow() throws {
+        var configuration = PlaybackConfiguration()
+        configuration.device.name = "null"
+        configuration.realtimePriority = 0
+        configuration.lockMemory = false
+        let engine = PlaybackEngine(configuration: configuration, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        try engine.start()
+        defer { engine.stop() }
+        Thread.sleep(forTimeInterval: 0.5)
+        let before = engine.counters.xruns.value
+        engine.stallOnce(for: .milliseconds(300))
+        Thread.sleep(forTimeInterval: 0.6)
+        #expect(engine.counters.xruns.value >= before + 1)
+        // Back on real time: from here it plays one second's worth a second, no backlog caught up.
+        let clock = SystemMonotonicClock()
+        let start = clock.now(), periodsAtStart = engine.counters.periods.value
+        Thread.sleep(forTimeInterval: 1)
+        let played = Double(engine.counters.periods.value - periodsAtStart) * 256 / 48_000
+        let elapsed = (clock.now() - start).seconds
+        #expect(abs(played - elapsed) < 0.1, "played \(played) s of audio in \(elapsed) s")
+    }
+
     @Test func aMissingDeviceIsAnErrorThatNamesIt() {
         var configuration = PlaybackConfiguration()
         configuration.device.name = "no-such-device"
