@@ -55,7 +55,7 @@ var targets: [Target] = [
         name: "IngestBenchmarks",
         dependencies: ["Core", "Wire", "Buffer", "Ingest", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
         path: "Benchmarks/IngestBenchmarks"),
-    .executableTarget(name: "PlayerInstructions", dependencies: ["Core", "Wire"], path: "Benchmarks/PlayerInstructions"),
+    .executableTarget(name: "PlayerInstructions", dependencies: ["Core", "Wire", "TestSupport"], path: "Benchmarks/PlayerInstructions"),
     .executableTarget(name: "IngestInstructions", dependencies: ["Core", "Wire", "Authentication", "Ingest"], path: "Benchmarks/IngestInstructions"),
     .executableTarget(name: "ResamplerBenchmarks", dependencies: ["Realtime", "ResamplerMeasurement"], path: "Benchmarks/ResamplerBenchmarks"),
     .executableTarget(name: "TimelineReplay", dependencies: ["Core", "Realtime"], path: "Benchmarks/TimelineReplay"),

@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import TestSupport
 import Wire
 
 // `make bench`: the whole jamplay process's instructions per audio second, counted by callgrind
@@ -89,11 +90,7 @@ usleep(useconds_t(seconds * 1e6))
 _ = run("/usr/bin/callgrind_control", ["-d", pid])
 
 // One stream: a sine in 256-sample frames, each sent once its last sample's time has passed.
-let socket = Glibc.socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-var address = sockaddr_in()
-address.sin_family = sa_family_t(AF_INET)
-address.sin_port = UInt16(port).bigEndian
-address.sin_addr.s_addr = inet_addr("127.0.0.1")
+let socket = LoopbackSockets.udpSocket()
 let clock = SystemMonotonicClock()
 let start = clock.now() + .milliseconds(20)
 let frameCount = Int(seconds * Double(rate)) / frameLength
@@ -112,11 +109,7 @@ for number in 0..<frameCount {
     line.removeAll(keepingCapacity: true)
     try JamnetEncoder().encode(header, samples: samples, into: &line)
     clock.sleep(until: first + Nanoseconds(Int64(frameLength) * 1_000_000_000 / Int64(rate)))
-    _ = line.withUnsafeBytes { bytes in
-        withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(socket, bytes.baseAddress, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-    }
+    LoopbackSockets.sendDatagram(port: port, line, from: socket)
 }
 _ = run("/usr/bin/callgrind_control", ["-d", pid])
 close(socket)

@@ -11,8 +11,6 @@ public final class IngestSession {
     public internal(set) var source: SourceKey
     /// `session_id`, nil when the sender names none.
     public let sessionID: String?
-    /// The key that signs its lines; nil without keys.
-    public let keyID: String?
     /// When its first line came (local clock).
     public let startedAt: Nanoseconds
     /// Whether it may play: always without keys and from this host; with keys, a session from
@@ -22,6 +20,8 @@ public final class IngestSession {
     var replayWindow = ReplayWindow()
     /// Signs the probes sent to it (with keys).
     let signer: LineSigner?
+    /// The key that signs its lines (and its probes); nil without keys.
+    public var keyID: String? { signer?.key.id }
     /// GPU → sender CPU.
     public internal(set) var calibration = SessionCalibration()
     /// Sender CPU → local.
@@ -39,11 +39,9 @@ public final class IngestSession {
     /// returns one of these ids with its very send time.
     var outstandingProbes: [(id: UInt64, sent: Nanoseconds, challenge: String?)] = []
 
-    init(source: SourceKey, sessionID: String?, sameHost: Bool, now: Nanoseconds, keyID: String? = nil, signer: LineSigner? = nil,
-         verified: Bool = true) {
+    init(source: SourceKey, sessionID: String?, sameHost: Bool, now: Nanoseconds, signer: LineSigner? = nil, verified: Bool = true) {
         self.source = source
         self.sessionID = sessionID
-        self.keyID = keyID
         self.signer = signer
         isVerified = verified
         startedAt = now

@@ -383,7 +383,7 @@ public final class SessionTable {
             counters.refusedSessions.add()
             return nil
         }
-        let session = IngestSession(source: source, sessionID: sessionID, sameHost: sameHost, now: now, keyID: signer?.keyID,
+        let session = IngestSession(source: source, sessionID: sessionID, sameHost: sameHost, now: now,
                                     signer: signer.flatMap { keys?.key($0.keyID) }.map { LineSigner(key: $0, firstCounter: Self.probeCounterStart()) },
                                     verified: verified)
         if let signer { _ = session.replayWindow.accept(signer.counter) }

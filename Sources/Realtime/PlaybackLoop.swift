@@ -113,8 +113,7 @@ package final class PlaybackLoop: @unchecked Sendable {
                 // the loop fallen behind by more than its buffer: it does the same — counts an
                 // underrun and starts again from now — rather than play ever later while the
                 // streams' rings fill behind it.
-                counters.xruns.add()
-                if fill.raise() { counters.fill.set(Int(fill.target.rawValue)) }
+                countUnderrun()
                 restarting = true
                 continue
             }
@@ -242,9 +241,14 @@ package final class PlaybackLoop: @unchecked Sendable {
     /// a step. False when the device cannot recover.
     private func recoverUnderrun(_ code: Int) -> Bool {
         guard pcm.recover(code) else { return false }
+        countUnderrun()
+        return true
+    }
+
+    /// Counts an underrun and raises the fill a step.
+    private func countUnderrun() {
         counters.xruns.add()
         if fill.raise() { counters.fill.set(Int(fill.target.rawValue)) }
-        return true
     }
 
     /// How long after a device step a restarting write may come at the earliest, and how long

@@ -134,8 +134,8 @@ struct PlayCommand: AsyncParsableCommand {
                 throw ExitCode.failure
             }
         }
-        // The stats line, the player and the escalation on a second signal, under one service group
-        // that turns SIGTERM and SIGINT into a graceful shutdown (at most a second).
+        // The player, the stats line and (with --keys) their reload, under one service group that
+        // `StopSignals` shuts down gracefully on SIGTERM or SIGINT (at most a second).
         let stats = StatsService(reporter: StatsReporter(receiver: receiver, logger: logger, now: SystemMonotonicClock().now()), interval: settings.statsPeriod)
         let player = PlayerService(receiver: receiver, operations: operations, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [

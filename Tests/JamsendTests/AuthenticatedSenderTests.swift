@@ -129,7 +129,7 @@ final class DatagramTap: Sendable {
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         Thread.detachNewThread { [self] in
             defer { done.signal() }
-            var sender: sockaddr_in?
+            var sender: Int?
             var buffer = [UInt8](repeating: 0, count: 65_536)
             while !stopped.load(ordering: .relaxed) {
                 var from = sockaddr_in()
@@ -139,13 +139,12 @@ final class DatagramTap: Sendable {
                 }
                 guard count > 0 else { continue }
                 let datagram = Array(buffer[0..<count])
-                if Int(UInt16(bigEndian: from.sin_port)) == server {
-                    guard var destination = sender else { continue }
-                    _ = withUnsafePointer(to: &destination) {
-                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(descriptor, datagram, datagram.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-                    }
+                let fromPort = Int(UInt16(bigEndian: from.sin_port))
+                if fromPort == server {
+                    guard let sender else { continue }
+                    LoopbackSockets.sendDatagram(port: sender, datagram, from: descriptor)
                 } else {
-                    sender = from
+                    sender = fromPort
                     recorded.withLock { $0.append(datagram) }
                     LoopbackSockets.sendDatagram(port: server, datagram, from: descriptor)
                 }

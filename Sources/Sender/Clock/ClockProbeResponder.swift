@@ -11,12 +11,15 @@ public struct ClockProbeResponder {
     private var samples = [Float](repeating: 0, count: 0)
     private let sessionID: String?
     private let signer: LineSigner?
+    /// The signer's key, the one a probe must be signed with.
+    private let keys: KeyRing?
     private var replayWindow = ReplayWindow()
 
     /// Answers on behalf of session `sessionID`; with `signer`, only probes signed by its key.
     public init(sessionID: String?, signer: LineSigner? = nil) {
         self.sessionID = sessionID
         self.signer = signer
+        keys = signer.map { KeyRing([$0.key]) }
     }
 
     /// The echo line (with its newline) for `line` if it is a probe; `received` is when it arrived
@@ -24,8 +27,8 @@ public struct ClockProbeResponder {
     public mutating func answer(_ line: UnsafeRawBufferPointer, received: Nanoseconds, now: () -> Nanoseconds) -> [UInt8]? {
         let decoded = samples.withUnsafeMutableBufferPointer { decoder.decode(line, samples: $0) }
         guard case .clockProbe(let probe) = decoded else { return nil }
-        if let signer {
-            guard case .success(let authenticated) = KeyRing([signer.key]).authenticate(line, decoder.signature),
+        if let keys {
+            guard case .success(let authenticated) = keys.authenticate(line, decoder.signature),
                   replayWindow.accept(authenticated.counter) else { return nil }
         }
         var output: [UInt8] = []
