@@ -2,6 +2,9 @@
 # machine with Swift installed. Everything else here is what they are made of.
 SHELL := /bin/bash
 SWIFT ?= swift
+# A crash in a test prints the crashed thread's stack, not every register and image, so that the
+# end of a CI log (what is kept of it) says where it happened.
+export SWIFT_BACKTRACE ?= enable=yes,threads=crashed,registers=none,images=none
 # How long `make fuzz` (and the fuzzing step of `make test`) runs, in seconds.
 SECONDS ?= 60
 

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import RigSupport
 import TestSupport
 import Testing
@@ -98,18 +97,12 @@ import Glibc
         let tracer = Process()
         tracer.executableURL = URL(fileURLWithPath: "/usr/bin/strace")
         tracer.arguments = ["-f", "-qq", "-o", trace, try builtExecutable(named: "jamplay"), "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--device", "null"]
-        let errors = Pipe()
-        tracer.standardError = errors
+        let log = PipeText()
+        tracer.standardError = log.pipe
         tracer.standardOutput = FileHandle.nullDevice
-        let log = Mutex("")
-        errors.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if data.isEmpty { handle.readabilityHandler = nil }
-            log.withLock { $0 += String(decoding: data, as: UTF8.self) }
-        }
         try tracer.run()
-        #expect(await eventually(within: 30) { log.withLock { $0.contains("/metrics and /status") } })
-        let text = log.withLock { $0 }
+        #expect(await eventually(within: 30) { log.text.contains("/metrics and /status") })
+        let text = log.text
         let port = try #require(text.firstMatch(of: /\(TCP (\d+)/).flatMap { Int($0.1) })
         let http = try #require(text.firstMatch(of: /http:\/\/127\.0\.0\.1:(\d+)\/metrics/).flatMap { Int($0.1) })
         for transport in ["--tcp", "--udp"] {

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import TestSupport
 
 /// The built `jamplay` run as a box runs it, on a free loopback port, its log collected.
@@ -8,12 +7,7 @@ public final class JamplayProcess: Sendable {
     public let process: Process
     /// The port it listens on (TCP and UDP).
     public let port: Int
-    private let output = Output()
-
-    /// What the process wrote to stderr so far.
-    private final class Output: Sendable {
-        let text = Mutex("")
-    }
+    private let output = PipeText()
 
     /// Where the player writes its timing trace (with JAMPLAY_TEST_TRACE_DIR set).
     public let tracePath: String?
@@ -35,23 +29,17 @@ public final class JamplayProcess: Sendable {
         }
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardOutput = FileHandle.nullDevice
-        let pipe = Pipe()
-        process.standardError = pipe
+        process.standardError = output.pipe
         let output = self.output
-        pipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if data.isEmpty { handle.readabilityHandler = nil }
-            output.text.withLock { $0 += String(decoding: data, as: UTF8.self) }
-        }
         try process.run()
         self.process = process
         // Ready once it listens, and serves its HTTP port unless that is off.
         let servesHTTP = arguments.firstIndex(of: "--http").map { arguments.index(after: $0) < arguments.endIndex && arguments[$0 + 1] != "off" } ?? true
         let ready = servesHTTP ? "/metrics and /status" : "(TCP "
-        let started = await eventually(within: 10) { output.text.withLock { $0.contains(ready) } || !process.isRunning }
-        guard started, let port = Self.port(in: output.text.withLock { $0 }) else {
+        let started = await eventually(within: 10) { output.text.contains(ready) || !process.isRunning }
+        guard started, let port = Self.port(in: output.text) else {
             process.terminate()
-            throw CocoaError(.executableLoad, userInfo: [NSLocalizedDescriptionKey: "jamplay did not start: \(output.text.withLock { $0 })"])
+            throw CocoaError(.executableLoad, userInfo: [NSLocalizedDescriptionKey: "jamplay did not start: \(output.text)"])
         }
         self.port = port
     }
@@ -59,7 +47,7 @@ public final class JamplayProcess: Sendable {
     deinit { if process.isRunning { process.terminate() } }
 
     /// Everything it logged so far.
-    public var log: String { output.text.withLock { $0 } }
+    public var log: String { output.text }
 
     /// Waits up to `seconds` for `text` to appear in the log.
     public func waitForLog(_ text: String, within seconds: Double = 10) async -> Bool {
