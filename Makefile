@@ -17,8 +17,9 @@ SENDER_PACKAGES := libvulkan-dev mesa-vulkan-drivers glslang-tools
 RIG_PACKAGES := jackd2 libasound2-plugins libjack-jackd2-dev
 # systemd-analyze checks the service unit (its hardening score, and with strace the system calls the
 # player makes against its filter); ip (iproute2) sets up the multicast test's network namespace.
-TEST_PACKAGES := $(RUN_PACKAGES) $(SENDER_PACKAGES) $(RIG_PACKAGES) systemd strace iproute2
-BENCH_PACKAGES := $(RUN_PACKAGES) $(SENDER_PACKAGES) $(RIG_PACKAGES) alsa-utils zita-njbridge g++ libsimdjson-dev valgrind binutils
+TEST_PACKAGES := $(RUN_PACKAGES) $(SENDER_PACKAGES) $(RIG_PACKAGES) systemd strace iproute2 espeak-ng sox
+BENCH_PACKAGES := $(RUN_PACKAGES) $(SENDER_PACKAGES) $(RIG_PACKAGES) alsa-utils zita-njbridge g++ libsimdjson-dev valgrind binutils \
+	libopus-dev espeak-ng sox
 
 FUZZ_BUILD := .build-fuzz
 TSAN_BUILD := .build-tsan
@@ -124,8 +125,8 @@ fuzz:
 # beside decoding alone (and its instructions with and without --keys), the sender's render rate,
 # pacing and calibration, the resampler beside libsamplerate, the whole player's instructions per
 # audio second, and playback timing on the JACK rig beside aplay, with CPU beside aplay and
-# zita-n2j, memory, and the smallest clean latency for live senders beside zita-njbridge's
-# (BENCHMARKS.md).
+# zita-n2j, memory, and the smallest clean latency for live senders beside zita-njbridge's; loss
+# concealment beside silence, repetition and Opus's own (BENCHMARKS.md).
 bench:
 	@scripts/ensure-debian-packages.sh $(BENCH_PACKAGES)
 	$(SWIFT) build -c release --product WireBenchmarks
@@ -136,9 +137,11 @@ bench:
 	$(SWIFT) build -c release --product SenderBenchmarks
 	$(SWIFT) build -c release --product ResamplerBenchmarks
 	$(SWIFT) build -c release --product PlaybackBenchmarks
+	$(SWIFT) build -c release --product ConcealmentBenchmarks
 	$(SWIFT) build -c release --product jamplay
 	$(SWIFT) build -c release --product jamsend
 	g++ -O3 -std=c++17 -o .build/release/simdjson_decode Benchmarks/simdjson/simdjson_decode.cpp -lsimdjson
+	gcc -O2 -o .build/release/opus_conceal Benchmarks/opus/opus_conceal.c -lopus
 	.build/release/WireBenchmarks .build/release/simdjson_decode
 	.build/release/ClockBenchmarks
 	.build/release/IngestBenchmarks
@@ -147,6 +150,7 @@ bench:
 	.build/release/SenderBenchmarks
 	.build/release/ResamplerBenchmarks
 	.build/release/PlaybackBenchmarks
+	.build/release/ConcealmentBenchmarks .build/release/opus_conceal
 
 deps-run:
 	@scripts/ensure-debian-packages.sh $(RUN_PACKAGES)

@@ -8,6 +8,8 @@ var targets: [Target] = [
     .target(name: "Wire", dependencies: ["Core"]),
     .target(name: "Clock", dependencies: ["Core"]),
     .target(name: "Buffer", dependencies: ["Core"]),
+    // Predicting lost audio (linear prediction by Burg's method, forward and two-sided).
+    .target(name: "Concealment", dependencies: ["Core"]),
     // Keys, signing and checking of authenticated lines (jamnet/1.2): swift-crypto's HMAC.
     .target(name: "Authentication", dependencies: ["Core", "Wire", .product(name: "Crypto", package: "swift-crypto")]),
     .target(
@@ -58,16 +60,19 @@ var targets: [Target] = [
     .executableTarget(name: "PlayerInstructions", dependencies: ["Core", "Wire", "TestSupport"], path: "Benchmarks/PlayerInstructions"),
     .executableTarget(name: "IngestInstructions", dependencies: ["Core", "Wire", "Authentication", "Ingest"], path: "Benchmarks/IngestInstructions"),
     .executableTarget(name: "ResamplerBenchmarks", dependencies: ["Realtime", "ResamplerMeasurement"], path: "Benchmarks/ResamplerBenchmarks"),
+    .executableTarget(name: "ConcealmentBenchmarks", dependencies: ["Core", "Concealment", "ConcealmentMeasurement"], path: "Benchmarks/ConcealmentBenchmarks"),
     .executableTarget(name: "TimelineReplay", dependencies: ["Core", "Realtime"], path: "Benchmarks/TimelineReplay"),
     .target(name: "AllocationCounter", path: "Tests/Support/AllocationCounter"),
     .target(name: "TestSupport", path: "Tests/Support/TestSupport"),
     .target(name: "ResamplerMeasurement", dependencies: ["Realtime"], path: "Tests/Support/ResamplerMeasurement"),
+    .target(name: "ConcealmentMeasurement", dependencies: ["Core", "Concealment"], path: "Tests/Support/ConcealmentMeasurement"),
     .target(name: "JackProbe", path: "Tests/Support/JackProbe", linkerSettings: [.linkedLibrary("jack"), .linkedLibrary("m")]),
     .target(name: "RigSupport", dependencies: ["JackProbe", "TestSupport"], path: "Tests/Support/RigSupport"),
     .testTarget(name: "CoreTests", dependencies: ["Core"]),
     .testTarget(name: "WireTests", dependencies: ["Core", "Wire", "AllocationCounter"]),
     .testTarget(name: "ClockTests", dependencies: ["Core", "Clock"]),
     .testTarget(name: "AuthenticationTests", dependencies: ["Core", "Wire", "Authentication"]),
+    .testTarget(name: "ConcealmentTests", dependencies: ["Core", "Concealment", "ConcealmentMeasurement"]),
     .testTarget(name: "BufferTests", dependencies: ["Core", "Buffer", "AllocationCounter"]),
     .testTarget(
         name: "IngestTests",
