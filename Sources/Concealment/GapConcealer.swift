@@ -29,7 +29,9 @@ public final class GapConcealer {
         precondition(channels > 0 && maximumGap > 0 && rate > 0, "a concealer needs channels, a rate and room")
         self.channels = channels
         self.maximumGap = maximumGap
-        linear = BurgPredictor(maximumOrder: order, maximumWindow: window)
+        // (Any rate a stream may have, down to 1 Hz, makes a working concealer, if a useless one.)
+        let window = max(window, order + 1, 8)
+        linear = BurgPredictor(maximumOrder: max(1, order), maximumWindow: window)
         // Periods of 1 kHz down to 50 Hz, as far as the window allows two of them.
         let shortest = max(4, rate / 1_000)
         periodic = PeriodicExtender(channels: channels, shortestPeriod: shortest, longestPeriod: max(shortest + 1, min(rate / 50, window / 2)),

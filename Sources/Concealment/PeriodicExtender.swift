@@ -14,13 +14,14 @@ public final class PeriodicExtender {
     /// How alike two neighbouring periods must be (normalized correlation, 0 … 1) to be repeated.
     public let threshold: Double
     private let capacity: Int, historyCapacity: Int
-    /// The channels' sum over the history, then each channel's history and continuation in turn.
+    /// The channels' sum over the history.
     private let mono: UnsafeMutablePointer<Double>
     /// The channels' sum at a quarter of the rate.
     private let coarse: UnsafeMutablePointer<Double>
+    /// One channel's history and continuation, each channel in turn.
     private let line: UnsafeMutablePointer<Double>
 
-    /// The period the last ``find(history:frames:)`` found, in sample frames (0: none), and how alike.
+    /// The period the last ``find(history:frames:stride:)`` found, in sample frames (0: none), and how alike.
     public private(set) var period = 0.0, similarity = 0.0
 
     /// Prepares for `channels` channels, periods of `shortestPeriod` … `longestPeriod` frames,
@@ -54,6 +55,8 @@ public final class PeriodicExtender {
     public func find(history: UnsafePointer<Float>, frames: Int, stride: Int = 1) -> Bool {
         period = 0
         similarity = 0
+        // The newest frames, as many as fit.
+        let history = history + max(0, frames - historyCapacity) * stride * channels
         let frames = min(frames, historyCapacity)
         let longest = min(longestPeriod, frames / 2)
         guard longest > shortestPeriod else { return false }
@@ -135,6 +138,7 @@ public final class PeriodicExtender {
     /// `output[0]`, `output[outputStride]`, … (frames; negative strides run backwards in time).
     public func extend(history: UnsafePointer<Float>, frames: Int, stride: Int = 1, count: Int,
                        into output: UnsafeMutablePointer<Float>, outputStride: Int = 1) {
+        let history = history + max(0, frames - historyCapacity) * stride * channels
         let frames = min(frames, historyCapacity)
         let count = min(count, capacity - frames)
         // Interpolating a period before the last real frame reads two frames further back.

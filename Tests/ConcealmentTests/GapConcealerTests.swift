@@ -91,6 +91,27 @@ struct GapConcealerTests {
         #expect(output.allSatisfy { $0 == 0 })
     }
 
+    /// Any rate a stream may have, however low, and any history length make a concealer that works.
+    @Test(arguments: [1, 7, 800, 768_000])
+    func everyRateMakesAConcealer(_ rate: Int) {
+        let settings = ConcealmentSettings.standard
+        let sampleRate = SampleRate(hertz: rate)
+        let gap = ConcealmentSettings.frames(settings.limit, at: sampleRate)
+        let concealer = GapConcealer(channels: 1, rate: rate, maximumGap: gap, order: settings.order,
+                                     window: ConcealmentSettings.frames(settings.history, at: sampleRate))
+        let history = [Float](repeating: 0.5, count: 4_000)
+        var output = [Float](repeating: 0, count: gap)
+        for frames in [0, 1, 3, 4_000] {
+            _ = history.withUnsafeBufferPointer { source in
+                output.withUnsafeMutableBufferPointer {
+                    concealer.bridge(before: source.baseAddress!, beforeFrames: frames, after: source.baseAddress!, afterFrames: frames,
+                                     gap: gap, crossfade: 2, into: $0.baseAddress!)
+                }
+            }
+            #expect(output.allSatisfy { $0.isFinite && abs($0) <= 1 })
+        }
+    }
+
     static func largestStep(_ samples: [Float]) -> Float {
         var largest: Float = 0
         for index in 2..<samples.count { largest = max(largest, abs(samples[index] - samples[index - 2])) }
