@@ -9,7 +9,7 @@ var targets: [Target] = [
     .target(name: "Clock", dependencies: ["Core"]),
     .target(name: "Buffer", dependencies: ["Core"]),
     // Predicting lost audio (linear prediction by Burg's method, forward and two-sided).
-    .target(name: "Concealment", dependencies: ["Core"]),
+    .target(name: "Concealment", dependencies: ["Core", "Buffer"]),
     // Keys, signing and checking of authenticated lines (jamnet/1.2): swift-crypto's HMAC.
     .target(name: "Authentication", dependencies: ["Core", "Wire", .product(name: "Crypto", package: "swift-crypto")]),
     .target(
@@ -27,7 +27,7 @@ var targets: [Target] = [
     // import check of `make test` keep them out).
     .target(name: "Realtime", dependencies: ["Core", "Buffer", "CALSA", "CSampleRate"]),
     .target(name: "Playback", dependencies: ["Core", "Buffer", "Realtime", "CALSA", .product(name: "Logging", package: "swift-log")]),
-    .target(name: "Receiver", dependencies: ["Core", "Buffer", "Ingest", "Playback", "Realtime", .product(name: "Logging", package: "swift-log")]),
+    .target(name: "Receiver", dependencies: ["Core", "Buffer", "Concealment", "Ingest", "Playback", "Realtime", .product(name: "Logging", package: "swift-log")]),
     .target(
         name: "Operations",
         dependencies: [
@@ -60,19 +60,19 @@ var targets: [Target] = [
     .executableTarget(name: "PlayerInstructions", dependencies: ["Core", "Wire", "TestSupport"], path: "Benchmarks/PlayerInstructions"),
     .executableTarget(name: "IngestInstructions", dependencies: ["Core", "Wire", "Authentication", "Ingest"], path: "Benchmarks/IngestInstructions"),
     .executableTarget(name: "ResamplerBenchmarks", dependencies: ["Realtime", "ResamplerMeasurement"], path: "Benchmarks/ResamplerBenchmarks"),
-    .executableTarget(name: "ConcealmentBenchmarks", dependencies: ["Core", "Concealment", "ConcealmentMeasurement"], path: "Benchmarks/ConcealmentBenchmarks"),
+    .executableTarget(name: "ConcealmentBenchmarks", dependencies: ["Core", "Buffer", "Concealment", "Realtime", "ConcealmentMeasurement"], path: "Benchmarks/ConcealmentBenchmarks"),
     .executableTarget(name: "TimelineReplay", dependencies: ["Core", "Realtime"], path: "Benchmarks/TimelineReplay"),
     .target(name: "AllocationCounter", path: "Tests/Support/AllocationCounter"),
     .target(name: "TestSupport", path: "Tests/Support/TestSupport"),
     .target(name: "ResamplerMeasurement", dependencies: ["Realtime"], path: "Tests/Support/ResamplerMeasurement"),
-    .target(name: "ConcealmentMeasurement", dependencies: ["Core", "Concealment"], path: "Tests/Support/ConcealmentMeasurement"),
+    .target(name: "ConcealmentMeasurement", dependencies: ["Core", "Buffer", "Concealment"], path: "Tests/Support/ConcealmentMeasurement"),
     .target(name: "JackProbe", path: "Tests/Support/JackProbe", linkerSettings: [.linkedLibrary("jack"), .linkedLibrary("m")]),
     .target(name: "RigSupport", dependencies: ["JackProbe", "TestSupport"], path: "Tests/Support/RigSupport"),
     .testTarget(name: "CoreTests", dependencies: ["Core"]),
     .testTarget(name: "WireTests", dependencies: ["Core", "Wire", "AllocationCounter"]),
     .testTarget(name: "ClockTests", dependencies: ["Core", "Clock"]),
     .testTarget(name: "AuthenticationTests", dependencies: ["Core", "Wire", "Authentication"]),
-    .testTarget(name: "ConcealmentTests", dependencies: ["Core", "Concealment", "ConcealmentMeasurement"]),
+    .testTarget(name: "ConcealmentTests", dependencies: ["Core", "Buffer", "Concealment", "ConcealmentMeasurement", "TestSupport"]),
     .testTarget(name: "BufferTests", dependencies: ["Core", "Buffer", "AllocationCounter"]),
     .testTarget(
         name: "IngestTests",
@@ -107,7 +107,7 @@ var targets: [Target] = [
 if ProcessInfo.processInfo.environment["JAMPLAY_FUZZ"] != nil {
     targets.append(.target(name: "CFuzzerDriver", path: "Fuzz/CFuzzerDriver"))
     targets.append(.executableTarget(name: "WireFuzzer", dependencies: ["Core", "Wire", "CFuzzerDriver"], path: "Fuzz/WireFuzzer"))
-    targets.append(.executableTarget(name: "SessionFuzzer", dependencies: ["Core", "Buffer", "Authentication", "Ingest", "Realtime", "CFuzzerDriver"], path: "Fuzz/SessionFuzzer"))
+    targets.append(.executableTarget(name: "SessionFuzzer", dependencies: ["Core", "Buffer", "Authentication", "Ingest", "Realtime", "Concealment", "CFuzzerDriver"], path: "Fuzz/SessionFuzzer"))
 }
 
 // One settings loop for every target: Swift 6 language mode (strict concurrency) everywhere.

@@ -1,6 +1,7 @@
 import Authentication
 import Buffer
 import CFuzzerDriver
+import Concealment
 import Core
 import Foundation
 import Ingest
@@ -14,7 +15,8 @@ import Glibc
 // probes or made up), raw lines — whose numbers come from the ends of every range (0, ±1, the
 // int64 and uint64 ends, ±2^62, 2^53 ± 1, huge and tiny doubles, every unit and counter width)
 // or are plausible (near the injected clock), interleaved with time passing, session expiry,
-// probes, and playback rendering every stream the table attaches. Half the inputs run with keys
+// probes, and playback rendering every stream the table attaches (its gaps concealed from the
+// predictions a concealment worker makes for them). Half the inputs run with keys
 // (jamnet/1.2): each line then signed or not, its code right, altered, cut or moved, its key
 // known or not, its counter fresh, repeated or a boundary, echoes carrying the probes'
 // challenges or not. Nothing may trap; memory and counts stay within their limits; what is
@@ -58,6 +60,8 @@ final class Harness: @unchecked Sendable {
     var table: SessionTable!
     let counters = PlaybackCounters()
     var streams: [ObjectIdentifier: PlaybackStream] = [:]
+    /// Each attached stream's concealment, served when time passes and before playback renders.
+    var concealers: [ObjectIdentifier: StreamConcealer] = [:]
     /// Each attached stream's ring and timeline, kept alive as playback's slots would.
     var owners: [ObjectIdentifier: IngestStream] = [:]
     var probes: [(id: String, sent: String, challenge: String?)] = []
@@ -82,6 +86,8 @@ final class Harness: @unchecked Sendable {
                                readAhead: .microseconds(500)))
         configuration.deviceSchedule = schedule
         configuration.automaticLatencyCeiling = .milliseconds(200)
+        // Concealment on, as by default: rings keep history, streams get room for predictions.
+        configuration.concealment = .standard
     }
 
     func reset(keyed: Bool) {
@@ -90,6 +96,7 @@ final class Harness: @unchecked Sendable {
         counter = 1
         now = 1_000_000_000_000
         streams = [:]
+        concealers = [:]
         owners = [:]
         probes = []
         configuration.latency = PlaybackLatency(.milliseconds(20))  // each input starts afresh
@@ -98,10 +105,12 @@ final class Harness: @unchecked Sendable {
             streamEvents: { [unowned self] stream, started in
                 let key = ObjectIdentifier(stream)
                 if started {
-                    streams[key] = PlaybackStream(stream.handoff, maximumPeriod: 256, counters: counters)
+                    streams[key] = PlaybackStream(stream.handoff, maximumPeriod: 256, counters: counters, concealment: .standard)
+                    concealers[key] = stream.handoff.concealment.map { StreamConcealer(stream.handoff, prepared: $0, settings: .standard) }
                     owners[key] = stream
                 } else {
                     streams[key] = nil
+                    concealers[key] = nil
                     owners[key] = nil
                 }
             },
@@ -231,6 +240,7 @@ final class Harness: @unchecked Sendable {
     func render(periods: Int, latency: Int64) {
         for period in 0..<periods {
             let firstTime = Nanoseconds(now + Int64(period) * 5_333_333)
+            for concealer in concealers.values { _ = concealer.service(now: firstTime) }
             for stream in streams.values {
                 _ = stream.render(frames: 256, firstTime: firstTime, deviceRate: 48_000, latency: .milliseconds(latency), into: output)
                 for index in 0..<256 * stream.channels { precondition(output[index].isFinite, "a rendered sample is not finite") }

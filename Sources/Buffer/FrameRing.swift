@@ -14,9 +14,13 @@ import Synchronization
 /// read is never overwritten (the frame that wants it is refused as `full`: too far ahead). Writes
 /// and reads take time in proportion to the frames they move. Nothing allocates after `init`.
 ///
+/// With `retained` frames, the ring also keeps that many frames behind the reader (their slots are
+/// not reused) for a third thread, the concealment worker, which copies what is stored around a
+/// gap with ``peek(from:frameCount:into:present:)`` to predict what is missing.
+///
 /// Thread: exactly one producer thread calls ``write(firstSample:frameCount:samples:)``; exactly
-/// one consumer thread calls ``read(from:frameCount:into:)`` (Thread: playback (RT). Lock-free,
-/// non-allocating). Counters may be read from any thread.
+/// one consumer thread calls ``read(from:frameCount:into:missing:)`` (Thread: playback (RT).
+/// Lock-free, non-allocating); any one thread may peek. Counters may be read from any thread.
 public final class FrameRing: @unchecked Sendable {
     /// What became of a written frame.
     public enum WriteOutcome: Hashable, Sendable {
@@ -50,6 +54,8 @@ public final class FrameRing: @unchecked Sendable {
     public let channels: Int
     /// Sample frames the ring holds.
     public let capacity: Int
+    /// Sample frames kept behind the reader for ``peek(from:frameCount:into:present:)``.
+    public let retained: Int
     /// The memory it takes (samples and tags), reserved from its budget.
     public let byteCount: ByteCount
     private let budget: BufferBudget?
@@ -57,8 +63,9 @@ public final class FrameRing: @unchecked Sendable {
     /// An empty slot's tag: no position (frames never start there).
     @inline(__always) private static var empty: Int64 { .min }
 
-    // Producer-owned: the end of the newest frame written.
+    // Producer-owned: the end of the newest frame written (also published, for the worker).
     private var newestEnd: Int64 = .min
+    private let publishedNewestEnd = Atomic<Int64>(.min)
 
     // Shared: samples and the position each slot holds (written by the producer, release), and
     // the consumer's progress (written by the consumer, release).
@@ -82,16 +89,18 @@ public final class FrameRing: @unchecked Sendable {
         ByteCount(capacity * (channels.rawValue * MemoryLayout<Float>.size + MemoryLayout<Int64>.size))
     }
 
-    /// Makes a ring of `capacity` sample frames of `channels` each, reserving its memory from
-    /// `budget` first; nil when the budget refuses it.
-    public init?(channels: ChannelCount, capacity: Int, budget: BufferBudget? = nil) {
+    /// Makes a ring of `capacity` sample frames of `channels` each, `retained` of them kept behind
+    /// the reader, reserving its memory from `budget` first; nil when the budget refuses it.
+    public init?(channels: ChannelCount, capacity: Int, retained: Int = 0, budget: BufferBudget? = nil) {
         precondition(capacity > 0 && ChannelCount.supported.contains(channels.rawValue), "a ring needs room and 1…64 channels")
+        precondition(retained >= 0 && retained < capacity, "a ring retains less than it holds")
         let bytes = Self.byteCount(capacity: capacity, channels: channels)
         if let budget, !budget.reserve(bytes) { return nil }
         self.budget = budget
         byteCount = bytes
         self.channels = channels.rawValue
         self.capacity = capacity
+        self.retained = retained
         // The samples are not cleared: a slot is read only once its tag says it was written, so
         // pages are touched (and, under `mlockall`, locked) as the stream fills them.
         storage = .allocate(capacity: capacity * channels.rawValue)
@@ -134,7 +143,8 @@ public final class FrameRing: @unchecked Sendable {
         // or after `blocking`: empty slots hold `empty`, below it). Slots run in at most two
         // stretches, up to the ring's end and from its start.
         // (`while` loops: a debug build allocates in `for` over a range of `Int64`.)
-        let blocking = max(reusable, Self.empty + 1)
+        let blocking = max(reusable.subtractingReportingOverflow(Int64(retained)).overflow ? Self.empty + 1 : reusable - Int64(retained),
+                           Self.empty + 1)
         let firstSlot = slotIndex(of: from)
         let count = Int(end - from)
         let beforeWrap = min(count, capacity - firstSlot)
@@ -191,6 +201,7 @@ public final class FrameRing: @unchecked Sendable {
         }
         if end <= newestEnd { reorderedCount.add(1, ordering: .relaxed) }
         newestEnd = max(newestEnd, end)
+        publishedNewestEnd.store(newestEnd, ordering: .releasing)
         storedCount.add(1, ordering: .relaxed)
         return .stored
     }
@@ -199,12 +210,14 @@ public final class FrameRing: @unchecked Sendable {
 
     /// Fills `output` with the interleaved samples of positions [index, index + frameCount): the
     /// stored ones, and silence (counted as gap) where none is stored or the position is before
-    /// an earlier read's start (read once, its slot may hold another now). Later writes before
-    /// the read's end are late.
+    /// an earlier read's start (read once, its slot may hold another now); `missing`, if given
+    /// (`frameCount` entries), says which. Later writes before the read's end are late.
     /// Thread: playback (RT). Lock-free, non-allocating.
     @discardableResult
-    public func read(from index: Int64, frameCount: Int, into output: UnsafeMutableBufferPointer<Float>) -> ReadResult {
+    public func read(from index: Int64, frameCount: Int, into output: UnsafeMutableBufferPointer<Float>,
+                     missing: UnsafeMutablePointer<Bool>? = nil) -> ReadResult {
         output.update(repeating: 0)
+        missing?.update(repeating: true, count: max(0, frameCount))
         guard frameCount > 0, index > Self.empty, index <= Int64.max - Int64(frameCount), output.count >= frameCount * channels else {
             return ReadResult(covered: 0, gap: max(0, frameCount))
         }
@@ -223,14 +236,18 @@ public final class FrameRing: @unchecked Sendable {
                 let stored = tags[slot].load(ordering: .acquiring) == position
                 let next = slot + 1 == capacity ? 0 : slot + 1
                 if !stored || next == 0 {
-                    covered += copyRun(runStart..<(stored ? position + 1 : position), from: runSlot, to: target + Int(runStart - start) * channels)
+                    let copied = copyRun(runStart..<(stored ? position + 1 : position), from: runSlot, to: target + Int(runStart - start) * channels)
+                    covered += copied
+                    if let missing { (missing + Int(runStart - index)).update(repeating: false, count: copied) }
                     runStart = position + 1
                     runSlot = next
                 }
                 slot = next
                 position += 1
             }
-            covered += copyRun(runStart..<end, from: runSlot, to: target + Int(runStart - start) * channels)
+            let copied = copyRun(runStart..<end, from: runSlot, to: target + Int(runStart - start) * channels)
+            covered += copied
+            if let missing { (missing + Int(runStart - index)).update(repeating: false, count: copied) }
         }
         let gap = frameCount - covered
         if gap > 0 { gapFrameCount.add(gap, ordering: .relaxed) }
@@ -244,6 +261,68 @@ public final class FrameRing: @unchecked Sendable {
         let frames = Int(positions.upperBound - positions.lowerBound)
         if frames > 0 { target.update(from: storage + slot * channels, count: frames * channels) }
         return frames
+    }
+
+    // MARK: - Peeking (the concealment worker)
+
+    /// The end of the newest frame written (`Int64.min` before any). Thread: any.
+    public var newestWrittenEnd: Int64 { publishedNewestEnd.load(ordering: .acquiring) }
+
+    /// Where the reader's last read ended: positions before it have been played or passed
+    /// (`Int64.min` before the first read). Thread: any.
+    public var readPosition: Int64 { readEnd.load(ordering: .acquiring) }
+
+    /// Copies the stored samples of positions [index, index + frameCount) to `output` (silence
+    /// elsewhere) and says which were stored in `present`; false (nothing to use) when a slot
+    /// may have been reused while copying: the reader had moved more than ``retained`` frames
+    /// past `index`.
+    /// Thread: one thread beside the producer and the reader. Lock-free, non-allocating.
+    public func peek(from index: Int64, frameCount: Int, into output: UnsafeMutablePointer<Float>,
+                     present: UnsafeMutablePointer<Bool>) -> Bool {
+        guard frameCount > 0, frameCount <= capacity, index > Self.empty, index <= Int64.max - Int64(frameCount) else { return false }
+        // The slots stay as they are while the reader has not released them: positions at or after
+        // its read start less what it retains (that bound only moves forward).
+        guard Self.isRetained(index, readStart: readStart.load(ordering: .acquiring), retained: retained) else { return false }
+        var slot = slotIndex(of: index)
+        for offset in 0..<frameCount {
+            let position = index + Int64(offset)
+            let stored = tags[slot].load(ordering: .acquiring) == position
+            present[offset] = stored
+            let target = output + offset * channels
+            if stored { target.update(from: storage + slot * channels, count: channels) } else { target.update(repeating: 0, count: channels) }
+            slot = slot + 1 == capacity ? 0 : slot + 1
+        }
+        return Self.isRetained(index, readStart: readStart.load(ordering: .acquiring), retained: retained)
+    }
+
+    /// The first run of positions in [from, to) with nothing stored that a stored position
+    /// follows — a gap the frames after it have already come for — or nil.
+    /// Thread: like ``peek(from:frameCount:into:present:)``. Lock-free, non-allocating.
+    public func firstGap(from: Int64, to: Int64) -> Range<Int64>? {
+        guard from > Self.empty, from < to else { return nil }
+        // Only the newest `capacity` positions can be stored.
+        let (span, overflow) = to.subtractingReportingOverflow(from)
+        var position = overflow || span > Int64(capacity) ? to - Int64(capacity) : from
+        var slot = slotIndex(of: position)
+        var gapStart: Int64?
+        while position < to {
+            let stored = tags[slot].load(ordering: .acquiring) == position
+            if !stored {
+                if gapStart == nil { gapStart = position }
+            } else if let start = gapStart {
+                return start..<position
+            }
+            slot = slot + 1 == capacity ? 0 : slot + 1
+            position += 1
+        }
+        return nil
+    }
+
+    /// Whether `position` is no more than `retained` frames behind `readStart`.
+    @inline(__always)
+    private static func isRetained(_ position: Int64, readStart: Int64, retained: Int) -> Bool {
+        let (bound, overflow) = readStart.subtractingReportingOverflow(Int64(retained))
+        return overflow || position >= bound
     }
 
     // MARK: - Fill (producer thread)

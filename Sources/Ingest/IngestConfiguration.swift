@@ -51,6 +51,13 @@ public struct IngestConfiguration: Sendable {
     public var automaticLatencyCeiling: Nanoseconds?
     /// When playback mixes each device period (the receiver sets it; nil: no arrival is measured).
     public var deviceSchedule: PublishedDeviceSchedule?
+    /// With concealment on (the receiver sets it): each stream's ring also keeps its history
+    /// behind the reader, and each stream gets room for a prediction as long as its limit, both
+    /// within the buffer budget (nil: concealment off).
+    public var concealment: ConcealmentSettings?
+    /// Called on the ingest thread when a frame arrives after a gap (the concealment worker then
+    /// predicts the gap from both sides).
+    public var gapRevealed: (@Sendable () -> Void)?
 
     /// The defaults.
     public init() {}

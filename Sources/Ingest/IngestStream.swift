@@ -42,31 +42,47 @@ public final class IngestStream {
     /// When it started (local clock): a format change within a second of it is refused.
     let started: Nanoseconds
 
-    /// Makes the stream, its ring holding `ringDuration` of audio at its rate; nil when `budget`
-    /// refuses the ring.
+    /// Called when a frame arrives after a gap.
+    private let gapRevealed: (@Sendable () -> Void)?
+
+    /// Makes the stream, its ring holding `ringDuration` of audio at its rate (and, with
+    /// `concealment`, its history more, and room for predictions); nil when `budget` refuses the ring.
     init?(streamID: String?, sampleRate: SampleRate, channels: ChannelCount, stampsOnGPU: Bool, ringDuration: Nanoseconds,
-          budget: BufferBudget, now: Nanoseconds) {
+          budget: BufferBudget, concealment: ConcealmentSettings? = nil, gapRevealed: (@Sendable () -> Void)? = nil, now: Nanoseconds) {
         // Sized by rate and channels alone (never by what a frame says of itself), within the budget.
         let frames = ringDuration.seconds * Double(sampleRate.hertz)
+        let retained = concealment.map { ConcealmentSettings.frames($0.history, at: sampleRate) } ?? 0
         guard frames.isFinite, frames >= 1, frames < 1e12,
-              let ring = FrameRing(channels: channels, capacity: Int(frames.rounded(.up)), budget: budget)
+              let ring = FrameRing(channels: channels, capacity: Int(frames.rounded(.up)) + retained, retained: retained, budget: budget)
         else { return nil }
-        handoff = StreamHandoff(streamID: streamID, sampleRate: sampleRate, channels: channels, ring: ring)
+        // Without room for predictions the stream still plays, its gaps silent.
+        let prepared = concealment.flatMap {
+            PreparedConcealment(channels: channels, capacity: ConcealmentSettings.frames($0.limit, at: sampleRate), budget: budget)
+        }
+        handoff = StreamHandoff(streamID: streamID, sampleRate: sampleRate, channels: channels, ring: ring, concealment: prepared)
+        self.gapRevealed = prepared == nil ? nil : gapRevealed
         self.stampsOnGPU = stampsOnGPU
         started = now
         timeline = StreamTimeline(nominalRate: sampleRate)
     }
 
     /// Takes one frame of `frameCount` sample frames stamped `stamp` (on the stream's clock,
-    /// already checked and scaled): places it on the timeline, writes `samples` into the ring and
-    /// publishes the clock chain through `session`'s clocks at its first sample.
+    /// already checked and scaled) that arrived at `arrival`: places it on the timeline, writes
+    /// `samples` into the ring and publishes the clock chain through `session`'s clocks at its
+    /// first sample; a frame that leaves a gap behind it wakes the concealment worker.
     func receive(stamp: Nanoseconds, sequence: UInt64?, samples: UnsafeBufferPointer<Float>, frameCount: Int,
-                 session: IngestSession) -> Receipt {
+                 session: IngestSession, arrival: Nanoseconds) -> Receipt {
         guard let firstSample = timeline.observe(stamp: stamp, sampleCount: frameCount, sequence: sequence).firstSample else {
             return .offTheLine
         }
         let reorderedBefore = ring.reordered
+        let newestBefore = ring.newestWrittenEnd
         let outcome = ring.write(firstSample: firstSample, frameCount: frameCount, samples: samples)
+        if outcome == .stored {
+            handoff.lastFrameLength.store(frameCount, ordering: .relaxed)
+            handoff.lastArrival.store(arrival.rawValue, ordering: .releasing)
+            if firstSample > newestBefore && newestBefore != .min { gapRevealed?() }
+        }
         return .written(outcome: outcome, reordered: ring.reordered > reorderedBefore,
                         firstSampleTime: publish(at: firstSample, session: session))
     }

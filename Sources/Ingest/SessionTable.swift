@@ -283,7 +283,7 @@ public final class SessionTable {
         let frameCount = sampleCount / header.channelCount.rawValue
         guard let stream = stream(in: session, header, stampsOnGPU: header.timestamp.isGPU, at: arrival) else { return }
         switch stream.receive(stamp: stamp, sequence: header.sequence, samples: UnsafeBufferPointer(rebasing: samples[..<sampleCount]),
-                              frameCount: frameCount, session: session) {
+                              frameCount: frameCount, session: session, arrival: arrival) {
         case .offTheLine:
             rejectTimestamp(header.timestamp.isGPU ? .timestampGPU : .timestampCPU, from: source, at: arrival)
         case .written(let outcome, let reordered, let firstSampleTime):
@@ -347,7 +347,8 @@ public final class SessionTable {
         }
         guard let stream = IngestStream(
             streamID: header.streamID, sampleRate: header.sampleRate, channels: header.channelCount, stampsOnGPU: stampsOnGPU,
-            ringDuration: configuration.ringDuration, budget: budget, now: now)
+            ringDuration: configuration.ringDuration, budget: budget, concealment: configuration.concealment,
+            gapRevealed: configuration.gapRevealed, now: now)
         else {
             counters.refusedBuffers.add()
             report(.outOfBufferMemory(source: session.source, streamID: header.streamID), kind: "out-of-buffer-memory", from: session.source, at: now)

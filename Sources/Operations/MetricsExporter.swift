@@ -63,6 +63,8 @@ public final class MetricsExporter: Sendable {
                     gauge("jamplay_stream_buffered_seconds", streamLabels, stream.bufferedSeconds, in: &gauges)
                     gauge("jamplay_stream_frames_stored", streamLabels, Double(stream.framesStored), in: &gauges)
                     gauge("jamplay_stream_gap_frames", streamLabels, Double(stream.gapFrames), in: &gauges)
+                    gauge("jamplay_stream_concealed_frames", streamLabels, Double(stream.concealedFrames), in: &gauges)
+                    gauge("jamplay_stream_longest_concealed_gap_seconds", streamLabels, stream.longestConcealedGapSeconds, in: &gauges)
                     if let needed = stream.latencyNeededNanoseconds {
                         gauge("jamplay_stream_latency_needed_seconds", streamLabels, Double(needed) * 1e-9, in: &gauges)
                     }

@@ -64,6 +64,9 @@ public struct StatusSnapshot: Codable, Sendable {
         public var bufferedSeconds: Double
         /// Frames stored in its ring, and lost to lateness, duplicates, reordering undone, gaps.
         public var framesStored: Int, framesLate: Int, duplicates: Int, reordered: Int, gapFrames: Int
+        /// Frames played from predictions where its own were missing, and the longest gap so
+        /// concealed, seconds (concealment on).
+        public var concealedFrames: Int, longestConcealedGapSeconds: Double
         /// The least latency at which 99 % of its recent frames were in its ring before the period
         /// playing their first sample was mixed (nil before any was measured).
         public var latencyNeededNanoseconds: Int64?
@@ -136,6 +139,8 @@ public struct StatusSnapshot: Codable, Sendable {
                           driftPPM: stream.timeline.driftPPM, reanchors: stream.timeline.reanchors,
                           bufferedSeconds: Double(ring.bufferedSamples) / Double(stream.sampleRate.hertz), framesStored: ring.stored,
                           framesLate: ring.late, duplicates: ring.duplicates, reordered: ring.reordered, gapFrames: ring.gapFrames,
+                          concealedFrames: stream.handoff.concealedFrames.value,
+                          longestConcealedGapSeconds: Double(stream.handoff.longestConcealedGap.value) / Double(stream.sampleRate.hertz),
                           latencyNeededNanoseconds: needed.1?.rawValue,
                           arrivalMarginP50Nanoseconds: needed.0.map { (latency - $0).rawValue },
                           arrivalMarginP99Nanoseconds: needed.1.map { (latency - $0).rawValue })
@@ -169,6 +174,8 @@ public struct StatusSnapshot: Codable, Sendable {
             "ingest_sessions_active": ingest.sessionsActive.value, "ingest_streams_active": ingest.streamsActive.value,
             "playback_periods_total": playback.periods.value, "playback_underruns_total": playback.xruns.value,
             "playback_device_reopenings_total": playback.reopenings.value, "playback_silent_frames_total": playback.silentFrames.value,
+            "playback_concealed_frames_total": playback.concealedFrames.value,
+            "playback_longest_concealed_gap_nanoseconds": playback.longestConcealedGap.value,
             "playback_device_slips_total": playback.deviceSlips.value, "playback_stream_reanchors_total": playback.streamReanchors.value,
             "playback_clipped_samples_total": playback.clippedSamples.value,
             "playback_dropped_channel_samples_total": playback.droppedChannelSamples.value,

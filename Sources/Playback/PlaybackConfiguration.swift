@@ -1,3 +1,4 @@
+import Buffer
 import Core
 import Realtime
 
@@ -25,6 +26,8 @@ public struct PlaybackConfiguration: Sendable {
     public var recordPath: String?
     /// `--trace-timing`: a CSV file that receives the playback loop's timing, period by period.
     public var timingTracePath: String?
+    /// `--conceal`: how streams' gaps are filled with predicted audio (nil: `off`, silence).
+    public var concealment: ConcealmentSettings? = .standard
 
     /// Makes the defaults.
     public init() {}

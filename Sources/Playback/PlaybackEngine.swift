@@ -133,7 +133,8 @@ public final class PlaybackEngine: @unchecked Sendable {
     /// Starts playing the stream ingest handed over; nil when every slot is taken.
     public func attach(_ stream: StreamHandoff) -> Int? {
         guard let negotiated else { return nil }
-        return slots.attach(PlaybackStream(stream, maximumPeriod: negotiated.periodFrames, counters: counters))
+        return slots.attach(PlaybackStream(stream, maximumPeriod: negotiated.periodFrames, counters: counters,
+                                           concealment: configuration.concealment))
     }
 
     /// Stalls the playback thread once for `duration` (tests: an underrun on demand).

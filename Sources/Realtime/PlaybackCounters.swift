@@ -13,6 +13,10 @@ public final class PlaybackCounters: Sendable {
     /// Stream frames played as silence because they were missing (lost, or arrived too late),
     /// counted once the stream goes on after them (a stream's end is not a gap).
     public let silentFrames = AtomicCounter()
+    /// Stream frames played from predictions where the stream's own were missing (concealed).
+    public let concealedFrames = AtomicCounter()
+    /// The longest gap of any stream that was concealed, nanoseconds.
+    public let longestConcealedGap = AtomicGauge()
     /// Times the device's timing slipped and its timeline re-anchored (JACK skipping a cycle,
     /// a device that lost samples without reporting an underrun).
     public let deviceSlips = AtomicCounter()

@@ -44,6 +44,10 @@ public final class PlaybackStream {
     private let resampler: StreamResampler
     private let staging: UnsafeMutablePointer<Float>
     private let stagingCapacity: Int
+    /// Which staged frames the ring did not have (for the gap filler).
+    private let missing: UnsafeMutablePointer<Bool>
+    /// Plays the worker's predictions in the stream's gaps (nil: concealment off).
+    private var gapFiller: GapFiller?
     private var stagedFrames = 0
     /// Stream index of the next frame to read from the ring (just after the staged ones).
     private var nextRead: Int64 = 0
@@ -58,8 +62,9 @@ public final class PlaybackStream {
     /// The position error of the last period, in input frames and in nanoseconds, and its ratio trim.
     private(set) var lastError: Double = 0, lastErrorNanoseconds: Double = 0, lastTrim: Double = 0
 
-    /// Prepares to play the stream `handoff` brings; `maximumPeriod` bounds the frames of one render call.
-    public init(_ handoff: StreamHandoff, maximumPeriod: Int, counters: PlaybackCounters) {
+    /// Prepares to play the stream `handoff` brings; `maximumPeriod` bounds the frames of one
+    /// render call; with `concealment`, its gaps are filled from the predictions it brings.
+    public init(_ handoff: StreamHandoff, maximumPeriod: Int, counters: PlaybackCounters, concealment: ConcealmentSettings? = nil) {
         self.handoff = handoff
         let ring = handoff.ring
         self.ring = ring
@@ -72,9 +77,19 @@ public final class PlaybackStream {
         stagingCapacity = maximumPeriod * 8 + 1_024
         staging = .allocate(capacity: stagingCapacity * ring.channels)
         staging.initialize(repeating: 0, count: stagingCapacity * ring.channels)
+        missing = .allocate(capacity: stagingCapacity)
+        missing.initialize(repeating: false, count: stagingCapacity)
+        if let concealment, let prepared = handoff.concealment {
+            gapFiller = GapFiller(handoff, prepared: prepared, crossfadeFrames: ConcealmentSettings.frames(concealment.crossfade, at: handoff.sampleRate),
+                                  counters: counters)
+        }
     }
 
-    deinit { staging.deallocate() }
+    deinit {
+        staging.deallocate()
+        missing.deallocate()
+        gapFiller?.deallocate()
+    }
 
     /// Renders `frames` output frames at `deviceRate` (frames per local second, measured) whose
     /// first is heard at `firstTime`; `latency` is added to every sample's time. Writes
@@ -155,21 +170,27 @@ public final class PlaybackStream {
         position = Double(index) - resampler.delay
         integral = 0
         lastRatio = 0
+        gapFiller?.reset()
     }
 
     /// Reads from the ring up to (not including) stream index `end`; missing frames read as silence.
     private func fillStaging(through end: Int64) {
         let wanted = Int(min(end - nextRead, Int64(stagingCapacity - stagedFrames)))
         guard wanted > 0 else { return }
-        let result = ring.read(from: nextRead, frameCount: wanted,
-                               into: UnsafeMutableBufferPointer(start: staging + stagedFrames * channels, count: wanted * channels))
+        let target = staging + stagedFrames * channels
+        let result = ring.read(from: nextRead, frameCount: wanted, into: UnsafeMutableBufferPointer(start: target, count: wanted * channels),
+                               missing: gapFiller == nil ? nil : missing)
+        var concealed = 0
+        if result.gap > 0 || gapFiller?.isActive == true {
+            concealed = gapFiller?.fill(target, from: nextRead, frames: wanted, missing: missing) ?? 0
+        }
         // Silence is a gap only if the stream goes on after it; trailing silence (the stream has
         // ended, or paused) is held back until data comes again.
         if result.covered > 0 && pendingGap > 0 {
             counters.silentFrames.add(pendingGap)
             pendingGap = 0
         }
-        pendingGap += result.gap
+        pendingGap += result.gap - concealed
         stagedFrames += wanted
         nextRead += Int64(wanted)
     }

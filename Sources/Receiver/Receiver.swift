@@ -1,4 +1,5 @@
 import Buffer
+import Concealment
 import Core
 import Ingest
 import Logging
@@ -21,6 +22,8 @@ public final class Receiver: Sendable {
     public let ingest: IngestServer
     /// The device's player.
     public let playback: PlaybackEngine
+    /// Predicts streams' gaps for playback (nil: `--conceal off`).
+    public let concealment: ConcealmentWorker?
 
     /// Makes the receiver; nothing is opened until `start`. Playback and ingest log through
     /// `logger` with the metadata `component` set to `playback` and `ingest`.
@@ -30,8 +33,10 @@ public final class Receiver: Sendable {
         playbackLogger[metadataKey: "component"] = "playback"
         ingestLogger[metadataKey: "component"] = "ingest"
         let playback = PlaybackEngine(configuration: configuration.playback, logger: playbackLogger)
-        let attachments = Attachments(playback: playback, logger: playbackLogger)
+        let concealment = configuration.playback.concealment.map { ConcealmentWorker(settings: $0) }
+        let attachments = Attachments(playback: playback, concealment: concealment, logger: playbackLogger)
         self.playback = playback
+        self.concealment = concealment
         // Each stream's ring holds what the latency keeps queued, and a second more for senders
         // that send ahead and for bursts.
         var ingestConfiguration = configuration.ingest
@@ -39,22 +44,27 @@ public final class Receiver: Sendable {
         ingestConfiguration.latency = playback.latency
         ingestConfiguration.automaticLatencyCeiling = configuration.playback.automaticLatencyCeiling
         ingestConfiguration.deviceSchedule = playback.schedule
+        ingestConfiguration.concealment = concealment?.settings
+        if let concealment { ingestConfiguration.gapRevealed = { @Sendable in concealment.gapRevealed() } }
         ingest = IngestServer(listen: configuration.listen, tcp: configuration.tcp, udp: configuration.udp,
                               configuration: ingestConfiguration,
-                              streamEvents: { stream, started in attachments.handle(stream, started: started) },
+                              streamEvents: { [attachments] stream, started in attachments.handle(stream, started: started) },
                               sessionEvents: { [ingestLogger] event in
                                   if event.isWarning { ingestLogger.warning("\(event)") } else { ingestLogger.info("\(event)") }
                               })
+        attachments.budget = ingest.budget
     }
 
     /// Opens the device (an error if it cannot), then listens; returns the bound ports.
     @discardableResult
     public func start() async throws -> (tcp: Int?, udp: Int?) {
         try playback.start()
+        concealment?.start()
         do {
             return try await ingest.start()
         } catch {
             playback.stop()
+            concealment?.stop()
             throw error
         }
     }
@@ -64,17 +74,22 @@ public final class Receiver: Sendable {
     public func stop(fadeOut: Nanoseconds = .zero) async throws {
         playback.stop(fadeOut: fadeOut)
         try await ingest.stop()
+        concealment?.stop()
     }
 }
 
 /// Which playback slot each ingest stream plays in. Thread: the ingest thread only.
 private final class Attachments: @unchecked Sendable {
     private let playback: PlaybackEngine
+    private let concealment: ConcealmentWorker?
     private let logger: Logger
     private var slots: [ObjectIdentifier: Int] = [:]
+    /// The budget each stream's concealment memory is reserved from (ingest's, set once it exists).
+    var budget: BufferBudget?
 
-    init(playback: PlaybackEngine, logger: Logger) {
+    init(playback: PlaybackEngine, concealment: ConcealmentWorker?, logger: Logger) {
         self.playback = playback
+        self.concealment = concealment
         self.logger = logger
     }
 
@@ -86,8 +101,10 @@ private final class Attachments: @unchecked Sendable {
                 return
             }
             slots[key] = slot
+            concealment?.add(stream.handoff, budget: budget)
         } else if let slot = slots.removeValue(forKey: key) {
             playback.detach(slot)
+            concealment?.remove(stream.handoff, budget: budget)
         }
     }
 }

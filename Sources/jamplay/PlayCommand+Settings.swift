@@ -118,6 +118,11 @@ extension PlayCommand {
         configuration.playback.realtimePriority = rtPriority
         configuration.playback.recordPath = record
         configuration.playback.timingTracePath = traceTiming
+        switch conceal {
+        case "on": configuration.playback.concealment = .standard
+        case "off": configuration.playback.concealment = nil
+        default: throw ValidationError("--conceal \(conceal): expected on or off")
+        }
         return Settings(receiver: configuration, http: httpAddress, logLevel: level, logFormat: format, statsPeriod: statsPeriod)
     }
 }

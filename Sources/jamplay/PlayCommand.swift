@@ -44,6 +44,8 @@ struct PlayCommand: AsyncParsableCommand {
     var maxLatency = "200ms"
     @Option(name: .customLong("rt-priority"), help: "SCHED_FIFO priority of the playback thread (0: normal scheduling).")
     var rtPriority: Int32 = 70
+    @Option(help: "Fill a stream's lost or late frames with audio predicted from around them (on: from both sides where the frames after have come, faded to silence after 60ms), or play silence (off).")
+    var conceal = "on"
     @Option(help: "Also write exactly what is played to this WAV file (32-bit float).")
     var record: String?
     @Option(name: .customLong("multicast-interface"), help: "With a multicast --listen: the interface to join the group on (e.g. eth0; default: the one the system routes the group to).")

@@ -28,7 +28,7 @@ struct PlayerService: Service {
         let playback = receiver.playbackCounters, ingest = receiver.ingestCounters
         logger.notice("""
             stopped: \(playback.periods.value) periods played, \(playback.xruns.value) underruns, \(playback.silentFrames.value) silent frames, \
-            \(playback.streamReanchors.value) re-anchors, \(playback.deviceSlips.value) device slips, \(ingest.late.value) late frames, \
+            \(playback.concealedFrames.value) concealed frames, \(playback.streamReanchors.value) re-anchors, \(playback.deviceSlips.value) device slips, \(ingest.late.value) late frames, \
             \(ingest.uncalibrated.value) uncalibrated frames, \(ingest.rejectedLines) rejected lines, \(ingest.unauthenticatedLines) unauthenticated lines
             """)
     }

@@ -15,7 +15,7 @@ import Glibc
     /// A private key file with `text`.
     static func keyFile(_ text: String, mode: Int = 0o600) throws -> String {
         let path = NSTemporaryDirectory() + "jamplay-keys-\(UUID().uuidString)"
-        FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
         try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
         return path
     }

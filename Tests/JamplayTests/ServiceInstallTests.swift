@@ -97,8 +97,8 @@ import Glibc
         let tracer = Process()
         tracer.executableURL = URL(fileURLWithPath: "/usr/bin/strace")
         tracer.arguments = ["-f", "-qq", "-o", trace, try builtExecutable(named: "jamplay"), "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--device", "null"]
-        let log = PipeText()
-        tracer.standardError = log.pipe
+        let log = try OutputFile("strace")
+        tracer.standardError = log.handle
         tracer.standardOutput = FileHandle.nullDevice
         try tracer.run()
         #expect(await eventually(within: 30) { log.text.contains("/metrics and /status") })

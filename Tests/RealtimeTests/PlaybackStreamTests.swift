@@ -13,10 +13,14 @@ struct StreamRig {
     let rate: Double
     let channels: Int
 
-    init(channels: Int = 1, rate: Double = 48_000, period: Int = 256) {
+    let handoff: StreamHandoff
+
+    /// With `concealment`, the stream's gaps are filled from the predictions published to ``handoff``.
+    init(channels: Int = 1, rate: Double = 48_000, period: Int = 256, concealment: ConcealmentSettings? = nil) {
         ring = FrameRing(channels: ChannelCount(channels), capacity: 262_144)!
-        let handoff = StreamHandoff(streamID: nil, sampleRate: .standard, channels: ChannelCount(channels), ring: ring, timeline: timeline)
-        stream = PlaybackStream(handoff, maximumPeriod: period, counters: counters)
+        handoff = StreamHandoff(streamID: nil, sampleRate: .standard, channels: ChannelCount(channels), ring: ring, timeline: timeline,
+                                concealment: concealment == nil ? nil : PreparedConcealment(channels: ChannelCount(channels), capacity: 2_880))
+        stream = PlaybackStream(handoff, maximumPeriod: period, counters: counters, concealment: concealment)
         self.rate = rate
         self.channels = channels
     }

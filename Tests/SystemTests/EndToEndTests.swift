@@ -201,8 +201,8 @@ final class EndToEndTests {
         expectNoUnderruns(stopPlayer(), recording)
     }
 
-    @Test func udpLossReorderingAndDuplicatesLeaveSilentGapsAndTheRestOnTime() async throws {
-        let player = try await startPlayer()
+    @Test func udpLossReorderingAndDuplicatesLeaveSilentGapsAndTheRestOnTimeWithConcealmentOff() async throws {
+        let player = try await startPlayer(extra: ["--conceal", "off"])
         try send(["--udp", "--signal", "impulse:100ms", "--duration", "8s", "--loss", "0.02", "--reorder", "0.02", "--duplicate", "0.02", "--seed", "5"],
                  to: player).waitUntilExit()
         let recording = JackRig.record()
@@ -217,6 +217,28 @@ final class EndToEndTests {
         let counters = stopPlayer()
         expectNoUnderruns(counters, recording)
         #expect((counters["silent frames"] ?? 0) > 0, "the lost frames are played as counted silence: \(counters)")
+    }
+
+    /// With concealment on (the default), a sine sent over UDP losing 5 % of its frames plays
+    /// without a silent stretch: every lost frame is predicted (counted), none is silence.
+    @Test func udpLossIsConcealedWithoutASilentRun() async throws {
+        let player = try await startPlayer()
+        try send(["--udp", "--signal", "sine:1000:0.5", "--duration", "6s", "--loss", "0.05", "--seed", "9"], to: player).waitUntilExit()
+        let recording = JackRig.record()
+        let onset = try #require(recording.onsets(threshold: 0.1).first)
+        let steady = recording.left[(onset + 12_000)..<min(recording.left.count, onset + 240_000)]
+        #expect(steady.count > 200_000)
+        // A silent run: 2 ms (96 frames) in which the 1 kHz sine at 0.5 never passes 0.05.
+        var silentRuns = 0, quiet = 0
+        for index in steady.indices {
+            quiet = abs(steady[index]) < 0.05 ? quiet + 1 : 0
+            if quiet == 96 && !recording.isDisturbed(at: index, for: 1) { silentRuns += 1 }
+        }
+        let counters = stopPlayer()
+        expectNoUnderruns(counters, recording)
+        #expect(silentRuns == 0, "\(silentRuns) silent runs; \(counters)")
+        #expect((counters["concealed frames"] ?? 0) >= 5_000, "about 5 % of 288 000 frames lost and concealed: \(counters)")
+        #expect((counters["silent frames"] ?? .max) == 0, "\(counters)")
     }
 
     @Test func aStormOfMalformedLinesBesideAValidStreamLeavesItPlayingClean() async throws {

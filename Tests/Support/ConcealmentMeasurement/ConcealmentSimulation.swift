@@ -1,3 +1,4 @@
+import Buffer
 import Concealment
 import Core
 

@@ -7,7 +7,7 @@ public final class JamplayProcess: Sendable {
     public let process: Process
     /// The port it listens on (TCP and UDP).
     public let port: Int
-    private let output = PipeText()
+    private let output: OutputFile
 
     /// Where the player writes its timing trace (with JAMPLAY_TEST_TRACE_DIR set).
     public let tracePath: String?
@@ -29,8 +29,9 @@ public final class JamplayProcess: Sendable {
         }
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardOutput = FileHandle.nullDevice
-        process.standardError = output.pipe
-        let output = self.output
+        let output = try OutputFile("jamplay")
+        self.output = output
+        process.standardError = output.handle
         try process.run()
         self.process = process
         // Ready once it listens, and serves its HTTP port unless that is off.

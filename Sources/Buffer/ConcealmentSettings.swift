@@ -1,7 +1,8 @@
 import Core
 
-/// How missing audio is predicted: the predictor's size, and the lengths that shape what is played.
-/// Thread: any (a value).
+/// How lost audio is concealed: the predictor's size, and the lengths that shape what is played.
+/// Ingest sizes each stream's ring and prediction room by it, the concealment worker predicts by
+/// it, playback crossfades by it. Thread: any (a value).
 public struct ConcealmentSettings: Sendable, Hashable {
     /// Coefficients of each channel's linear predictor.
     public var order: Int
@@ -13,18 +14,24 @@ public struct ConcealmentSettings: Sendable, Hashable {
     public var fade: Nanoseconds
     /// How long a forward prediction is crossfaded into the real audio where it resumes.
     public var crossfade: Nanoseconds
+    /// How much later than its predecessor's arrival and length say a frame may come before its
+    /// gap is predicted (a frame lost, or late).
+    public var overdueMargin: Nanoseconds
 
     /// What jamplay plays with (BENCHMARKS.md, "Loss concealment", measured these).
     public static let standard = ConcealmentSettings(order: 48, history: .milliseconds(40), limit: .milliseconds(60),
-                                                     fade: .milliseconds(10), crossfade: .milliseconds(2))
+                                                     fade: .milliseconds(10), crossfade: .milliseconds(2),
+                                                     overdueMargin: .milliseconds(1))
 
     /// Makes settings.
-    public init(order: Int, history: Nanoseconds, limit: Nanoseconds, fade: Nanoseconds, crossfade: Nanoseconds) {
+    public init(order: Int, history: Nanoseconds, limit: Nanoseconds, fade: Nanoseconds, crossfade: Nanoseconds,
+                overdueMargin: Nanoseconds) {
         self.order = order
         self.history = history
         self.limit = limit
         self.fade = fade
         self.crossfade = crossfade
+        self.overdueMargin = overdueMargin
     }
 
     /// `duration` in sample frames at `rate`, rounded down, at least 1.
