@@ -151,7 +151,8 @@ public final class PeriodicExtender {
             // The channel's gain from one period to the next: its own decay, never a rise.
             let integer = Int(period.rounded())
             var product = 0.0, energy = 0.0
-            for index in (frames - integer)..<frames {
+            // Over the last period, or as much of it as has a period before it.
+            for index in (frames - min(integer, frames - integer))..<frames {
                 product += line[index] * line[index - integer]
                 energy += line[index - integer] * line[index - integer]
             }
