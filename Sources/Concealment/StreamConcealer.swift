@@ -97,11 +97,22 @@ public final class StreamConcealer: @unchecked Sendable {
         // The frame after the newest: overdue?
         let due = Nanoseconds(arrival) + frameDuration + margin
         guard now >= due else { return due }
-        if lastStart != frontier && (reader == .min || reader <= frontier) { predictForward(from: frontier) }
+        if lastStart != frontier && (reader == .min || reader <= frontier) {
+            // Not before playback comes near it: until then the frame may yet come, or the one
+            // after it, and the gap be predicted from both sides (with more latency, most are).
+            let ahead = reader == .min ? 0 : Double(frontier - reader) * frameNanoseconds
+            let wait = Nanoseconds(Int64(min(ahead, 1e10))) - Self.forwardLead
+            if wait > .zero { return now + min(wait, frameDuration) }
+            predictForward(from: frontier)
+        }
         // Look again a frame later (a frame that comes after the gap wakes the worker sooner);
         // a stream silent for a second has paused or ended: rarely.
         return now - Nanoseconds(arrival) > .seconds(1) ? now + .milliseconds(100) : now + frameDuration
     }
+
+    /// How long before playback reads the frame after the newest a forward prediction of it is
+    /// made: a device period of up to 10 ms and the prediction's own time, with room to spare.
+    static let forwardLead = Nanoseconds.milliseconds(15)
 
     /// Predicts the gap `gap` from both sides, or (longer than the limit, or nothing after it
     /// to use) forward from before it.
