@@ -106,6 +106,24 @@ import Wire
         #expect(stored(table) == 10)
     }
 
+    @Test func concealmentsMemoryComesFromTheBufferBudget() throws {
+        let table = startedTable { $0.concealment = .standard }
+        let stream = try #require(table.session(source, "s")?.streams["main"])
+        let prepared = try #require(stream.handoff.concealment)
+        // The ring keeps 40 ms behind its reader besides what it holds ahead; four predictions of 60 ms.
+        #expect(stream.ring.retained == 1_920 && stream.ring.capacity == 48_960 + 1_920)
+        #expect(prepared.capacity == 2_880)
+        #expect(table.budget.usedBytes.rawValue == stream.ring.byteCount.rawValue + prepared.byteCount.rawValue)
+        // Without room for predictions a stream still plays, its gaps silent.
+        let tight = startedTable {
+            $0.concealment = .standard
+            $0.maximumBufferBytes = FrameRing.byteCount(capacity: 48_960 + 1_920, channels: ChannelCount(2))
+            $0.maximumStreamBufferBytes = $0.maximumBufferBytes
+        }
+        let plain = try #require(tight.session(source, "s")?.streams["main"])
+        #expect(plain.handoff.concealment == nil && plain.ring.stored == 10)
+    }
+
     @Test func aRingHoldsTheLatencyAndASecondOfItsStreamWhateverItsFramesSay() throws {
         let table = startedTable { $0.ringDuration = .milliseconds(1_020) }
         let ring = try #require(table.session(source, "s")?.streams["main"]?.ring)
