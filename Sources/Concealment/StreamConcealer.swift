@@ -84,13 +84,13 @@ public final class StreamConcealer: @unchecked Sendable {
         guard frontier != .min, arrival != .min, frameLength > 0 else { return now + .milliseconds(5) }
         let frameDuration = Nanoseconds(Int64(min(Double(frameLength) * frameNanoseconds, 1e12)))
 
-        // A gap the frames after it have come for, that playback has not reached: searched for
+        // Gaps the frames after them have come for, that playback has not reached: searched for
         // from the newest frame when first seen (before it is the time before the stream).
         if searchedUpTo == .min { searchedUpTo = frontier &- Int64(frameLength) }
-        let searchFrom = max(searchedUpTo, reader)
-        if let gap = ring.firstGap(from: searchFrom, to: frontier), reader == .min || reader <= gap.lowerBound,
-           !(lastStart == gap.lowerBound && lastTwoSided) {
-            predictBetween(gap)
+        var searchFrom = max(searchedUpTo, reader)
+        while let gap = ring.firstGap(from: searchFrom, to: frontier) {
+            if (reader == .min || reader <= gap.lowerBound) && !(lastStart == gap.lowerBound && lastTwoSided) { predictBetween(gap) }
+            searchFrom = gap.upperBound
         }
         searchedUpTo = frontier
 

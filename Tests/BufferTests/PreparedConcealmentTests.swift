@@ -2,7 +2,7 @@ import Buffer
 import Core
 import Testing
 
-/// The triple buffer that hands predictions from the concealment worker to playback.
+/// The slots that hand predictions from the concealment worker to playback.
 @Suite struct PreparedConcealmentTests {
     static func publish(_ prepared: PreparedConcealment, start: Int64, value: Float, frames: Int = 4, endsOnAudio: Bool = false,
                         passed: Int64 = .min) {

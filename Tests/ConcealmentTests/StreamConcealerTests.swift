@@ -74,6 +74,23 @@ import TestSupport
         #expect(Self.snr(prediction.samples[...], from: 9_600) > 30)
     }
 
+    @Test func gapsThatCameToLightTogetherAreEachPredicted() throws {
+        let handoff = Self.handoff()
+        let arrival = Nanoseconds.seconds(50)
+        Self.write(handoff, 0..<9_600, arrival: arrival)
+        let concealer = StreamConcealer(handoff, prepared: handoff.concealment!, settings: Self.settings)
+        _ = concealer.service(now: arrival + .milliseconds(5))
+        // Two frames, each after a lost one, before the worker looks again.
+        Self.write(handoff, 10_080..<10_560, arrival: arrival + .milliseconds(20))
+        Self.write(handoff, 11_040..<11_520, arrival: arrival + .milliseconds(21))
+        _ = concealer.service(now: arrival + .milliseconds(21))
+        for start: Int64 in [9_600, 10_560] {
+            let prediction = try #require(Self.taken(handoff, start: start), "the gap at \(start)")
+            #expect(prediction.endsOnAudio && prediction.samples.count == 480)
+            #expect(Self.snr(prediction.samples[...], from: start) > 25)
+        }
+    }
+
     @Test func aGapPlaybackHasReachedIsLeftAlone() {
         let handoff = Self.handoff()
         let arrival = Nanoseconds.seconds(50)
