@@ -12,7 +12,8 @@ import Glibc
 /// ``PreparedConcealment``.
 ///
 /// The thread sleeps until the earliest moment a stream's next frame would be overdue, or until
-/// ``gapRevealed()`` wakes it; with no stream it sleeps until one is added.
+/// ``gapRevealed()`` wakes it; with no stream it sleeps until one is added. It runs at a lower
+/// priority than the rest of the player (``niceness``).
 /// Thread: `start`, `stop`, `add` and `remove` from any thread; ``gapRevealed()`` from any
 /// (ingest calls it).
 public final class ConcealmentWorker: Sendable {
@@ -84,9 +85,16 @@ public final class ConcealmentWorker: Sendable {
     /// How many streams it conceals.
     public var streamCount: Int { streams.withLock { $0.count } }
 
+    /// How much less than the player's other threads this one is scheduled (its nice value): on
+    /// a busy box, receiving frames matters more than predicting the ones that did not come.
+    public static let niceness: Int32 = 10
+
     /// The thread: each pass serves every stream, then sleeps until the earliest it asked for.
     private func run() {
         defer { finished.signal() }
+        CurrentThread.name("concealment")
+        // On Linux the nice value is the calling thread's own (NPTL), not the process's.
+        setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Self.niceness)
         while running.load(ordering: .acquiring) {
             let now = clock.now()
             let next = streams.withLock { streams -> Nanoseconds? in

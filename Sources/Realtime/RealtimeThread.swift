@@ -1,3 +1,4 @@
+import Core
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -25,13 +26,7 @@ package final class RealtimeThread {
             var signals = sigset_t()
             sigfillset(&signals)
             pthread_sigmask(SIG_BLOCK, &signals, nil)
-            // Named, so that `top -H` and /proc show which thread plays (Glibc's module lacks
-            // pthread_setname_np; this is what it does).
-            let name = open("/proc/thread-self/comm", O_WRONLY)
-            if name >= 0 {
-                _ = write(name, "playback", 8)
-                close(name)
-            }
+            CurrentThread.name("playback")
             Unmanaged<Body>.fromOpaque(context!).takeRetainedValue().run()
             return nil
         }

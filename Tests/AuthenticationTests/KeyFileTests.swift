@@ -7,7 +7,7 @@ import Testing
 
     static func write(_ text: String, mode: Int) throws -> String {
         let path = NSTemporaryDirectory() + "jamplay-keys-\(UUID().uuidString)"
-        FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: mode])
+        _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: mode])
         try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
         return path
     }
