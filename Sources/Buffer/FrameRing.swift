@@ -137,14 +137,12 @@ public final class FrameRing: @unchecked Sendable {
         let end = firstSample + Int64(frameCount)
         let passed = readEnd.load(ordering: .acquiring)
         if end <= passed { lateCount.add(1, ordering: .relaxed); return .late }
-        let reusable = readStart.load(ordering: .acquiring)
         let from = max(firstSample, passed)
-        // First every slot: already there, free, or holding a sample still to be read (a tag at
-        // or after `blocking`: empty slots hold `empty`, below it). Slots run in at most two
-        // stretches, up to the ring's end and from its start.
+        // First every slot: already there, free, or holding a sample still to be read or kept
+        // (a tag at or after `blocking`: empty slots hold `empty`, below it). Slots run in at
+        // most two stretches, up to the ring's end and from its start.
         // (`while` loops: a debug build allocates in `for` over a range of `Int64`.)
-        let blocking = max(reusable.subtractingReportingOverflow(Int64(retained)).overflow ? Self.empty + 1 : reusable - Int64(retained),
-                           Self.empty + 1)
+        let blocking = keptFrom(readStart.load(ordering: .acquiring))
         let firstSlot = slotIndex(of: from)
         let count = Int(end - from)
         let beforeWrap = min(count, capacity - firstSlot)
@@ -282,7 +280,7 @@ public final class FrameRing: @unchecked Sendable {
         guard frameCount > 0, frameCount <= capacity, index > Self.empty, index <= Int64.max - Int64(frameCount) else { return false }
         // The slots stay as they are while the reader has not released them: positions at or after
         // its read start less what it retains (that bound only moves forward).
-        guard Self.isRetained(index, readStart: readStart.load(ordering: .acquiring), retained: retained) else { return false }
+        guard index >= keptFrom(readStart.load(ordering: .acquiring)) else { return false }
         var slot = slotIndex(of: index)
         for offset in 0..<frameCount {
             let position = index + Int64(offset)
@@ -292,7 +290,7 @@ public final class FrameRing: @unchecked Sendable {
             if stored { target.update(from: storage + slot * channels, count: channels) } else { target.update(repeating: 0, count: channels) }
             slot = slot + 1 == capacity ? 0 : slot + 1
         }
-        return Self.isRetained(index, readStart: readStart.load(ordering: .acquiring), retained: retained)
+        return index >= keptFrom(readStart.load(ordering: .acquiring))
     }
 
     /// The first run of positions in [from, to) with nothing stored that a stored position
@@ -318,11 +316,12 @@ public final class FrameRing: @unchecked Sendable {
         return nil
     }
 
-    /// Whether `position` is no more than `retained` frames behind `readStart`.
+    /// The first position whose slot is kept with the reader's read start at `readStart`:
+    /// ``retained`` frames before it (the first possible position when that is before any).
     @inline(__always)
-    private static func isRetained(_ position: Int64, readStart: Int64, retained: Int) -> Bool {
+    private func keptFrom(_ readStart: Int64) -> Int64 {
         let (bound, overflow) = readStart.subtractingReportingOverflow(Int64(retained))
-        return overflow || position >= bound
+        return overflow ? Self.empty + 1 : max(bound, Self.empty + 1)
     }
 
     // MARK: - Fill (producer thread)

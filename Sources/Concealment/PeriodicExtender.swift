@@ -164,7 +164,7 @@ public final class PeriodicExtender {
             for index in frames..<(frames + count) {
                 line[index] = gain * interpolated(at: Double(index) - period)
                 let offset = index - frames
-                let correction = offset < shortestPeriod ? miss * Self.fall(offset, of: shortestPeriod) : 0
+                let correction = offset < shortestPeriod ? miss * GapConcealer.forwardWeight(offset, of: shortestPeriod) : 0
                 output[offset * outputStride * channels + channel] = Float(line[index] - correction)
             }
         }
@@ -179,13 +179,6 @@ public final class PeriodicExtender {
         return p1 + 0.5 * fraction * (p2 - p0 + fraction * (2 * p0 - 5 * p1 + 4 * p2 - p3 + fraction * (3 * (p1 - p2) + p3 - p0)))
     }
 
-    /// cos² from 1 to 0 over `frames` frames, at frame `index`.
-    @inline(__always)
-    private static func fall(_ index: Int, of frames: Int) -> Double {
-        let cosine = cos((Double(index) + 0.5) / Double(frames) * Double.pi / 2)
-        return cosine * cosine
-    }
-
     /// The normalized correlation of the window with the window `lag` frames earlier.
     private func correlation(at lag: Int, newest: UnsafeMutablePointer<Double>, window: Int) -> Double {
         var product = 0.0, one = 0.0, other = 0.0
@@ -198,7 +191,3 @@ public final class PeriodicExtender {
     }
 }
 
-
-#if canImport(Glibc)
-import Glibc
-#endif

@@ -31,6 +31,19 @@ import TestSupport
         handoff.lastArrival.store(arrival.rawValue, ordering: .releasing)
     }
 
+    /// When the stream's last frame before the tests' gaps arrived.
+    static let arrival = Nanoseconds.seconds(50)
+
+    /// A stream of 200 ms of the sine, the last frame come at ``arrival``, and its concealer,
+    /// which has looked at it once since.
+    static func concealerAfterTwoHundredMilliseconds() -> (StreamHandoff, StreamConcealer) {
+        let handoff = handoff()
+        write(handoff, 0..<9_600, arrival: arrival)
+        let concealer = StreamConcealer(handoff, prepared: handoff.concealment!, settings: settings)
+        _ = concealer.service(now: arrival + .milliseconds(5))
+        return (handoff, concealer)
+    }
+
     /// The prediction playback would find for the gap at `start`, as samples; nil if none was published.
     static func taken(_ handoff: StreamHandoff, start: Int64) -> (samples: [Float], endsOnAudio: Bool)? {
         let prepared = handoff.concealment!
@@ -44,7 +57,7 @@ import TestSupport
 
     @Test func anOverdueFrameIsPredictedForwardFromWhatCameBefore() throws {
         let handoff = Self.handoff()
-        let arrival = Nanoseconds.seconds(50)
+        let arrival = Self.arrival
         Self.write(handoff, 0..<9_600, arrival: arrival)
         let concealer = StreamConcealer(handoff, prepared: handoff.concealment!, settings: Self.settings)
         // The next frame is due 10 ms after the last came, overdue 1 ms after that.
@@ -62,11 +75,8 @@ import TestSupport
     }
 
     @Test func aGapWithFramesAfterItIsPredictedFromBothSides() throws {
-        let handoff = Self.handoff()
-        let arrival = Nanoseconds.seconds(50)
-        Self.write(handoff, 0..<9_600, arrival: arrival)
-        let concealer = StreamConcealer(handoff, prepared: handoff.concealment!, settings: Self.settings)
-        _ = concealer.service(now: arrival + .milliseconds(5))
+        let (handoff, concealer) = Self.concealerAfterTwoHundredMilliseconds()
+        let arrival = Self.arrival
         Self.write(handoff, 10_080..<14_400, arrival: arrival + .milliseconds(100))
         _ = concealer.service(now: arrival + .milliseconds(100))
         let prediction = try #require(Self.taken(handoff, start: 9_600))
@@ -75,11 +85,8 @@ import TestSupport
     }
 
     @Test func gapsThatCameToLightTogetherAreEachPredicted() throws {
-        let handoff = Self.handoff()
-        let arrival = Nanoseconds.seconds(50)
-        Self.write(handoff, 0..<9_600, arrival: arrival)
-        let concealer = StreamConcealer(handoff, prepared: handoff.concealment!, settings: Self.settings)
-        _ = concealer.service(now: arrival + .milliseconds(5))
+        let (handoff, concealer) = Self.concealerAfterTwoHundredMilliseconds()
+        let arrival = Self.arrival
         // Two frames, each after a lost one, before the worker looks again.
         Self.write(handoff, 10_080..<10_560, arrival: arrival + .milliseconds(20))
         Self.write(handoff, 11_040..<11_520, arrival: arrival + .milliseconds(21))
@@ -93,7 +100,7 @@ import TestSupport
 
     @Test func aGapPlaybackHasReachedIsLeftAlone() {
         let handoff = Self.handoff()
-        let arrival = Nanoseconds.seconds(50)
+        let arrival = Self.arrival
         Self.write(handoff, 0..<9_600, arrival: arrival)
         let concealer = StreamConcealer(handoff, prepared: handoff.concealment!, settings: Self.settings)
         var output = [Float](repeating: 0, count: 9_700)

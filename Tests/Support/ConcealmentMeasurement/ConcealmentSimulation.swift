@@ -88,7 +88,7 @@ public enum ConcealmentSimulation {
                 for frame in gap.start..<(gap.start + min(length, limit - fade)) { known[frame] = true }
                 let resume = gap.start + length
                 for frame in 0..<min(crossfade, signal.frames - resume) {
-                    let weight = Float(fadeWeight(frame, of: crossfade))
+                    let weight = Float(GapConcealer.forwardWeight(frame, of: crossfade))
                     let predictedIndex = length + frame
                     for channel in 0..<channels {
                         let guess = predictedIndex < predicted ? prediction[predictedIndex * channels + channel] : 0
@@ -100,14 +100,4 @@ public enum ConcealmentSimulation {
         }
         return output
     }
-
-    /// cos² from 1 to 0 over `frames`: the weight of what fades out.
-    static func fadeWeight(_ index: Int, of frames: Int) -> Double {
-        let phase = (Double(index) + 0.5) / Double(frames) * Double.pi / 2
-        return cos(phase) * cos(phase)
-    }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif
