@@ -68,6 +68,8 @@ var targets: [Target] = [
     .target(name: "ConcealmentMeasurement", dependencies: ["Core", "Buffer", "Concealment"], path: "Tests/Support/ConcealmentMeasurement"),
     .target(name: "JackProbe", path: "Tests/Support/JackProbe", linkerSettings: [.linkedLibrary("jack"), .linkedLibrary("m")]),
     .target(name: "RigSupport", dependencies: ["JackProbe", "TestSupport"], path: "Tests/Support/RigSupport"),
+    .executableTarget(name: "RigRecorder", dependencies: ["JackProbe", "RigSupport"], path: "Tests/Support/RigRecorder"),
+    .target(name: "MultiHostBed", dependencies: ["Core", "RigSupport", "TestSupport"], path: "Tests/Support/MultiHostBed"),
     .testTarget(name: "CoreTests", dependencies: ["Core"]),
     .testTarget(name: "WireTests", dependencies: ["Core", "Wire", "AllocationCounter"]),
     .testTarget(name: "ClockTests", dependencies: ["Core", "Clock"]),
@@ -93,7 +95,7 @@ var targets: [Target] = [
     ),
     .testTarget(
         name: "SystemTests",
-        dependencies: ["Core", "Sender", "JackProbe", "RigSupport", "TestSupport", "jamsend", "jamplay"]
+        dependencies: ["Core", "Sender", "JackProbe", "RigSupport", "MultiHostBed", "TestSupport", "jamsend", "jamplay", "RigRecorder"]
     ),
     .testTarget(
         name: "OperationsTests",

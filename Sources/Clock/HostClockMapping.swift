@@ -54,6 +54,13 @@ public struct HostClockMapping: Sendable {
         public var bestRoundTrip: Nanoseconds?
         /// Samples behind the estimate.
         public var samples: Int
+        /// How far off the mapping may be: two-way, half the largest round trip of the exchanges
+        /// it is fitted through (what any asymmetry of the paths can move it by); zero on this
+        /// host; nil one-way, where the path delay, which one way cannot see, is in the offset.
+        public var errorBound: Nanoseconds?
+        /// How far the samples it is fitted through lie from it (root mean square): the jitter
+        /// the estimate averages.
+        public var residual: Nanoseconds
     }
 
     /// A measured difference (local − sender) at a local time.
@@ -69,6 +76,10 @@ public struct HostClockMapping: Sendable {
         var reference: Int64
         var atReference: Double
         var slope: Double
+        /// How far the fitted samples lie from the line (root mean square), ns.
+        var residual = 0.0
+        /// The largest round trip among them (two-way), ns.
+        var largestRoundTrip: Int64 = 0
 
         /// Nil when the fit (from hostile samples) puts it beyond ±2^62 ns.
         func difference(at local: Int64) -> Int64? {
@@ -129,7 +140,9 @@ public struct HostClockMapping: Sendable {
             mode: mode, offset: Nanoseconds(isSameHost ? 0 : fit?.difference(at: newest) ?? 0),
             skewPPM: skew.isFinite ? skew : 0,
             bestRoundTrip: exchanges.map(\.roundTrip).min().map { Nanoseconds($0) },
-            samples: mode == .twoWay ? exchanges.count : oneWayMinima.count)
+            samples: mode == .twoWay ? exchanges.count : oneWayMinima.count,
+            errorBound: isSameHost ? .zero : mode == .twoWay ? fit.map { Nanoseconds($0.largestRoundTrip / 2) } : nil,
+            residual: Nanoseconds(rounding: fit?.residual ?? 0) ?? .zero)
     }
 
     /// Takes one probe/echo exchange: t1 probe sent and t4 echo received (local), t2 probe
@@ -176,7 +189,11 @@ public struct HostClockMapping: Sendable {
         if samples.count > limit { samples.removeFirst(samples.count - limit) }
     }
 
-    /// Least squares through the samples that matter: the best round trips, or every one-way minimum.
+    /// The fit: two-way, least squares through the best round trips; one-way, the lower envelope
+    /// of the minima (a line under every one of them, touching the lowest): a minimum is only
+    /// ever raised by a line that waited before it left or on its way (a sender's first block is
+    /// often read long before it is sent), never lowered, so the envelope is the path delay and
+    /// an average would add every wait to it.
     private mutating func refit() {
         var chosen: [Sample]
         if exchanges.isEmpty {
@@ -190,14 +207,49 @@ public struct HostClockMapping: Sendable {
         let count = Double(chosen.count)
         let meanX = chosen.reduce(0) { $0 + Double($1.local - reference) } / count
         let meanY = chosen.reduce(0) { $0 + Double($1.difference) } / count
-        var sxx = 0.0, sxy = 0.0
-        for sample in chosen {
-            let dx = Double(sample.local - reference) - meanX
-            sxx += dx * dx
-            sxy += dx * (Double(sample.difference) - meanY)
-        }
         let span = Double((chosen.map(\.local).max() ?? 0) - (chosen.map(\.local).min() ?? 0))
-        let slope = span >= Double(configuration.minimumSpanForDrift.rawValue) && sxx > 0 ? sxy / sxx : 0
-        fit = Fit(reference: reference, atReference: meanY - slope * meanX, slope: slope)
+        let fitsDrift = span >= Double(configuration.minimumSpanForDrift.rawValue)
+        var next: Fit
+        if exchanges.isEmpty {
+            next = Self.lowerEnvelope(chosen, reference: reference, meanX: meanX, fitsDrift: fitsDrift)
+        } else {
+            var sxx = 0.0, sxy = 0.0
+            for sample in chosen {
+                let dx = Double(sample.local - reference) - meanX
+                sxx += dx * dx
+                sxy += dx * (Double(sample.difference) - meanY)
+            }
+            let slope = fitsDrift && sxx > 0 ? sxy / sxx : 0
+            next = Fit(reference: reference, atReference: meanY - slope * meanX, slope: slope)
+        }
+        let squares = chosen.reduce(0.0) { sum, sample in
+            let away = Double(sample.difference) - (next.atReference + next.slope * Double(sample.local - reference))
+            return sum + away * away
+        }
+        next.residual = (squares / count).squareRoot()
+        next.largestRoundTrip = chosen.map(\.roundTrip).max() ?? 0
+        fit = next
+    }
+
+    /// The line under every sample that is closest to them on average: the lower convex hull's
+    /// edge above the samples' mean time (or, without drift, the lowest sample's level).
+    private static func lowerEnvelope(_ samples: [Sample], reference: Int64, meanX: Double, fitsDrift: Bool) -> Fit {
+        // Heights above the lowest sample, so that the hull's arithmetic keeps its precision.
+        let base = samples.map(\.difference).min() ?? 0
+        let points = samples.map { (x: Double($0.local - reference), y: Double($0.difference - base)) }.sorted { $0.x < $1.x }
+        guard fitsDrift, points.count >= 2 else { return Fit(reference: reference, atReference: Double(base), slope: 0) }
+        var hull: [(x: Double, y: Double)] = []
+        for point in points {
+            while hull.count >= 2, case let (a, b) = (hull[hull.count - 2], hull[hull.count - 1]),
+                  (b.x - a.x) * (point.y - a.y) - (b.y - a.y) * (point.x - a.x) <= 0 {
+                hull.removeLast()
+            }
+            hull.append(point)
+        }
+        for (a, b) in zip(hull, hull.dropFirst()) where b.x > a.x && meanX <= b.x {
+            let slope = (b.y - a.y) / (b.x - a.x)
+            return Fit(reference: reference, atReference: Double(base) + a.y - slope * a.x, slope: slope)
+        }
+        return Fit(reference: reference, atReference: Double(base), slope: 0)
     }
 }

@@ -50,6 +50,11 @@ public struct StatusSnapshot: Codable, Sendable {
         public var offsetNanoseconds: Int64, skewPPM: Double
         /// Smallest round trip of the exchanges, nanoseconds (two-way only).
         public var bestRoundTripNanoseconds: Int64?
+        /// How far off the mapping may be, nanoseconds: two-way, half the largest round trip it is
+        /// fitted through; 0 on this host; absent one-way (the unseen path delay is in the offset).
+        public var errorBoundNanoseconds: Int64?
+        /// How far its samples lie from it (root mean square), nanoseconds.
+        public var residualNanoseconds: Int64
     }
 
     /// One stream of a session.
@@ -153,7 +158,8 @@ public struct StatusSnapshot: Codable, Sendable {
                                      outliersRejected: calibration.outliersRejected, relocks: calibration.relocks,
                                      lastBlockAgeSeconds: calibration.age(now: now)?.seconds),
             hostClock: HostClock(mode: host.mode.rawValue, offsetNanoseconds: host.offset.rawValue, skewPPM: host.skewPPM,
-                                 bestRoundTripNanoseconds: host.bestRoundTrip?.rawValue),
+                                 bestRoundTripNanoseconds: host.bestRoundTrip?.rawValue, errorBoundNanoseconds: host.errorBound?.rawValue,
+                                 residualNanoseconds: host.residual.rawValue),
             streams: streams)
     }
 

@@ -47,8 +47,6 @@ public final class JamSender {
         var samples: [Float]
         var line: [UInt8] = []
         var nextCalibration: Nanoseconds
-        /// The reading taken at start, sent with the first frame.
-        var pendingReading: CalibrationReading?
     }
 
     /// Runs until the duration is sent or `shouldStop()` returns true; `progress` is called after
@@ -66,7 +64,7 @@ public final class JamSender {
         var run = Run(stream: StreamClock(model: model, samples: SampleClock(start: model.reportedGPU(atCPU: firstSampleCPU), rate: settings.rate)),
                       random: SeededRandomNumberGenerator(seed: settings.seed),
                       samples: [Float](repeating: 0, count: frames * settings.channels.rawValue),
-                      nextCalibration: firstReading.cpu, pendingReading: firstReading)
+                      nextCalibration: firstReading.cpu)
         run.line.reserveCapacity(frames * settings.channels.rawValue * 16 + 256)
         let totalSamples = settings.duration.map { Int64(($0.seconds * Double(settings.rate.hertz)).rounded()) } ?? .max
         let spacing = Nanoseconds(Int64(Double(frames) / Double(settings.rate.hertz) * 1e9))
@@ -100,8 +98,9 @@ public final class JamSender {
     /// is ready.
     private func calibrateIfDue(_ run: inout Run, ready: Bool, output: SenderOutput) throws {
         guard clock.now() >= run.nextCalibration || (ready && output.needsCalibration) else { return }
-        let reading = try run.pendingReading ?? source.readCalibration()
-        run.pendingReading = nil
+        // Read now, not reused from the start: a block's CPU time is when it is sent (receivers
+        // that get no echoes measure the path from it).
+        let reading = try source.readCalibration()
         run.stream.model.update(with: reading)
         if ready {
             sendCalibration(reading, model: run.stream.model, output: output)

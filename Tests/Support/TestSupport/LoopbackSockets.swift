@@ -5,11 +5,11 @@ import Glibc
 
 /// Plain blocking sockets on 127.0.0.1, for driving the server the way a sender would.
 public enum LoopbackSockets {
-    public static func address(port: Int) -> sockaddr_in {
+    public static func address(port: Int, host: String = "127.0.0.1") -> sockaddr_in {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_addr.s_addr = inet_addr(host)
         return address
     }
 
@@ -19,12 +19,12 @@ public enum LoopbackSockets {
         return socket
     }
 
-    /// The same, or nil when nothing listens on `port`.
-    public static func tryConnectTCP(port: Int) -> Int32? {
+    /// The same, or nil when nothing listens on `port` (of `host`, an IPv4 address).
+    public static func tryConnectTCP(port: Int, host: String = "127.0.0.1") -> Int32? {
         let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var yes: Int32 = 1
         setsockopt(socket, Int32(IPPROTO_TCP), TCP_NODELAY, &yes, socklen_t(MemoryLayout<Int32>.size))
-        var address = address(port: port)
+        var address = address(port: port, host: host)
         let result = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
         guard result == 0 else {
             close(socket)
@@ -34,9 +34,9 @@ public enum LoopbackSockets {
     }
 
     /// One HTTP/1.1 request on a fresh connection: the status, the head and the body; nil when
-    /// nothing listens on `port`.
-    public static func httpRequest(_ path: String, method: String = "GET", port: Int) -> (status: Int, head: String, body: String)? {
-        guard let socket = tryConnectTCP(port: port) else { return nil }
+    /// nothing listens on `port` (of `host`).
+    public static func httpRequest(_ path: String, method: String = "GET", port: Int, host: String = "127.0.0.1") -> (status: Int, head: String, body: String)? {
+        guard let socket = tryConnectTCP(port: port, host: host) else { return nil }
         defer { close(socket) }
         sendAll(socket, Array("\(method) \(path) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".utf8))
         var bytes: [UInt8] = [], buffer = [UInt8](repeating: 0, count: 65_536)

@@ -1,0 +1,113 @@
+import Core
+import Foundation
+import MultiHostBed
+import RigSupport
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Two boxes on different hosts play one stream in step (DESIGN §3's clock chain across hosts):
+/// each box a network and time namespace of its own with its own JACK server, player and probe
+/// (`MultiHostBed`), the sender on this host behind a relay that delays each path. In the
+/// serialized end-to-end suite: these are timing tests on the shared cores. They need root; CI
+/// runs as root, so there they always run.
+extension EndToEndTests {
+    /// The latency every box plays at (the same fixed latency on every box).
+    static let boxLatency = Nanoseconds.milliseconds(60)
+
+    /// What each scenario's sender sends: 256-sample stereo frames as a live sender captures
+    /// them, an impulse every 100 ms of this host's clock, its GPU clock 3 s off and 200 ppm fast
+    /// (so the boxes track drift), on the CPU clock path (no Vulkan load beside two JACK servers).
+    static func boxSender(to port: UInt16, seconds: Int, timing: [String] = ["--capture"]) throws -> Process {
+        try JamsendRunner.start(["--clock", "cpu", "--frame", "256", "--udp", "--to", "127.0.0.1:\(port)", "--signal", "impulse:100ms",
+                                 "--duration", "\(seconds)s", "--gpu-offset", "3s", "--gpu-skew-ppm", "200"] + timing)
+    }
+
+    /// Plays one scenario on two boxes (1 000 s and 5 000 s ahead of this host), again (up to
+    /// three runs) when a box's JACK server had an xrun; the comparison of what they played.
+    func playOnTwoBoxes(_ delivery: (MultiHostBed) -> DelayRelay.Delivery, multicast: Bool = false, answersProbes: Bool = true,
+                        timing: [String] = ["--capture"], seconds: Int = 12) async throws -> (InterBoxSkew, [MultiHostBed.Played]) {
+        let bed = try MultiHostBed(boxes: [.init(name: "a", clockOffset: .seconds(1_000)), .init(name: "b", clockOffset: .seconds(5_000))])
+        for attempt in 1...3 {
+            let relay = try DelayRelay(bridgeAddress: MultiHostBed.bridgeAddress, delivery: delivery(bed), answersProbes: answersProbes)
+            defer { relay.stop() }
+            let played = try await bed.play(arguments: ["--latency", "60ms"], multicast: multicast, seconds: Double(seconds)) {
+                try Self.boxSender(to: relay.senderPort, seconds: seconds, timing: timing)
+            }
+            let xruns = played.map(\.heard.rigXruns)
+            if xruns.contains(where: { $0 > 0 }) && attempt < 3 {
+                print("multi-host run \(attempt): the boxes' JACK servers had \(xruns) xruns; again")
+                continue
+            }
+            return (InterBoxSkew(played, latency: Self.boxLatency), played)
+        }
+        preconditionFailure("unreachable")
+    }
+
+    /// With 1 ms each way on both paths and a sender that answers probes, the boxes play each
+    /// impulse within 0.5 ms of each other, and each within 0.5 ms of its stamp + latency (the
+    /// bound cannot flake: a JACK period is 5.3 ms; the benchmark measures the microseconds).
+    @Test(.enabled(if: getuid() == 0, "network and time namespaces need root (CI runs as root)"))
+    func twoBoxesBehindSymmetricLinksPlayInStep() async throws {
+        try #require(MultiHostBed.unavailable == nil, "\(MultiHostBed.unavailable ?? "")")
+        let path = DelayRelay.Path(forward: .milliseconds(1), back: .milliseconds(1))
+        let (skew, played) = try await playOnTwoBoxes { bed in .unicast([(bed.address(ofBox: 0), MultiHostBed.port, path), (bed.address(ofBox: 1), MultiHostBed.port, path)]) }
+        expectInStep(skew, played, within: 500_000)
+        for box in played { #expect(box.status.contains("\"two-way\""), "\(box.status)") }
+    }
+
+    /// With 2 ms to box A and 0.2 ms back (box B: 1 ms each way), A's two-way mapping is off by
+    /// half the asymmetry, as any two-way method's: A plays 0.9 ms after B, B on time.
+    @Test(.enabled(if: getuid() == 0, "network and time namespaces need root (CI runs as root)"))
+    func anAsymmetricLinkMovesItsBoxByHalfTheAsymmetry() async throws {
+        try #require(MultiHostBed.unavailable == nil, "\(MultiHostBed.unavailable ?? "")")
+        let asymmetric = DelayRelay.Path(forward: .milliseconds(2), back: .microseconds(200))
+        let symmetric = DelayRelay.Path(forward: .milliseconds(1), back: .milliseconds(1))
+        let (skew, played) = try await playOnTwoBoxes { bed in
+            .unicast([(bed.address(ofBox: 0), MultiHostBed.port, asymmetric), (bed.address(ofBox: 1), MultiHostBed.port, symmetric)])
+        }
+        expectInStep(skew, played, within: 400_000, expectedSkew: 900_000, expectedError: [900_000, 0])
+    }
+
+    /// One multicast datagram reaches both boxes (a group joined by both, over a bridge); each
+    /// probes the sender on its own, and they play in step.
+    @Test(.enabled(if: getuid() == 0, "network and time namespaces need root (CI runs as root)"))
+    func twoBoxesOnOneMulticastGroupPlayInStep() async throws {
+        try #require(MultiHostBed.unavailable == nil, "\(MultiHostBed.unavailable ?? "")")
+        let path = DelayRelay.Path(forward: .milliseconds(1), back: .milliseconds(1))
+        let (skew, played) = try await playOnTwoBoxes({ _ in .multicast(group: MultiHostBed.group, port: MultiHostBed.port, path: path) }, multicast: true)
+        expectInStep(skew, played, within: 500_000)
+        for box in played { #expect(box.status.contains("\"two-way\""), "\(box.status)") }
+    }
+
+    /// A sender that answers no probes and sends its frames 20 ms ahead of their audio, or 10 ms
+    /// after it: each box maps its clock one way, from what it stamps as it sends (calibration
+    /// blocks), so it plays within the path's delay (1 ms) after stamp + latency, however far
+    /// ahead or behind the frames come.
+    @Test(.enabled(if: getuid() == 0, "network and time namespaces need root (CI runs as root)"), arguments: ["--lead=20ms", "--lead=-10ms"])
+    func boxesOfASenderThatAnswersNoProbesPlayWithinThePathDelay(lead: String) async throws {
+        try #require(MultiHostBed.unavailable == nil, "\(MultiHostBed.unavailable ?? "")")
+        let path = DelayRelay.Path(forward: .milliseconds(1), back: .milliseconds(1))
+        let (skew, played) = try await playOnTwoBoxes({ bed in
+            .unicast([(bed.address(ofBox: 0), MultiHostBed.port, path), (bed.address(ofBox: 1), MultiHostBed.port, path)])
+        }, answersProbes: false, timing: [lead])
+        expectInStep(skew, played, within: 500_000, expectedError: [1_000_000, 1_000_000])
+        for box in played { #expect(box.status.contains("\"one-way\""), "\(box.status)") }
+        print(played.map(\.status))
+    }
+
+    /// Checks that enough impulses were compared and the median |A − B| and each box's median
+    /// presentation error are within `bound` ns.
+    func expectInStep(_ skew: InterBoxSkew, _ played: [MultiHostBed.Played], within bound: Double, expectedSkew: Double = 0,
+                      expectedError: [Double] = [0, 0], sourceLocation: SourceLocation = #_sourceLocation) {
+        let summary = "A − B median \(skew.medianSignedSkew.map { Int($0 / 1000) } ?? -1) µs over \(skew.skews.count) impulses; "
+            + "presentation errors \(skew.presentationErrors.map { InterBoxSkew.quantile($0, 0.5).map { Int($0 / 1000) } ?? -1 }) µs"
+        print("multi-host: \(summary)")
+        #expect(skew.skews.count >= 40, "\(summary)\n\(played.map(\.log))", sourceLocation: sourceLocation)
+        #expect(abs((skew.medianSignedSkew ?? .infinity) - expectedSkew) <= bound, "\(summary)", sourceLocation: sourceLocation)
+        for (box, errors) in skew.presentationErrors.enumerated() {
+            #expect(abs((InterBoxSkew.quantile(errors, 0.5) ?? .infinity) - expectedError[box]) <= bound, "box \(box): \(summary)", sourceLocation: sourceLocation)
+        }
+    }
+}
