@@ -100,8 +100,10 @@ public struct StatusSnapshot: Codable, Sendable {
     public var version: String
     /// Seconds since the player started.
     public var uptimeSeconds: Double
-    /// Every sample is heard at its time plus this now, nanoseconds.
+    /// Every sample is heard at its time plus this now, nanoseconds (the output offset included).
     public var latencyNanoseconds: Int64
+    /// `--output-offset`: how much of the latency is this box's own offset, nanoseconds.
+    public var outputOffsetNanoseconds: Int64
     /// Where the latency is moving to (the same, unless it is moving).
     public var latencyTargetNanoseconds: Int64
     /// With `--latency auto`, the most it may become (nil: the latency is fixed).
@@ -128,6 +130,7 @@ public struct StatusSnapshot: Codable, Sendable {
                    pacesWrites: engine.devicePaces, fillNanoseconds: engine.fill.rawValue, devicePathNanoseconds: engine.devicePath.rawValue)
         }
         return StatusSnapshot(version: version, uptimeSeconds: (now - started).seconds, latencyNanoseconds: engine.latency.inForce.rawValue,
+                              outputOffsetNanoseconds: engine.configuration.outputOffset.rawValue,
                               latencyTargetNanoseconds: engine.latency.target.rawValue,
                               maximumLatencyNanoseconds: engine.configuration.automaticLatencyCeiling?.rawValue,
                               device: device, sessions: sessions, counters: Self.counters(of: receiver),

@@ -9,6 +9,10 @@ public struct PlaybackConfiguration: Sendable {
     /// Every sample is heard at its timeline time plus this (with `automaticLatencyCeiling`, the
     /// latency it starts at).
     public var latency = Nanoseconds.milliseconds(20)
+    /// `--output-offset`: played this much later than the latency says (a speaker's own delay,
+    /// to line boxes up; negative: earlier). Only with a fixed latency; the two together must
+    /// reach the device's floor.
+    public var outputOffset = Nanoseconds.zero
     /// `--latency auto`: ingest chooses the latency from what the streams' frames need, up to
     /// this (nil: the latency is fixed).
     public var automaticLatencyCeiling: Nanoseconds?

@@ -48,7 +48,7 @@ public final class PlaybackEngine: @unchecked Sendable {
         self.configuration = configuration
         self.logger = logger
         slots = StreamSlots(capacity: configuration.maximumStreams)
-        latency = PlaybackLatency(configuration.latency)
+        latency = PlaybackLatency(configuration.latency + configuration.outputOffset)
     }
 
     /// Opens the device and starts playing (silence until streams are attached).
@@ -72,8 +72,9 @@ public final class PlaybackEngine: @unchecked Sendable {
             latency.target = max(floor, min(configuration.latency, ceiling))
             latency.inForce = latency.target
         } else {
-            guard configuration.latency >= floor else {
-                throw AlsaError("--latency \(configuration.latency) is below this device's path, the fill (\(deviceFill.target)) and a period (\(periodDuration)) and the time to mix: no sample could be heard on time; the floor here is \(floor)")
+            guard configuration.latency + configuration.outputOffset >= floor else {
+                let offset = configuration.outputOffset == .zero ? "" : " with --output-offset \(configuration.outputOffset)"
+                throw AlsaError("--latency \(configuration.latency)\(offset) is below this device's path, the fill (\(deviceFill.target)) and a period (\(periodDuration)) and the time to mix: no sample could be heard on time; the floor here is \(floor)")
             }
         }
         if let path = configuration.recordPath {

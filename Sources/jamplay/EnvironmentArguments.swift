@@ -3,7 +3,7 @@
 /// `JAMPLAY_UDP=no` is `--no-udp`. An argument on the command line wins over its variable.
 struct EnvironmentArguments {
     /// The play command's options that take a value, by long name.
-    static let options = ["listen", "device", "rate", "channels", "period-frames", "periods", "fill", "latency", "max-latency", "rt-priority", "conceal", "record", "multicast-interface", "max-connections", "max-line-bytes",
+    static let options = ["listen", "device", "rate", "channels", "period-frames", "periods", "fill", "latency", "output-offset", "max-latency", "rt-priority", "conceal", "record", "multicast-interface", "max-connections", "max-line-bytes",
                           "max-sessions", "max-streams", "max-buffer", "session-timeout", "idle-timeout", "allow", "keys", "http", "log-level", "log-format",
                           "stats-interval", "trace-timing"]
     /// The play command's on/off flags (`--NAME` / `--no-NAME`), by long name.
@@ -27,8 +27,9 @@ struct EnvironmentArguments {
             let variable = variable(for: name)
             guard let value = environment[variable], !value.isEmpty, !given(name) else { continue }
             used.append("\(variable)=\(value)")
+            // One argument, so that a negative value (JAMPLAY_OUTPUT_OFFSET=-2ms) is not read as an option.
             guard flags.contains(name) else {
-                extra += ["--\(name)", value]
+                extra.append("--\(name)=\(value)")
                 continue
             }
             switch value.lowercased() {

@@ -57,6 +57,18 @@ extension PlayCommand {
               latencyValue >= .zero, latencyValue <= .seconds(2) else {
             throw ValidationError("--latency \(latency): expected a duration such as 20ms, up to 2s, or auto")
         }
+        let negativeOffset = outputOffset.hasPrefix("-")
+        guard let offsetMagnitude = Nanoseconds(duration: negativeOffset ? String(outputOffset.dropFirst()) : outputOffset),
+              offsetMagnitude <= .seconds(1) else {
+            throw ValidationError("--output-offset \(outputOffset): expected a duration such as 2ms or -1.5ms, within ±1s")
+        }
+        let offsetValue = negativeOffset ? -offsetMagnitude : offsetMagnitude
+        guard offsetValue == .zero || !automatic else {
+            throw ValidationError("--output-offset needs a fixed --latency: with auto each box chooses its own latency, so boxes would not play in step anyway")
+        }
+        guard latencyValue + offsetValue >= .zero else {
+            throw ValidationError("--latency \(latency) with --output-offset \(outputOffset) would play before the sample's time")
+        }
         guard let fillValue = Nanoseconds(duration: fill), fillValue >= .microseconds(100), fillValue <= .seconds(1) else {
             throw ValidationError("--fill \(fill): expected a duration from 100us to 1s, such as 1.5ms")
         }
@@ -113,6 +125,7 @@ extension PlayCommand {
         configuration.playback.device.periodFrames = periodFrames
         configuration.playback.device.periods = periods
         configuration.playback.latency = latencyValue
+        configuration.playback.outputOffset = offsetValue
         configuration.playback.automaticLatencyCeiling = automatic ? ceiling : nil
         configuration.playback.fill = fillValue
         configuration.playback.realtimePriority = rtPriority

@@ -40,6 +40,8 @@ struct PlayCommand: AsyncParsableCommand {
     var fill = "1.5ms"
     @Option(help: "Every sample is played at its capture time plus this: auto, the least the streams' frames need (within --max-latency), or a fixed duration such as 20ms (at least the device path the start-up line shows; boxes that must play in step use one fixed latency).")
     var latency = "auto"
+    @Option(name: .customLong("output-offset"), help: "Play this much later than the latency says: a speaker's own delay, to line boxes up (negative: earlier, as --output-offset=-2ms). Needs a fixed --latency; the two together must reach the device's floor.")
+    var outputOffset = "0"
     @Option(name: .customLong("max-latency"), help: "With --latency auto: the most it may become.")
     var maxLatency = "200ms"
     @Option(name: .customLong("rt-priority"), help: "SCHED_FIFO priority of the playback thread (0: normal scheduling).")
@@ -88,6 +90,7 @@ struct PlayCommand: AsyncParsableCommand {
         let configuration = settings.receiver
         let automatic = configuration.playback.automaticLatencyCeiling != nil
         let latencyValue = configuration.playback.latency
+        let outputOffsetText = configuration.playback.outputOffset == .zero ? "" : " + output offset \(configuration.playback.outputOffset)"
         let toJournal = getenv("JOURNAL_STREAM") != nil
         LoggingSystem.bootstrap { _ in JamplayLogHandler(level: settings.logLevel, format: settings.logFormat, toJournal: toJournal) }
         // Until the service group runs, a stop signal is remembered rather than fatal, and the
@@ -97,14 +100,14 @@ struct PlayCommand: AsyncParsableCommand {
         logger[metadataKey: "component"] = "jamplay"
         logger.info("""
             jamplay \(Jamplay.configuration.version): listen \(configuration.listen) (\(tcp ? "TCP" : "")\(tcp && udp ? ", " : "")\(udp ? "UDP" : "")), \
-            device \(device) \(rate) Hz \(channels) ch, period \(periodFrames) × \(periods), fill \(configuration.playback.fill), latency \(configuration.playback.automaticLatencyCeiling.map { "auto (up to \($0))" } ?? "\(latencyValue)"), rt-priority \(rtPriority), \
+            device \(device) \(rate) Hz \(channels) ch, period \(periodFrames) × \(periods), fill \(configuration.playback.fill), latency \(configuration.playback.automaticLatencyCeiling.map { "auto (up to \($0))" } ?? "\(latencyValue)")\(outputOffsetText), rt-priority \(rtPriority), \
             max-buffer \(configuration.ingest.maximumBufferBytes), allow \(allow), \
             keys \(configuration.ingest.keys.map { "\(keys ?? "") (\($0.ids.joined(separator: ", ")))" } ?? "off"), http \(http), log \(logLevel) \(logFormat), stats \(statsInterval)\(record.map { ", record \($0)" } ?? "")
             """)
         let receiver = Receiver(configuration: configuration, logger: logger)
         do {
             let ports = try await receiver.start()
-            logger.notice("listening on \(configuration.listen) (TCP \(ports.tcp.map(String.init) ?? "off"), UDP \(ports.udp.map(String.init) ?? "off")), latency \(automatic ? "auto, now \(receiver.playback.latency.target)" : "\(latencyValue)")")
+            logger.notice("listening on \(configuration.listen) (TCP \(ports.tcp.map(String.init) ?? "off"), UDP \(ports.udp.map(String.init) ?? "off")), latency \(automatic ? "auto, now \(receiver.playback.latency.target)" : "\(latencyValue)")\(outputOffsetText)")
         } catch let error as AlsaError {
             logger.error("\(error)")
             // Only when ALSA itself failed: a --record path or a latency below the floor is not the device's fault.

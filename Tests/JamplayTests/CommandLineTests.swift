@@ -20,6 +20,9 @@ import Glibc
         (["--log-format", "xml"], "--log-format xml: expected text or json"),
         (["--max-connections", "0"], "--max-connections 0: expected 1...4096"),
         (["--listen", "9000"], "--listen"),
+        (["--latency", "40ms", "--output-offset", "soon"], "--output-offset soon: expected a duration such as 2ms or -1.5ms"),
+        (["--output-offset", "2ms"], "--output-offset needs a fixed --latency"),
+        (["--latency", "10ms", "--output-offset=-20ms"], "would play before the sample's time"),
     ])
     func wrongInputIsAOneLineErrorThatSaysWhatWasExpected(arguments: [String], expected: String) throws {
         let outcome = try JamplayRun.run(["--device", "null"] + arguments)
@@ -75,5 +78,19 @@ import Glibc
                                                    "--latency", "12ms"])
         #expect(await atTheFloor.waitForLog("device path", within: 5))
         #expect(atTheFloor.terminate().status == 0)
+    }
+
+    /// The output offset adds to the latency, for the floor too: 20 ms − 9 ms is below the null
+    /// device's 12 ms, and the error names both; 20 ms + 2 ms plays at 22 ms.
+    @Test func theOutputOffsetAddsToTheLatencyAndItsFloorCheck() async throws {
+        let device = ["--device", "null", "--rt-priority", "0", "--period-frames", "480", "--fill", "2ms"]
+        let outcome = try JamplayRun.run(["--listen", "127.0.0.1:0", "--http", "off"] + device + ["--latency", "20ms", "--output-offset=-9ms"])
+        #expect(outcome.status == 1)
+        #expect(outcome.standardError.contains("--latency 20.0ms with --output-offset -9.0ms is below this device's path"), "\(outcome.standardError)")
+        let later = try await JamplayProcess(device + ["--latency", "20ms", "--output-offset", "2ms"])
+        #expect(await later.waitForLog("latency 20.0ms + output offset 2.0ms", within: 5), "\(later.log)")
+        let status = LoopbackSockets.httpRequest("/status", port: try OperationsEndpointTests.httpPort(of: later))?.body ?? ""
+        #expect(status.contains("\"latency_nanoseconds\" : 22000000") && status.contains("\"output_offset_nanoseconds\" : 2000000"), "\(status)")
+        #expect(later.terminate().status == 0)
     }
 }

@@ -7,10 +7,10 @@ import Testing
 @Suite struct EnvironmentVariableTests {
     @Test func variablesBecomeOptionsAndTheCommandLineWins() {
         let environment = ["JAMPLAY_PERIOD_FRAMES": "128", "JAMPLAY_UDP": "no", "JAMPLAY_TCP": "yes", "JAMPLAY_DEVICE": "hw:0",
-                           "JAMPLAY_LATENCY": "", "JAMPLAY_UNKNOWN": "1"]
+                           "JAMPLAY_LATENCY": "", "JAMPLAY_UNKNOWN": "1", "JAMPLAY_OUTPUT_OFFSET": "-2ms"]
         let (arguments, used) = EnvironmentArguments.merged(["--device", "null"], environment: environment)
-        #expect(arguments == ["--device", "null", "--period-frames", "128", "--tcp", "--no-udp"])
-        #expect(used == ["JAMPLAY_PERIOD_FRAMES=128", "JAMPLAY_TCP=yes", "JAMPLAY_UDP=no"])
+        #expect(arguments == ["--device", "null", "--period-frames=128", "--output-offset=-2ms", "--tcp", "--no-udp"])
+        #expect(used == ["JAMPLAY_PERIOD_FRAMES=128", "JAMPLAY_OUTPUT_OFFSET=-2ms", "JAMPLAY_TCP=yes", "JAMPLAY_UDP=no"])
         #expect(!EnvironmentArguments.merged(["play", "--device=null"], environment: environment).arguments.contains("hw:0"))
         // The other subcommands take none of them.
         #expect(EnvironmentArguments.merged(["lint", "x.jsonl"], environment: environment).arguments == ["lint", "x.jsonl"])

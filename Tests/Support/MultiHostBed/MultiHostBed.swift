@@ -40,6 +40,20 @@ public final class MultiHostBed {
         public var status: String
         /// Its log.
         public var log: String
+
+        /// A number of its first session's `host_clock` in ``status`` (`offset_nanoseconds`, `error_bound_nanoseconds`, …).
+        public func hostClock(_ field: String) -> Double? {
+            guard let document = try? JSONSerialization.jsonObject(with: Data(status.utf8)) as? [String: Any],
+                  let sessions = document["sessions"] as? [[String: Any]], let clock = sessions.first?["host_clock"] as? [String: Any] else { return nil }
+            return (clock[field] as? NSNumber)?.doubleValue
+        }
+
+        /// Its first session's `host_clock` mode (`two-way`, `one-way`, …).
+        public var hostClockMode: String? {
+            guard let document = try? JSONSerialization.jsonObject(with: Data(status.utf8)) as? [String: Any],
+                  let sessions = document["sessions"] as? [[String: Any]], let clock = sessions.first?["host_clock"] as? [String: Any] else { return nil }
+            return clock["mode"] as? String
+        }
     }
 
     /// Why the bed cannot be made here, or nil.
@@ -93,7 +107,10 @@ public final class MultiHostBed {
         _ = try Self.shell(script)
     }
 
-    deinit {
+    deinit { tearDown() }
+
+    /// Removes the network and the boxes' files (again when released).
+    public func tearDown() {
         Self.removeNetwork(boxes)
         try? FileManager.default.removeItem(atPath: directory)
     }
@@ -101,11 +118,11 @@ public final class MultiHostBed {
     /// Box `index`'s address.
     public func address(ofBox index: Int) -> String { "10.77.0.\(index + 2)" }
 
-    /// Plays one scenario: every box starts its JACK server, `jamplay` (with `arguments`, after
-    /// `--listen` on the box's port or on the multicast group) and its probe; once all are
+    /// Plays one scenario: every box starts its JACK server, `jamplay` (with `arguments` and its
+    /// own `boxArguments`, after `--listen` on the box's port or on the multicast group) and its probe; once all are
     /// recording and past the player's warm-up, `startSender` starts the sender; near the end of
     /// `seconds` of it each box's `/status` is read; then the boxes stop and hand back what they heard.
-    public func play(arguments: [String], multicast: Bool = false, seconds: Double,
+    public func play(arguments: [String], boxArguments: [[String]] = [], multicast: Bool = false, seconds: Double,
                      startSender: () throws -> Process) async throws -> [Played] {
         let jamplay = try builtExecutable(named: "jamplay"), recorder = try builtExecutable(named: "RigRecorder")
         let warmUp = 2.5, tail = 3.0
@@ -117,6 +134,7 @@ public final class MultiHostBed {
         for (index, box) in boxes.enumerated() {
             let listen = multicast ? ["--listen", "\(Self.group):\(Self.port)", "--multicast-interface", "eth0"] : ["--listen", ":\(Self.port)"]
             let player = [jamplay] + listen + ["--http", "\(address(ofBox: index)):\(Self.httpPort)", "--device", "jack"] + arguments
+                + (index < boxArguments.count ? boxArguments[index] : [])
             let script = """
                 export JACK_DEFAULT_SERVER=jp-\(box.name) JACK_NO_AUDIO_RESERVATION=1 JACK_NO_START_SERVER=1
                 jackd -n jp-\(box.name) -d dummy -r 48000 -p 256 > \(directory)/\(box.name)-jackd.log 2>&1 &
@@ -198,8 +216,11 @@ public final class MultiHostBed {
         _ = try? shell(boxes.map { "ip netns pids jp-\($0.name) 2>/dev/null | xargs -r kill -9" }.joined(separator: "\n"), check: false)
     }
 
+    /// Removes the boxes' links first (a veth pair goes at once with either end; with its namespace
+    /// only later, when the kernel gets to it), then their namespaces and the bridge.
     private static func removeNetwork(_ boxes: [Box]) {
         killEverything(in: boxes)
-        _ = try? shell((boxes.map { "ip netns del jp-\($0.name) 2>/dev/null" } + ["ip link del jpbr0 2>/dev/null", "true"]).joined(separator: "\n"), check: false)
+        let commands = boxes.map { "ip link del jpv-\($0.name) 2>/dev/null; ip netns del jp-\($0.name) 2>/dev/null" } + ["ip link del jpbr0 2>/dev/null", "true"]
+        _ = try? shell(commands.joined(separator: "\n"), check: false)
     }
 }
