@@ -140,6 +140,8 @@ bench:
 	$(SWIFT) build -c release --product ConcealmentBenchmarks
 	$(SWIFT) build -c release --product jamplay
 	$(SWIFT) build -c release --product jamsend
+	$(SWIFT) build -c release --product RigRecorder
+	$(SWIFT) build -c release --product MultiHostBenchmarks
 	g++ -O3 -std=c++17 -o .build/release/simdjson_decode Benchmarks/simdjson/simdjson_decode.cpp -lsimdjson
 	gcc -O2 -o .build/release/opus_conceal Benchmarks/opus/opus_conceal.c -lopus
 	.build/release/WireBenchmarks .build/release/simdjson_decode
@@ -151,6 +153,7 @@ bench:
 	.build/release/ResamplerBenchmarks
 	.build/release/PlaybackBenchmarks
 	.build/release/ConcealmentBenchmarks .build/release/opus_conceal
+	.build/release/MultiHostBenchmarks
 
 deps-run:
 	@scripts/ensure-debian-packages.sh $(RUN_PACKAGES)

@@ -61,6 +61,7 @@ var targets: [Target] = [
     .executableTarget(name: "IngestInstructions", dependencies: ["Core", "Wire", "Authentication", "Ingest"], path: "Benchmarks/IngestInstructions"),
     .executableTarget(name: "ResamplerBenchmarks", dependencies: ["Realtime", "ResamplerMeasurement"], path: "Benchmarks/ResamplerBenchmarks"),
     .executableTarget(name: "ConcealmentBenchmarks", dependencies: ["Core", "Buffer", "Concealment", "Realtime", "ConcealmentMeasurement"], path: "Benchmarks/ConcealmentBenchmarks"),
+    .executableTarget(name: "MultiHostBenchmarks", dependencies: ["Core", "MultiHostBed"], path: "Benchmarks/MultiHostBenchmarks"),
     .executableTarget(name: "TimelineReplay", dependencies: ["Core", "Realtime"], path: "Benchmarks/TimelineReplay"),
     .target(name: "AllocationCounter", path: "Tests/Support/AllocationCounter"),
     .target(name: "TestSupport", path: "Tests/Support/TestSupport"),

@@ -23,13 +23,18 @@ public struct HostClockMapping: Sendable {
 
     /// Tuning.
     public struct Configuration: Sendable {
-        /// Samples kept (exchanges, or one-way per-second minima).
+        /// Samples kept: the best exchange of each ``exchangeBucket``, or one-way per-second minima.
         public var window = 128
-        /// Exchanges whose round trip exceeds the smallest by more than this fraction of it (or
-        /// ``roundTripSlack``, whichever is larger) are left out of the fit: queueing made them one-sided.
+        /// An exchange counts in the fit by how close its round trip is to the smallest: one
+        /// longer by this fraction of the smallest (or ``roundTripSlack``, whichever is larger)
+        /// weighs a quarter, twice that a ninth, and so on (1 / (1 + excess / scale)²), so
+        /// exchanges that queueing made one-sided hardly count, yet the drift is fitted over the
+        /// whole window rather than through the few best.
         public var roundTripTolerance = 0.5
-        /// The least slack allowed above the smallest round trip.
+        /// The least scale of the weights above the smallest round trip.
         public var roundTripSlack = Nanoseconds.microseconds(50)
+        /// Exchanges are reduced to the one with the smallest round trip per bucket of this length.
+        public var exchangeBucket = Nanoseconds.seconds(1)
         /// Exchanges slower than this are dropped: a probe answered after a second says nothing
         /// worth fitting (its offset is uncertain by half of it), and a run of only such exchanges
         /// (a stalled machine) must not become the estimate.
@@ -54,9 +59,10 @@ public struct HostClockMapping: Sendable {
         public var bestRoundTrip: Nanoseconds?
         /// Samples behind the estimate.
         public var samples: Int
-        /// How far off the mapping may be: two-way, half the largest round trip of the exchanges
-        /// it is fitted through (what any asymmetry of the paths can move it by); zero on this
-        /// host; nil one-way, where the path delay, which one way cannot see, is in the offset.
+        /// How far off the mapping may be: two-way, half the round trip of the exchanges it is
+        /// fitted through (their weighted mean: what any asymmetry of the paths can move it by);
+        /// zero on this host; nil one-way, where the path delay, which one way cannot see, is in
+        /// the offset.
         public var errorBound: Nanoseconds?
         /// How far the samples it is fitted through lie from it (root mean square): the jitter
         /// the estimate averages.
@@ -76,10 +82,10 @@ public struct HostClockMapping: Sendable {
         var reference: Int64
         var atReference: Double
         var slope: Double
-        /// How far the fitted samples lie from the line (root mean square), ns.
+        /// How far the fitted samples lie from the line (root mean square, weighted), ns.
         var residual = 0.0
-        /// The largest round trip among them (two-way), ns.
-        var largestRoundTrip: Int64 = 0
+        /// How far off the line may be (two-way), ns.
+        var errorBound = 0.0
 
         /// Nil when the fit (from hostile samples) puts it beyond ±2^62 ns.
         func difference(at local: Int64) -> Int64? {
@@ -141,7 +147,7 @@ public struct HostClockMapping: Sendable {
             skewPPM: skew.isFinite ? skew : 0,
             bestRoundTrip: exchanges.map(\.roundTrip).min().map { Nanoseconds($0) },
             samples: mode == .twoWay ? exchanges.count : oneWayMinima.count,
-            errorBound: isSameHost ? .zero : mode == .twoWay ? fit.map { Nanoseconds($0.largestRoundTrip / 2) } : nil,
+            errorBound: isSameHost ? .zero : mode == .twoWay ? fit.flatMap { Nanoseconds(rounding: $0.errorBound) } : nil,
             residual: Nanoseconds(rounding: fit?.residual ?? 0) ?? .zero)
     }
 
@@ -157,7 +163,14 @@ public struct HostClockMapping: Sendable {
         guard roundTrip >= 0, roundTrip <= configuration.maximumRoundTrip.rawValue else { return }
         // NTP: sender − local = ((t2 − t1) + (t3 − t4)) / 2 = (t2 − t1) − round trip / 2; we keep local − sender.
         let difference = roundTrip / 2 - apart.rawValue
-        Self.append(Sample(local: t4.rawValue, difference: difference, roundTrip: roundTrip), to: &exchanges, limit: configuration.window)
+        let sample = Sample(local: t4.rawValue, difference: difference, roundTrip: roundTrip)
+        let bucket = configuration.exchangeBucket.rawValue
+        if let last = exchanges.last, last.local / bucket == sample.local / bucket {
+            guard roundTrip < last.roundTrip else { return }
+            exchanges[exchanges.count - 1] = sample
+        } else {
+            Self.append(sample, to: &exchanges, limit: configuration.window)
+        }
         refit()
     }
 
@@ -189,51 +202,64 @@ public struct HostClockMapping: Sendable {
         if samples.count > limit { samples.removeFirst(samples.count - limit) }
     }
 
-    /// The fit: two-way, least squares through the best round trips; one-way, the lower envelope
-    /// of the minima (a line under every one of them, touching the lowest): a minimum is only
-    /// ever raised by a line that waited before it left or on its way (a sender's first block is
-    /// often read long before it is sent), never lowered, so the envelope is the path delay and
-    /// an average would add every wait to it.
+    /// The fit: two-way, least squares through the exchanges weighted by their round trips; one
+    /// way, the lower envelope of the minima (a line under every one of them, touching the
+    /// lowest): a minimum is only ever raised by a line that waited before it left or on its way
+    /// (a sender's first block is often read long before it is sent), never lowered, so the
+    /// envelope is the path delay and an average would add every wait to it.
     private mutating func refit() {
-        var chosen: [Sample]
-        if exchanges.isEmpty {
-            chosen = oneWayMinima
-        } else {
-            let best = exchanges.reduce(Int64.max) { min($0, $1.roundTrip) }
-            let limit = best + max(Int64(Double(best) * configuration.roundTripTolerance), configuration.roundTripSlack.rawValue)
-            chosen = exchanges.filter { $0.roundTrip <= limit }
-        }
+        let chosen = exchanges.isEmpty ? oneWayMinima : exchanges
         guard let reference = chosen.max(by: { $0.local < $1.local })?.local else { fit = nil; return }
-        let count = Double(chosen.count)
-        let meanX = chosen.reduce(0) { $0 + Double($1.local - reference) } / count
-        let meanY = chosen.reduce(0) { $0 + Double($1.difference) } / count
         let span = Double((chosen.map(\.local).max() ?? 0) - (chosen.map(\.local).min() ?? 0))
         let fitsDrift = span >= Double(configuration.minimumSpanForDrift.rawValue)
-        var next: Fit
-        if exchanges.isEmpty {
-            next = Self.lowerEnvelope(chosen, reference: reference, meanX: meanX, fitsDrift: fitsDrift)
-        } else {
-            var sxx = 0.0, sxy = 0.0
-            for sample in chosen {
-                let dx = Double(sample.local - reference) - meanX
-                sxx += dx * dx
-                sxy += dx * (Double(sample.difference) - meanY)
-            }
-            let slope = fitsDrift && sxx > 0 ? sxy / sxx : 0
-            next = Fit(reference: reference, atReference: meanY - slope * meanX, slope: slope)
+        guard !exchanges.isEmpty else {
+            var next = Self.lowerEnvelope(chosen, reference: reference, fitsDrift: fitsDrift)
+            next.residual = Self.residual(of: next, chosen, weights: Array(repeating: 1, count: chosen.count))
+            fit = next
+            return
         }
-        let squares = chosen.reduce(0.0) { sum, sample in
-            let away = Double(sample.difference) - (next.atReference + next.slope * Double(sample.local - reference))
-            return sum + away * away
+        let best = exchanges.reduce(Int64.max) { min($0, $1.roundTrip) }
+        let scale = Double(max(Int64(Double(best) * configuration.roundTripTolerance), configuration.roundTripSlack.rawValue, 1))
+        let weights = exchanges.map { 1 / ((1 + Double($0.roundTrip - best) / scale) * (1 + Double($0.roundTrip - best) / scale)) }
+        let total = weights.reduce(0, +)
+        // Differences from the first sample's, so that sums of squares keep their precision.
+        let base = exchanges[0].difference
+        var meanX = 0.0, meanY = 0.0, meanRoundTrip = 0.0
+        for (sample, weight) in zip(exchanges, weights) {
+            meanX += weight * Double(sample.local - reference)
+            meanY += weight * Double(sample.difference - base)
+            meanRoundTrip += weight * Double(sample.roundTrip)
         }
-        next.residual = (squares / count).squareRoot()
-        next.largestRoundTrip = chosen.map(\.roundTrip).max() ?? 0
+        meanX /= total
+        meanY /= total
+        var sxx = 0.0, sxy = 0.0
+        for (sample, weight) in zip(exchanges, weights) {
+            let dx = Double(sample.local - reference) - meanX
+            sxx += weight * dx * dx
+            sxy += weight * dx * (Double(sample.difference - base) - meanY)
+        }
+        let slope = fitsDrift && sxx > 0 ? sxy / sxx : 0
+        var next = Fit(reference: reference, atReference: Double(base) + meanY - slope * meanX, slope: slope)
+        next.residual = Self.residual(of: next, exchanges, weights: weights)
+        // Each exchange is off by half its round trip at most: so is their weighted mean.
+        next.errorBound = meanRoundTrip / total / 2
         fit = next
+    }
+
+    /// How far `samples` lie from `fit`: the root of their weighted mean square.
+    private static func residual(of fit: Fit, _ samples: [Sample], weights: [Double]) -> Double {
+        var squares = 0.0
+        for (sample, weight) in zip(samples, weights) {
+            let away = Double(sample.difference) - (fit.atReference + fit.slope * Double(sample.local - fit.reference))
+            squares += weight * away * away
+        }
+        return (squares / max(weights.reduce(0, +), .leastNonzeroMagnitude)).squareRoot()
     }
 
     /// The line under every sample that is closest to them on average: the lower convex hull's
     /// edge above the samples' mean time (or, without drift, the lowest sample's level).
-    private static func lowerEnvelope(_ samples: [Sample], reference: Int64, meanX: Double, fitsDrift: Bool) -> Fit {
+    private static func lowerEnvelope(_ samples: [Sample], reference: Int64, fitsDrift: Bool) -> Fit {
+        let meanX = samples.reduce(0) { $0 + Double($1.local - reference) } / Double(max(1, samples.count))
         // Heights above the lowest sample, so that the hull's arithmetic keeps its precision.
         let base = samples.map(\.difference).min() ?? 0
         let points = samples.map { (x: Double($0.local - reference), y: Double($0.difference - base)) }.sorted { $0.x < $1.x }

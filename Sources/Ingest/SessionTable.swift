@@ -55,7 +55,7 @@ public final class SessionTable {
     public static let reportsPerMinute = 5
     /// `--keys`: lines must be signed by one of these (nil: no authentication). A reload replaces it.
     public var keys: KeyRing?
-    /// Sends a line to a source (the server's sockets): a new session's first probe goes at once.
+    /// Sends a line to a source (the server's sockets): a new remote session's first probe goes at once.
     private let send: Send?
 
     /// Sends a line to a source. Called on the ingest thread.
@@ -390,11 +390,10 @@ public final class SessionTable {
         if let signer { _ = session.replayWindow.accept(signer.counter) }
         sessions[key] = session
         counters.sessionsActive.add()
-        if verified {
-            startPlaying(session, key)
-        } else {
-            send?(source, probe(to: session, now: now))
-        }
+        if verified { startPlaying(session, key) }
+        // A remote sender is probed at once (an unverified one's probe carries its challenge):
+        // its clock mapping starts from the first echo, not from the next round of probes.
+        if !sameHost { send?(source, probe(to: session, now: now)) }
         return session
     }
 

@@ -9,43 +9,10 @@ import Glibc
 
 /// Two boxes on different hosts play one stream in step (DESIGN §3's clock chain across hosts):
 /// each box a network and time namespace of its own with its own JACK server, player and probe
-/// (`MultiHostBed`), the sender on this host behind a relay that delays each path. In the
+/// (`MultiHostBed`, `TwoBoxScenario`), the sender on this host behind a relay that delays each path. In the
 /// serialized end-to-end suite: these are timing tests on the shared cores. They need root; CI
 /// runs as root, so there they always run.
 extension EndToEndTests {
-    /// The latency every box plays at (the same fixed latency on every box).
-    static let boxLatency = Nanoseconds.milliseconds(60)
-
-    /// What each scenario's sender sends: 256-sample stereo frames as a live sender captures
-    /// them, an impulse every 100 ms of this host's clock, its GPU clock 3 s off and 200 ppm fast
-    /// (so the boxes track drift), on the CPU clock path (no Vulkan load beside two JACK servers).
-    static func boxSender(to port: UInt16, seconds: Int, timing: [String] = ["--capture"]) throws -> Process {
-        try JamsendRunner.start(["--clock", "cpu", "--frame", "256", "--udp", "--to", "127.0.0.1:\(port)", "--signal", "impulse:100ms",
-                                 "--duration", "\(seconds)s", "--gpu-offset", "3s", "--gpu-skew-ppm", "200"] + timing)
-    }
-
-    /// Plays one scenario on two boxes (1 000 s and 5 000 s ahead of this host), again (up to
-    /// three runs) when a box's JACK server had an xrun; the comparison of what they played.
-    func playOnTwoBoxes(_ delivery: (MultiHostBed) -> DelayRelay.Delivery, multicast: Bool = false, answersProbes: Bool = true,
-                        timing: [String] = ["--capture"], boxArguments: [[String]] = [], seconds: Int = 12) async throws -> (InterBoxSkew, [MultiHostBed.Played]) {
-        let bed = try MultiHostBed(boxes: [.init(name: "a", clockOffset: .seconds(1_000)), .init(name: "b", clockOffset: .seconds(5_000))])
-        defer { bed.tearDown() }
-        for attempt in 1...3 {
-            let relay = try DelayRelay(bridgeAddress: MultiHostBed.bridgeAddress, delivery: delivery(bed), answersProbes: answersProbes)
-            defer { relay.stop() }
-            let played = try await bed.play(arguments: ["--latency", "60ms"], boxArguments: boxArguments, multicast: multicast, seconds: Double(seconds)) {
-                try Self.boxSender(to: relay.senderPort, seconds: seconds, timing: timing)
-            }
-            let xruns = played.map(\.heard.rigXruns)
-            if xruns.contains(where: { $0 > 0 }) && attempt < 3 {
-                print("multi-host run \(attempt): the boxes' JACK servers had \(xruns) xruns; again")
-                continue
-            }
-            return (InterBoxSkew(played, latency: Self.boxLatency), played)
-        }
-        preconditionFailure("unreachable")
-    }
-
     /// With 1 ms each way on both paths and a sender that answers probes, the boxes play each
     /// impulse within 0.5 ms of each other, and each within 0.5 ms of its stamp + latency (the
     /// bound cannot flake: a JACK period is 5.3 ms; the benchmark measures the microseconds).
@@ -53,7 +20,7 @@ extension EndToEndTests {
     func twoBoxesBehindSymmetricLinksPlayInStep() async throws {
         try #require(MultiHostBed.unavailable == nil, "\(MultiHostBed.unavailable ?? "")")
         let path = DelayRelay.Path(forward: .milliseconds(1), back: .milliseconds(1))
-        let (skew, played) = try await playOnTwoBoxes { bed in .unicast([(bed.address(ofBox: 0), MultiHostBed.port, path), (bed.address(ofBox: 1), MultiHostBed.port, path)]) }
+        let (skew, played, _) = try await TwoBoxScenario(links: .unicast(boxA: path, boxB: path)).run()
         expectInStep(skew, played, within: 500_000)
         for box in played {
             // Each box's mapping says how far off it may be: half the 2 ms round trip (and more
@@ -69,9 +36,7 @@ extension EndToEndTests {
         try #require(MultiHostBed.unavailable == nil, "\(MultiHostBed.unavailable ?? "")")
         let asymmetric = DelayRelay.Path(forward: .milliseconds(2), back: .microseconds(200))
         let symmetric = DelayRelay.Path(forward: .milliseconds(1), back: .milliseconds(1))
-        let (skew, played) = try await playOnTwoBoxes { bed in
-            .unicast([(bed.address(ofBox: 0), MultiHostBed.port, asymmetric), (bed.address(ofBox: 1), MultiHostBed.port, symmetric)])
-        }
+        let (skew, played, _) = try await TwoBoxScenario(links: .unicast(boxA: asymmetric, boxB: symmetric)).run()
         expectInStep(skew, played, within: 400_000, expectedSkew: 900_000, expectedError: [900_000, 0])
         // A's mapping cannot see the asymmetry, but its error bound covers it (half of 2.2 ms).
         let bound = played[0].hostClock("error_bound_nanoseconds") ?? 0
@@ -84,7 +49,7 @@ extension EndToEndTests {
     func twoBoxesOnOneMulticastGroupPlayInStep() async throws {
         try #require(MultiHostBed.unavailable == nil, "\(MultiHostBed.unavailable ?? "")")
         let path = DelayRelay.Path(forward: .milliseconds(1), back: .milliseconds(1))
-        let (skew, played) = try await playOnTwoBoxes({ _ in .multicast(group: MultiHostBed.group, port: MultiHostBed.port, path: path) }, multicast: true)
+        let (skew, played, _) = try await TwoBoxScenario(links: .multicast(path)).run()
         expectInStep(skew, played, within: 500_000)
         for box in played { #expect(box.hostClockMode == "two-way", "\(box.status)") }
     }
@@ -95,9 +60,7 @@ extension EndToEndTests {
     func aBoxWithAnOutputOffsetPlaysThatMuchLater() async throws {
         try #require(MultiHostBed.unavailable == nil, "\(MultiHostBed.unavailable ?? "")")
         let path = DelayRelay.Path(forward: .milliseconds(1), back: .milliseconds(1))
-        let (skew, played) = try await playOnTwoBoxes({ bed in
-            .unicast([(bed.address(ofBox: 0), MultiHostBed.port, path), (bed.address(ofBox: 1), MultiHostBed.port, path)])
-        }, boxArguments: [["--output-offset", "2ms"]])
+        let (skew, played, _) = try await TwoBoxScenario(links: .unicast(boxA: path, boxB: path), boxArguments: [["--output-offset", "2ms"]]).run()
         expectInStep(skew, played, within: 500_000, expectedSkew: 2_000_000, expectedError: [2_000_000, 0])
     }
 
@@ -109,9 +72,7 @@ extension EndToEndTests {
     func boxesOfASenderThatAnswersNoProbesPlayWithinThePathDelay(lead: String) async throws {
         try #require(MultiHostBed.unavailable == nil, "\(MultiHostBed.unavailable ?? "")")
         let path = DelayRelay.Path(forward: .milliseconds(1), back: .milliseconds(1))
-        let (skew, played) = try await playOnTwoBoxes({ bed in
-            .unicast([(bed.address(ofBox: 0), MultiHostBed.port, path), (bed.address(ofBox: 1), MultiHostBed.port, path)])
-        }, answersProbes: false, timing: [lead])
+        let (skew, played, _) = try await TwoBoxScenario(links: .unicast(boxA: path, boxB: path), answersProbes: false, timing: [lead]).run()
         expectInStep(skew, played, within: 500_000, expectedError: [1_000_000, 1_000_000])
         for box in played { #expect(box.hostClockMode == "one-way" && box.hostClock("error_bound_nanoseconds") == nil, "\(box.status)") }
     }
