@@ -9,7 +9,9 @@ import MultiHostBed
 // inter-box skew |A − B| of the same impulses, each box's presentation error against the
 // sender's timeline (played − (stamp + latency)), and each box's clock mapping as its /status
 // tells it (its error bound) beside its actual error (the bed knows the clocks' true offsets).
-// Needs root. BENCH_MULTIHOST_ONLY=jitter runs the scenarios whose names contain it.
+// Needs root. BENCH_MULTIHOST_ONLY=jitter runs the scenarios whose names contain it;
+// BENCH_MULTIHOST_BASELINE=PATH also runs each scenario with that jamplay (an earlier build), the
+// row after.
 
 if let missing = MultiHostBed.unavailable {
     print("MultiHostBenchmarks: \(missing)")
@@ -35,7 +37,15 @@ print("")
 print("| scenario | impulses | median \\|A − B\\| µs | p99 \\|A − B\\| µs | median A − B µs | A: median / p99 error µs | B: median / p99 error µs | A mapping: error / bound µs | B mapping: error / bound µs | runs |")
 print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 let only = ProcessInfo.processInfo.environment["BENCH_MULTIHOST_ONLY"]
-for (name, scenario) in scenarios where only.map({ name.contains($0) }) ?? true {
+let baseline = ProcessInfo.processInfo.environment["BENCH_MULTIHOST_BASELINE"]
+let runs = scenarios.filter { name, _ in only.map { name.contains($0) } ?? true }.flatMap { name, scenario in
+    [(name, scenario)] + (baseline.map { path in
+        var before = scenario
+        before.player = path
+        return [("\(name) — baseline", before)]
+    } ?? [])
+}
+for (name, scenario) in runs {
     do {
         let (skew, played, runs) = try await scenario.run()
         let errors = skew.presentationErrors.map { errors in

@@ -57,8 +57,10 @@ public struct HostClockMapping: Sendable {
         public var skewPPM: Double
         /// The smallest round trip seen (two-way only).
         public var bestRoundTrip: Nanoseconds?
-        /// Samples behind the estimate.
+        /// Samples behind the estimate (two-way: the best exchange of each bucket).
         public var samples: Int
+        /// Exchanges taken so far, kept or not.
+        public var exchangesTaken: Int
         /// How far off the mapping may be: two-way, half the round trip of the exchanges it is
         /// fitted through (their weighted mean: what any asymmetry of the paths can move it by);
         /// zero on this host; nil one-way, where the path delay, which one way cannot see, is in
@@ -97,6 +99,7 @@ public struct HostClockMapping: Sendable {
     private let isSameHost: Bool
     private var exchanges: [Sample] = []
     private var oneWayMinima: [Sample] = []
+    private var exchangesTaken = 0
     private var fit: Fit?
 
     /// Makes the mapping for a sender on this host (identity) or elsewhere (to be measured).
@@ -146,7 +149,7 @@ public struct HostClockMapping: Sendable {
             mode: mode, offset: Nanoseconds(isSameHost ? 0 : fit?.difference(at: newest) ?? 0),
             skewPPM: skew.isFinite ? skew : 0,
             bestRoundTrip: exchanges.map(\.roundTrip).min().map { Nanoseconds($0) },
-            samples: mode == .twoWay ? exchanges.count : oneWayMinima.count,
+            samples: mode == .twoWay ? exchanges.count : oneWayMinima.count, exchangesTaken: exchangesTaken,
             errorBound: isSameHost ? .zero : mode == .twoWay ? fit.flatMap { Nanoseconds(rounding: $0.errorBound) } : nil,
             residual: Nanoseconds(rounding: fit?.residual ?? 0) ?? .zero)
     }
@@ -164,6 +167,7 @@ public struct HostClockMapping: Sendable {
         // NTP: sender − local = ((t2 − t1) + (t3 − t4)) / 2 = (t2 − t1) − round trip / 2; we keep local − sender.
         let difference = roundTrip / 2 - apart.rawValue
         let sample = Sample(local: t4.rawValue, difference: difference, roundTrip: roundTrip)
+        exchangesTaken += 1
         let bucket = configuration.exchangeBucket.rawValue
         if let last = exchanges.last, last.local / bucket == sample.local / bucket {
             guard roundTrip < last.roundTrip else { return }

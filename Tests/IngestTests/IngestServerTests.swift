@@ -255,10 +255,10 @@ import Glibc
         let senderAhead: Int64 = 3_000_000_000
         let answerer = ProbeAnswerer(socket: socket, port: udp, clockAhead: Nanoseconds(senderAhead))
         defer { answerer.stop() }
-        _ = try await eventually(within: 60) { try await server.withTable { $0.activeSessions.first?.host.status.samples ?? 0 } >= 5 }
+        _ = try await eventually(within: 60) { try await server.withTable { $0.activeSessions.first?.host.status.exchangesTaken ?? 0 } >= 5 }
         let found = try await server.withTable { $0.activeSessions.first?.host.status }
         let status = try #require(found, "the session ended before five exchanges were kept")
-        #expect(status.samples >= 5)
+        #expect(status.exchangesTaken >= 5)
         #expect(status.mode == .twoWay)
         // Local − sender = −3 s, to within the round trip on loopback (well under a millisecond).
         #expect(abs(status.offset.rawValue + senderAhead) < 5_000_000)

@@ -87,6 +87,8 @@ import Glibc
         let first = try #require(sessions.first)
         #expect(first["session_id"] as? String == "kitchen")
         #expect((first["host_clock"] as? [String: Any])?["mode"] as? String == "same-host")
+        // On this host the sender's clock is ours: no error to bound.
+        #expect((first["host_clock"] as? [String: Any])?["error_bound_nanoseconds"] as? Int == 0)
         #expect(["offset-only", "drift"].contains((first["calibration"] as? [String: Any])?["mode"] as? String ?? ""))
         let streams = try #require(first["streams"] as? [[String: Any]])
         #expect(streams.count == 1 && streams.first?["sample_rate"] as? Int == 48_000)

@@ -39,7 +39,7 @@ import Glibc
         ])
         #expect(outcome.status == 0, "\(outcome.standardError)")
         let session = try await server.withTable { table in
-            table.session(keyID: "stage", "jamsend").map { ($0.isVerified, $0.streams["main"]?.ring.stored ?? 0, $0.host.status.samples) }
+            table.session(keyID: "stage", "jamsend").map { ($0.isVerified, $0.streams["main"]?.ring.stored ?? 0, $0.host.status.exchangesTaken) }
         }
         let (verified, stored, exchanges) = try #require(session)
         #expect(verified)

@@ -122,9 +122,10 @@ public final class MultiHostBed {
     /// own `boxArguments`, after `--listen` on the box's port or on the multicast group) and its probe; once all are
     /// recording and past the player's warm-up, `startSender` starts the sender; near the end of
     /// `seconds` of it each box's `/status` is read; then the boxes stop and hand back what they heard.
-    public func play(arguments: [String], boxArguments: [[String]] = [], multicast: Bool = false, seconds: Double,
+    /// `player` is the `jamplay` to run (nil: the one built beside this program).
+    public func play(arguments: [String], boxArguments: [[String]] = [], multicast: Bool = false, seconds: Double, player: String? = nil,
                      startSender: () throws -> Process) async throws -> [Played] {
-        let jamplay = try builtExecutable(named: "jamplay"), recorder = try builtExecutable(named: "RigRecorder")
+        let jamplay = try player ?? builtExecutable(named: "jamplay"), recorder = try builtExecutable(named: "RigRecorder")
         let warmUp = 2.5, tail = 3.0
         var running: [(process: Process, output: OutputFile)] = []
         defer {

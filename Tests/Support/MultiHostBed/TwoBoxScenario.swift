@@ -25,6 +25,8 @@ public struct TwoBoxScenario: Sendable {
     public var boxArguments: [[String]] = []
     /// How long the sender sends.
     public var seconds = 12
+    /// The `jamplay` the boxes run (nil: the one built beside this program).
+    public var player: String?
 
     /// Makes a scenario.
     public init(links: Links, answersProbes: Bool = true, timing: [String] = ["--capture"], boxArguments: [[String]] = [], seconds: Int = 12) {
@@ -53,7 +55,7 @@ public struct TwoBoxScenario: Sendable {
             let relay = try DelayRelay(bridgeAddress: MultiHostBed.bridgeAddress, delivery: delivery, answersProbes: answersProbes)
             defer { relay.stop() }
             let played = try await bed.play(arguments: ["--latency", "\(Self.latency.rawValue / 1_000_000)ms"], boxArguments: boxArguments,
-                                            multicast: multicast, seconds: Double(seconds)) {
+                                            multicast: multicast, seconds: Double(seconds), player: player) {
                 try Self.startSender(to: relay.senderPort, seconds: seconds, timing: timing)
             }
             let xruns = played.map(\.heard.rigXruns)
