@@ -35,6 +35,12 @@ public struct HostClockMapping: Sendable {
         public var roundTripSlack = Nanoseconds.microseconds(50)
         /// Exchanges are reduced to the one with the smallest round trip per bucket of this length.
         public var exchangeBucket = Nanoseconds.seconds(1)
+        /// An exchange further from the fit than half its round trip, the fit's error bound and
+        /// this cannot come from the clocks the fit describes; ``stepExchanges`` such in a row
+        /// mean the sender's clock stepped, and the fit starts again from them. (Larger than any
+        /// drift the fit could miss before it fits the drift: 100 ppm over 10 s.)
+        public var stepSlack = Nanoseconds.milliseconds(1)
+        public var stepExchanges = 3
         /// Exchanges slower than this are dropped: a probe answered after a second says nothing
         /// worth fitting (its offset is uncertain by half of it), and a run of only such exchanges
         /// (a stalled machine) must not become the estimate.
@@ -100,6 +106,8 @@ public struct HostClockMapping: Sendable {
     private var exchanges: [Sample] = []
     private var oneWayMinima: [Sample] = []
     private var exchangesTaken = 0
+    /// Exchanges in a row that disagree with the fit (see ``Configuration/stepSlack``).
+    private var stepped: [Sample] = []
     private var fit: Fit?
 
     /// Makes the mapping for a sender on this host (identity) or elsewhere (to be measured).
@@ -168,14 +176,29 @@ public struct HostClockMapping: Sendable {
         let difference = roundTrip / 2 - apart.rawValue
         let sample = Sample(local: t4.rawValue, difference: difference, roundTrip: roundTrip)
         exchangesTaken += 1
+        if !exchanges.isEmpty, let fit, let expected = fit.difference(at: sample.local),
+           abs(Double(difference) - Double(expected)) > Double(roundTrip) / 2 + fit.errorBound + Double(configuration.stepSlack.rawValue) {
+            // Held back until enough agree: one such exchange is a fluke, several a step.
+            stepped.append(sample)
+            guard stepped.count >= configuration.stepExchanges else { return }
+            exchanges.removeAll()
+            for sample in stepped { keep(sample) }
+            stepped.removeAll()
+        } else {
+            stepped.removeAll()
+            keep(sample)
+        }
+        refit()
+    }
+
+    /// Adds an exchange: the best of its bucket.
+    private mutating func keep(_ sample: Sample) {
         let bucket = configuration.exchangeBucket.rawValue
         if let last = exchanges.last, last.local / bucket == sample.local / bucket {
-            guard roundTrip < last.roundTrip else { return }
-            exchanges[exchanges.count - 1] = sample
+            if sample.roundTrip < last.roundTrip { exchanges[exchanges.count - 1] = sample }
         } else {
             Self.append(sample, to: &exchanges, limit: configuration.window)
         }
-        refit()
     }
 
     /// Takes a line's send time on the sender's CPU clock and its local arrival time (used until

@@ -165,4 +165,34 @@ import Testing
         }
         #expect(errors.max() ?? .max <= 150_000, "up to \(errors.max() ?? 0) ns off")
     }
+
+    /// The sender's clock steps 5 ms (a clock set, a host resumed) while exchanges go on: after
+    /// three exchanges that the fit could not have produced, the fit starts again from them, and
+    /// within a second the mapping is on the new clock; one such exchange alone moves nothing.
+    @Test func aStepOfTheSendersClockIsFollowedWithinASecond() {
+        var clock = RemoteClock(skewPPM: 20)
+        var mapping = HostClockMapping(sameHost: false)
+        var at = start
+        for _ in 0..<240 {
+            exchange(&mapping, clock, at: at, forward: 300_000, back: 300_000)
+            at += 250_000_000
+        }
+        // One exchange 5 ms off, then the clock as before: a fluke, left out.
+        var stepped = clock
+        stepped.offset += 5_000_000
+        exchange(&mapping, stepped, at: at, forward: 300_000, back: 300_000)
+        at += 250_000_000
+        #expect(error(mapping, clock, atLocal: at) <= 1_000)
+        for _ in 0..<4 {
+            exchange(&mapping, clock, at: at, forward: 300_000, back: 300_000)
+            at += 250_000_000
+        }
+        clock = stepped
+        for _ in 0..<4 {
+            exchange(&mapping, clock, at: at, forward: 300_000, back: 300_000)
+            at += 250_000_000
+        }
+        // (The new fit has no drift yet: 20 ppm over the second since the step.)
+        #expect(error(mapping, clock, atLocal: at) <= 20_000, "\(error(mapping, clock, atLocal: at)) ns off the stepped clock")
+    }
 }

@@ -43,6 +43,16 @@ extension EndToEndTests {
         #expect(bound >= 1_100_000 && bound >= (InterBoxSkew.quantile(skew.presentationErrors[0], 0.5) ?? .infinity), "\(played[0].status)")
     }
 
+    /// With 1 ms ± 1 ms each way (uniform, every datagram) the boxes still play in step: their
+    /// mappings are fitted through the exchanges of the shortest round trips.
+    @Test(.enabled(if: getuid() == 0, "network and time namespaces need root (CI runs as root)"))
+    func twoBoxesBehindJitteryLinksPlayInStep() async throws {
+        try #require(MultiHostBed.unavailable == nil, "\(MultiHostBed.unavailable ?? "")")
+        let path = DelayRelay.Path(forward: .milliseconds(1), back: .milliseconds(1), jitter: .milliseconds(1))
+        let (skew, played, _) = try await TwoBoxScenario(links: .unicast(boxA: path, boxB: path)).run()
+        expectInStep(skew, played, within: 500_000)
+    }
+
     /// One multicast datagram reaches both boxes (a group joined by both, over a bridge); each
     /// probes the sender on its own, and they play in step.
     @Test(.enabled(if: getuid() == 0, "network and time namespaces need root (CI runs as root)"))
