@@ -249,12 +249,13 @@ public struct HostClockMapping: Sendable {
         let scale = Double(max(Int64(Double(best) * configuration.roundTripTolerance), configuration.roundTripSlack.rawValue, 1))
         let weights = exchanges.map { 1 / ((1 + Double($0.roundTrip - best) / scale) * (1 + Double($0.roundTrip - best) / scale)) }
         let total = weights.reduce(0, +)
-        // Differences from the first sample's, so that sums of squares keep their precision.
+        // Differences from the first sample's, so that sums of squares keep their precision (in
+        // Double: two differences from the wire can be further apart than Int64 holds).
         let base = exchanges[0].difference
         var meanX = 0.0, meanY = 0.0, meanRoundTrip = 0.0
         for (sample, weight) in zip(exchanges, weights) {
             meanX += weight * Double(sample.local - reference)
-            meanY += weight * Double(sample.difference - base)
+            meanY += weight * (Double(sample.difference) - Double(base))
             meanRoundTrip += weight * Double(sample.roundTrip)
         }
         meanX /= total
@@ -263,7 +264,7 @@ public struct HostClockMapping: Sendable {
         for (sample, weight) in zip(exchanges, weights) {
             let dx = Double(sample.local - reference) - meanX
             sxx += weight * dx * dx
-            sxy += weight * dx * (Double(sample.difference - base) - meanY)
+            sxy += weight * dx * ((Double(sample.difference) - Double(base)) - meanY)
         }
         let slope = fitsDrift && sxx > 0 ? sxy / sxx : 0
         var next = Fit(reference: reference, atReference: Double(base) + meanY - slope * meanX, slope: slope)
@@ -287,9 +288,10 @@ public struct HostClockMapping: Sendable {
     /// edge above the samples' mean time (or, without drift, the lowest sample's level).
     private static func lowerEnvelope(_ samples: [Sample], reference: Int64, fitsDrift: Bool) -> Fit {
         let meanX = samples.reduce(0) { $0 + Double($1.local - reference) } / Double(max(1, samples.count))
-        // Heights above the lowest sample, so that the hull's arithmetic keeps its precision.
+        // Heights above the lowest sample, so that the hull's arithmetic keeps its precision (in
+        // Double, as above).
         let base = samples.map(\.difference).min() ?? 0
-        let points = samples.map { (x: Double($0.local - reference), y: Double($0.difference - base)) }.sorted { $0.x < $1.x }
+        let points = samples.map { (x: Double($0.local - reference), y: Double($0.difference) - Double(base)) }.sorted { $0.x < $1.x }
         guard fitsDrift, points.count >= 2 else { return Fit(reference: reference, atReference: Double(base), slope: 0) }
         var hull: [(x: Double, y: Double)] = []
         for point in points {

@@ -90,6 +90,15 @@ import Testing
                 #expect(mapping.status.skewPPM.isFinite)
             }
         }
+        // One way only (exchanges take over from it above): minima at both ends of the range,
+        // seconds apart, so that their envelope is fitted with its drift.
+        var oneWay = HostClockMapping(sameHost: false)
+        for (index, difference) in [Self.limit, -Self.limit, 0, Self.limit - 1, -Self.limit + 1, 1].enumerated() {
+            let arrival = Int64(index) * 20_000_000_000
+            oneWay.addOneWay(senderTime: Nanoseconds(arrival - difference), arrival: Nanoseconds(arrival))
+            #expect(Self.isSane(oneWay.localTime(forSenderTime: Nanoseconds(arrival))))
+            #expect(oneWay.status.skewPPM.isFinite)
+        }
     }
 
     @Test func theWholeChainGivesLocalTimesWithinRangeOrNothing() {
