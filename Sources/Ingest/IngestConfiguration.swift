@@ -16,9 +16,9 @@ public struct IngestConfiguration: Sendable {
     public var sessionTimeout = Nanoseconds.seconds(5)
     /// A TCP connection that sends nothing for this long is closed.
     public var idleConnectionTimeout = Nanoseconds.seconds(30)
-    /// How often remote senders are sent a `clock_probe`: four a second keep enough exchanges
-    /// with the shortest round trips (the ones the two-way mapping is fitted through) on a
-    /// jittery network. A new remote session's first probe goes at once.
+    /// How often remote senders are sent a `clock_probe`: four a second give the two-way mapping
+    /// enough exchanges with short round trips on a jittery network. A new remote session's
+    /// first probe goes at once.
     public var probeInterval = Nanoseconds.milliseconds(250)
     /// `--allow`: the addresses senders may use (nil: any). Anything from elsewhere is dropped
     /// unread and counted; TCP connections from elsewhere are closed at once.

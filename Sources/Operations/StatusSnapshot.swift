@@ -50,8 +50,9 @@ public struct StatusSnapshot: Codable, Sendable {
         public var offsetNanoseconds: Int64, skewPPM: Double
         /// Smallest round trip of the exchanges, nanoseconds (two-way only).
         public var bestRoundTripNanoseconds: Int64?
-        /// How far off the mapping may be, nanoseconds: two-way, half the largest round trip it is
-        /// fitted through; 0 on this host; absent one-way (the unseen path delay is in the offset).
+        /// How far off the mapping may be, nanoseconds: two-way, half the round trip of the
+        /// exchanges it is fitted through (weighted); 0 on this host; absent one-way (the unseen
+        /// path delay is in the offset).
         public var errorBoundNanoseconds: Int64?
         /// How far its samples lie from it (root mean square), nanoseconds.
         public var residualNanoseconds: Int64

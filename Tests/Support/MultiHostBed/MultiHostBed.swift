@@ -42,17 +42,14 @@ public final class MultiHostBed {
         public var log: String
 
         /// A number of its first session's `host_clock` in ``status`` (`offset_nanoseconds`, `error_bound_nanoseconds`, …).
-        public func hostClock(_ field: String) -> Double? {
-            guard let document = try? JSONSerialization.jsonObject(with: Data(status.utf8)) as? [String: Any],
-                  let sessions = document["sessions"] as? [[String: Any]], let clock = sessions.first?["host_clock"] as? [String: Any] else { return nil }
-            return (clock[field] as? NSNumber)?.doubleValue
-        }
+        public func hostClock(_ field: String) -> Double? { (hostClock?[field] as? NSNumber)?.doubleValue }
 
         /// Its first session's `host_clock` mode (`two-way`, `one-way`, …).
-        public var hostClockMode: String? {
-            guard let document = try? JSONSerialization.jsonObject(with: Data(status.utf8)) as? [String: Any],
-                  let sessions = document["sessions"] as? [[String: Any]], let clock = sessions.first?["host_clock"] as? [String: Any] else { return nil }
-            return clock["mode"] as? String
+        public var hostClockMode: String? { hostClock?["mode"] as? String }
+
+        private var hostClock: [String: Any]? {
+            let document = try? JSONSerialization.jsonObject(with: Data(status.utf8)) as? [String: Any]
+            return ((document?["sessions"] as? [[String: Any]])?.first)?["host_clock"] as? [String: Any]
         }
     }
 
