@@ -97,11 +97,22 @@ public final class IngestServer: Sendable {
         }
         let table = self.table, clock = self.clock, replies = self.replyChannels
         loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in table.value.expire(now: clock.now()) }
-        let interval = TimeAmount.nanoseconds(configuration.probeInterval.rawValue)
-        loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
-            for (source, line) in table.value.probes(now: clock.now()) { Self.send(line, to: source, replies: replies.value) }
-        }
+        Self.probe(table: table, clock: clock, replies: replies, loop: loop, every: configuration.probeInterval, after: configuration.probeInterval)
         return (tcpPort, udpPort)
+    }
+
+    /// Probes every remote session, and again `interval` later — or, while there is none, four
+    /// intervals later (a second at the defaults), so that an idle player does not wake four
+    /// times a second for nothing; a new remote session's first probe goes at once anyway (the
+    /// session table sends it).
+    private static func probe(table: NIOLoopBoundBox<SessionTable>, clock: any MonotonicClock, replies: NIOLoopBoundBox<[SourceKey: any Channel]>,
+                              loop: any EventLoop, every interval: Nanoseconds, after delay: Nanoseconds) {
+        loop.scheduleTask(in: .nanoseconds(delay.rawValue)) {
+            let probes = table.value.probes(now: clock.now())
+            for (source, line) in probes { send(line, to: source, replies: replies.value) }
+            probe(table: table, clock: clock, replies: replies, loop: loop, every: interval,
+                  after: probes.isEmpty ? Nanoseconds(interval.rawValue * 4) : interval)
+        }
     }
 
     private static let udpReplyKey = SourceKey(transport: .udp, address: "", port: 0)
