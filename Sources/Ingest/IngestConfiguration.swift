@@ -18,7 +18,7 @@ public struct IngestConfiguration: Sendable {
     public var idleConnectionTimeout = Nanoseconds.seconds(30)
     /// How often remote senders are sent a `clock_probe`: four a second give the two-way mapping
     /// enough exchanges with short round trips on a jittery network. A new remote session's
-    /// first probe goes at once; while none plays, the probe task wakes every four intervals.
+    /// first probe goes at once; while none plays, the table's timer wakes every four intervals.
     public var probeInterval = Nanoseconds.milliseconds(250)
     /// `--allow`: the addresses senders may use (nil: any). Anything from elsewhere is dropped
     /// unread and counted; TCP connections from elsewhere are closed at once.

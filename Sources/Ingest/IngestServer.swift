@@ -96,22 +96,35 @@ public final class IngestServer: Sendable {
             try await loop.submit { replies.value[Self.udpReplyKey] = channel }.get()
         }
         let table = self.table, clock = self.clock, replies = self.replyChannels
-        loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in table.value.expire(now: clock.now()) }
-        Self.probe(table: table, clock: clock, replies: replies, loop: loop, every: configuration.probeInterval, after: configuration.probeInterval)
+        let start = clock.now()
+        Self.tend(table: table, clock: clock, replies: replies, loop: loop, every: configuration.probeInterval,
+                  nextProbe: start + configuration.probeInterval, nextExpiry: start + .seconds(1))
         return (tcpPort, udpPort)
     }
 
-    /// Probes every remote session, and again `interval` later — or, while there is none, four
-    /// intervals later (a second at the defaults), so that an idle player does not wake four
-    /// times a second for nothing; a new remote session's first probe goes at once anyway (the
-    /// session table sends it).
-    private static func probe(table: NIOLoopBoundBox<SessionTable>, clock: any MonotonicClock, replies: NIOLoopBoundBox<[SourceKey: any Channel]>,
-                              loop: any EventLoop, every interval: Nanoseconds, after delay: Nanoseconds) {
-        loop.scheduleTask(in: .nanoseconds(delay.rawValue)) {
-            let probes = table.value.probes(now: clock.now())
-            for (source, line) in probes { send(line, to: source, replies: replies.value) }
-            probe(table: table, clock: clock, replies: replies, loop: loop, every: interval,
-                  after: probes.isEmpty ? Nanoseconds(interval.rawValue * 4) : interval)
+    /// The session table's timed work, on one timer: it ends the sessions gone silent (once a
+    /// second) and probes every remote session every `interval` — while there is none to probe,
+    /// it looks again with the next expiry, or four intervals later if that is sooner — so that an
+    /// idle player's event loop wakes once a second at the defaults; a new remote session's first
+    /// probe goes at once anyway (the table sends it).
+    private static func tend(table: NIOLoopBoundBox<SessionTable>, clock: any MonotonicClock, replies: NIOLoopBoundBox<[SourceKey: any Channel]>,
+                             loop: any EventLoop, every interval: Nanoseconds, nextProbe: Nanoseconds, nextExpiry: Nanoseconds) {
+        let now = clock.now()
+        let next = min(nextProbe, nextExpiry)
+        loop.scheduleTask(in: .nanoseconds(max(0, (next - now).rawValue))) {
+            let now = clock.now()
+            var (nextProbe, nextExpiry) = (nextProbe, nextExpiry)
+            if now >= nextExpiry {
+                table.value.expire(now: now)
+                nextExpiry = now + .seconds(1)
+            }
+            if now >= nextProbe {
+                let probes = table.value.probes(now: now)
+                for (source, line) in probes { send(line, to: source, replies: replies.value) }
+                // Idle: with the next expiry (at the defaults), one wake for both.
+                nextProbe = probes.isEmpty ? min(now + Nanoseconds(interval.rawValue * 4), nextExpiry) : now + interval
+            }
+            tend(table: table, clock: clock, replies: replies, loop: loop, every: interval, nextProbe: nextProbe, nextExpiry: nextExpiry)
         }
     }
 

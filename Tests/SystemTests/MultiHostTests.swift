@@ -44,13 +44,15 @@ extension EndToEndTests {
     }
 
     /// With 1 ms ± 1 ms each way (uniform, every datagram) the boxes still play in step: their
-    /// mappings are fitted through the exchanges of the shortest round trips.
+    /// mappings are fitted through the exchanges of the shortest round trips. (Within 0.8 ms: an
+    /// exchange may be off by half its round trip, up to 2 ms here, and debug builds on two busy
+    /// cores time their echoes less well; 0.25 ms was the most seen, the benchmark's medians 0.1.)
     @Test(.enabled(if: getuid() == 0, "network and time namespaces need root (CI runs as root)"))
     func twoBoxesBehindJitteryLinksPlayInStep() async throws {
         try #require(MultiHostBed.unavailable == nil, "\(MultiHostBed.unavailable ?? "")")
         let path = DelayRelay.Path(forward: .milliseconds(1), back: .milliseconds(1), jitter: .milliseconds(1))
         let (skew, played, _) = try await TwoBoxScenario(links: .unicast(boxA: path, boxB: path)).run()
-        expectInStep(skew, played, within: 500_000)
+        expectInStep(skew, played, within: 800_000)
     }
 
     /// One multicast datagram reaches both boxes (a group joined by both, over a bridge); each
