@@ -16,7 +16,8 @@ RUN_PACKAGES := libasound2-dev libsamplerate0-dev
 SENDER_PACKAGES := libvulkan-dev mesa-vulkan-drivers glslang-tools
 RIG_PACKAGES := jackd2 libasound2-plugins libjack-jackd2-dev
 # systemd-analyze checks the service unit (its hardening score, and with strace the system calls the
-# player makes against its filter); ip (iproute2) sets up the multicast test's network namespace.
+# player makes against its filter); ip (iproute2) sets up the network namespaces of the multicast
+# test and of the multi-host bed (util-linux's unshare, essential, their time namespaces).
 TEST_PACKAGES := $(RUN_PACKAGES) $(SENDER_PACKAGES) $(RIG_PACKAGES) systemd strace iproute2 espeak-ng sox
 BENCH_PACKAGES := $(RUN_PACKAGES) $(SENDER_PACKAGES) $(RIG_PACKAGES) alsa-utils zita-njbridge g++ libsimdjson-dev valgrind binutils \
 	libopus-dev espeak-ng sox

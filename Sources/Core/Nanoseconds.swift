@@ -73,3 +73,13 @@ extension Nanoseconds {
         self.init(Int64(nanoseconds.rounded()))
     }
 }
+
+extension Nanoseconds {
+    /// Parses a duration that may be negative: ``init(duration:)`` after an optional `-`
+    /// (`"-2ms"`), as an offset is written.
+    public init?(signedDuration text: String) {
+        let negative = text.hasPrefix("-")
+        guard let magnitude = Nanoseconds(duration: negative ? String(text.dropFirst()) : text) else { return nil }
+        self = negative ? -magnitude : magnitude
+    }
+}

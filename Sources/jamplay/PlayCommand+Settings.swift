@@ -57,12 +57,9 @@ extension PlayCommand {
               latencyValue >= .zero, latencyValue <= .seconds(2) else {
             throw ValidationError("--latency \(latency): expected a duration such as 20ms, up to 2s, or auto")
         }
-        let negativeOffset = outputOffset.hasPrefix("-")
-        guard let offsetMagnitude = Nanoseconds(duration: negativeOffset ? String(outputOffset.dropFirst()) : outputOffset),
-              offsetMagnitude <= .seconds(1) else {
+        guard let offsetValue = Nanoseconds(signedDuration: outputOffset), (-Nanoseconds.seconds(1)...Nanoseconds.seconds(1)).contains(offsetValue) else {
             throw ValidationError("--output-offset \(outputOffset): expected a duration such as 2ms or -1.5ms, within ±1s")
         }
-        let offsetValue = negativeOffset ? -offsetMagnitude : offsetMagnitude
         guard offsetValue == .zero || !automatic else {
             throw ValidationError("--output-offset needs a fixed --latency: with auto each box chooses its own latency, so boxes would not play in step anyway")
         }

@@ -128,11 +128,10 @@ struct Jamsend: ParsableCommand {
 
     /// A duration option: `10s`, `250ms`, `500us`, `0`; negative only where `signed`.
     static func duration(_ text: String, _ name: String, signed: Bool = false) throws -> Nanoseconds {
-        let negative = signed && text.hasPrefix("-")
-        guard let value = Nanoseconds(duration: negative ? String(text.dropFirst()) : text) else {
+        guard let value = signed ? Nanoseconds(signedDuration: text) : Nanoseconds(duration: text) else {
             throw ValidationError("\(name) \(text): expected a duration such as 5ms, 1s or 250us")
         }
-        return negative ? -value : value
+        return value
     }
 
     static func report(_ line: String) {

@@ -35,6 +35,12 @@ import Testing
         #expect(Nanoseconds(duration: text) == nil)
     }
 
+    @Test func offsetsMayBeNegative() {
+        #expect(Nanoseconds(signedDuration: "-2ms") == Nanoseconds(-2_000_000))
+        #expect(Nanoseconds(signedDuration: "1.5ms") == Nanoseconds(1_500_000))
+        #expect(Nanoseconds(signedDuration: "--2ms") == nil && Nanoseconds(signedDuration: "-") == nil)
+    }
+
     @Test(arguments: [("1MiB", 1_048_576), ("64KiB", 65_536), ("64 KiB", 65_536), ("1MB", 1_000_000), ("64kB", 64_000), ("512B", 512),
                       ("4096", 4_096), ("1.5KiB", 1_536), ("2GiB", 2_147_483_648)])
     func sizesAreReadWithTheirUnits(text: String, bytes: Int) {

@@ -13,14 +13,23 @@ import Glibc
 /// serialized end-to-end suite: these are timing tests on the shared cores. They need root; CI
 /// runs as root, so there they always run.
 extension EndToEndTests {
+    /// 1 ms each way.
+    static let oneEachWay = DelayRelay.Path(forward: .milliseconds(1), back: .milliseconds(1))
+
+    /// Plays `scenario` once the bed can be made here (where it cannot, the test fails: it runs
+    /// only as root, and then must run).
+    func play(_ scenario: TwoBoxScenario) async throws -> (InterBoxSkew, [MultiHostBed.Played]) {
+        try #require(MultiHostBed.unavailable == nil, "\(MultiHostBed.unavailable ?? "")")
+        let (skew, played, _) = try await scenario.run()
+        return (skew, played)
+    }
+
     /// With 1 ms each way on both paths and a sender that answers probes, the boxes play each
     /// impulse within 0.5 ms of each other, and each within 0.5 ms of its stamp + latency (the
     /// bound cannot flake: a JACK period is 5.3 ms; the benchmark measures the microseconds).
-    @Test(.enabled(if: getuid() == 0, "network and time namespaces need root (CI runs as root)"))
+    @Test(.needsRoot)
     func twoBoxesBehindSymmetricLinksPlayInStep() async throws {
-        try #require(MultiHostBed.unavailable == nil, "\(MultiHostBed.unavailable ?? "")")
-        let path = DelayRelay.Path(forward: .milliseconds(1), back: .milliseconds(1))
-        let (skew, played, _) = try await TwoBoxScenario(links: .unicast(boxA: path, boxB: path)).run()
+        let (skew, played) = try await play(TwoBoxScenario(links: .unicast(boxA: Self.oneEachWay, boxB: Self.oneEachWay)))
         expectInStep(skew, played, within: 500_000)
         for box in played {
             // Each box's mapping says how far off it may be: half the 2 ms round trip (and more
@@ -31,12 +40,10 @@ extension EndToEndTests {
 
     /// With 2 ms to box A and 0.2 ms back (box B: 1 ms each way), A's two-way mapping is off by
     /// half the asymmetry, as any two-way method's: A plays 0.9 ms after B, B on time.
-    @Test(.enabled(if: getuid() == 0, "network and time namespaces need root (CI runs as root)"))
+    @Test(.needsRoot)
     func anAsymmetricLinkMovesItsBoxByHalfTheAsymmetry() async throws {
-        try #require(MultiHostBed.unavailable == nil, "\(MultiHostBed.unavailable ?? "")")
         let asymmetric = DelayRelay.Path(forward: .milliseconds(2), back: .microseconds(200))
-        let symmetric = DelayRelay.Path(forward: .milliseconds(1), back: .milliseconds(1))
-        let (skew, played, _) = try await TwoBoxScenario(links: .unicast(boxA: asymmetric, boxB: symmetric)).run()
+        let (skew, played) = try await play(TwoBoxScenario(links: .unicast(boxA: asymmetric, boxB: Self.oneEachWay)))
         expectInStep(skew, played, within: 400_000, expectedSkew: 900_000, expectedError: [900_000, 0])
         // A's mapping cannot see the asymmetry, but its error bound covers it (half of 2.2 ms).
         let bound = played[0].hostClock("error_bound_nanoseconds") ?? 0
@@ -47,32 +54,27 @@ extension EndToEndTests {
     /// mappings are fitted through the exchanges of the shortest round trips. (Within 0.8 ms: an
     /// exchange may be off by half its round trip, up to 2 ms here, and debug builds on two busy
     /// cores time their echoes less well; 0.25 ms was the most seen, the benchmark's medians 0.1.)
-    @Test(.enabled(if: getuid() == 0, "network and time namespaces need root (CI runs as root)"))
+    @Test(.needsRoot)
     func twoBoxesBehindJitteryLinksPlayInStep() async throws {
-        try #require(MultiHostBed.unavailable == nil, "\(MultiHostBed.unavailable ?? "")")
-        let path = DelayRelay.Path(forward: .milliseconds(1), back: .milliseconds(1), jitter: .milliseconds(1))
-        let (skew, played, _) = try await TwoBoxScenario(links: .unicast(boxA: path, boxB: path)).run()
+        let jittery = DelayRelay.Path(forward: .milliseconds(1), back: .milliseconds(1), jitter: .milliseconds(1))
+        let (skew, played) = try await play(TwoBoxScenario(links: .unicast(boxA: jittery, boxB: jittery)))
         expectInStep(skew, played, within: 800_000)
     }
 
     /// One multicast datagram reaches both boxes (a group joined by both, over a bridge); each
     /// probes the sender on its own, and they play in step.
-    @Test(.enabled(if: getuid() == 0, "network and time namespaces need root (CI runs as root)"))
+    @Test(.needsRoot)
     func twoBoxesOnOneMulticastGroupPlayInStep() async throws {
-        try #require(MultiHostBed.unavailable == nil, "\(MultiHostBed.unavailable ?? "")")
-        let path = DelayRelay.Path(forward: .milliseconds(1), back: .milliseconds(1))
-        let (skew, played, _) = try await TwoBoxScenario(links: .multicast(path)).run()
+        let (skew, played) = try await play(TwoBoxScenario(links: .multicast(Self.oneEachWay)))
         expectInStep(skew, played, within: 500_000)
         for box in played { #expect(box.hostClockMode == "two-way", "\(box.status)") }
     }
 
     /// A box whose speaker is heard 2 ms sooner than the other's is set 2 ms later
     /// (`--output-offset 2ms`): it plays 2 ms after the other.
-    @Test(.enabled(if: getuid() == 0, "network and time namespaces need root (CI runs as root)"))
+    @Test(.needsRoot)
     func aBoxWithAnOutputOffsetPlaysThatMuchLater() async throws {
-        try #require(MultiHostBed.unavailable == nil, "\(MultiHostBed.unavailable ?? "")")
-        let path = DelayRelay.Path(forward: .milliseconds(1), back: .milliseconds(1))
-        let (skew, played, _) = try await TwoBoxScenario(links: .unicast(boxA: path, boxB: path), boxArguments: [["--output-offset", "2ms"]]).run()
+        let (skew, played) = try await play(TwoBoxScenario(links: .unicast(boxA: Self.oneEachWay, boxB: Self.oneEachWay), boxArguments: [["--output-offset", "2ms"]]))
         expectInStep(skew, played, within: 500_000, expectedSkew: 2_000_000, expectedError: [2_000_000, 0])
     }
 
@@ -80,11 +82,9 @@ extension EndToEndTests {
     /// after it: each box maps its clock one way, from what it stamps as it sends (calibration
     /// blocks), so it plays within the path's delay (1 ms) after stamp + latency, however far
     /// ahead or behind the frames come.
-    @Test(.enabled(if: getuid() == 0, "network and time namespaces need root (CI runs as root)"), arguments: ["--lead=20ms", "--lead=-10ms"])
+    @Test(.needsRoot, arguments: ["--lead=20ms", "--lead=-10ms"])
     func boxesOfASenderThatAnswersNoProbesPlayWithinThePathDelay(lead: String) async throws {
-        try #require(MultiHostBed.unavailable == nil, "\(MultiHostBed.unavailable ?? "")")
-        let path = DelayRelay.Path(forward: .milliseconds(1), back: .milliseconds(1))
-        let (skew, played, _) = try await TwoBoxScenario(links: .unicast(boxA: path, boxB: path), answersProbes: false, timing: [lead]).run()
+        let (skew, played) = try await play(TwoBoxScenario(links: .unicast(boxA: Self.oneEachWay, boxB: Self.oneEachWay), answersProbes: false, timing: [lead]))
         expectInStep(skew, played, within: 500_000, expectedError: [1_000_000, 1_000_000])
         for box in played { #expect(box.hostClockMode == "one-way" && box.hostClock("error_bound_nanoseconds") == nil, "\(box.status)") }
     }
@@ -102,4 +102,9 @@ extension EndToEndTests {
             #expect(abs((InterBoxSkew.quantile(errors, 0.5) ?? .infinity) - expectedError[box]) <= bound, "box \(box): \(summary)", sourceLocation: sourceLocation)
         }
     }
+}
+
+extension Trait where Self == ConditionTrait {
+    /// Network and time namespaces need root; CI runs as root.
+    static var needsRoot: Self { .enabled(if: getuid() == 0, "network and time namespaces need root (CI runs as root)") }
 }

@@ -1,6 +1,7 @@
 import Core
 import Foundation
 import Synchronization
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -34,16 +35,12 @@ public final class DelayRelay: @unchecked Sendable {
     public enum Delivery: Sendable {
         /// To each box (IPv4 address, port), on its own path.
         case unicast([(address: String, port: UInt16, path: Path)])
-        /// Once to a multicast group on the bridge, on one path; `boxes` are the addresses the
-        /// probes come from.
+        /// Once to a multicast group on the bridge, on one path (each box's probes too).
         case multicast(group: String, port: UInt16, path: Path)
     }
 
     /// The loopback port the sender sends to.
     public let senderPort: UInt16
-    /// Probes passed on to the sender, and echoes passed back.
-    public var probesPassed: Int { counts.withLock { $0.probes } }
-    public var echoesPassed: Int { counts.withLock { $0.echoes } }
 
     private let senderSocket: Int32
     private let boxSocket: Int32
@@ -51,7 +48,6 @@ public final class DelayRelay: @unchecked Sendable {
     private let answersProbes: Bool
     private let stopRequested = Atomic(false)
     private let done = DispatchSemaphore(value: 0)
-    private let counts = Mutex((probes: 0, echoes: 0))
 
     /// Opens the relay's sockets and starts its thread. `bridgeAddress` is this host's address on
     /// the boxes' network; with `answersProbes` false, probes are dropped (a sender that does not
@@ -144,23 +140,21 @@ public final class DelayRelay: @unchecked Sendable {
                 if descriptor.fd == senderSocket {
                     sender = source
                     if Self.contains(bytes, "\"clock_echo\""), let sent = Self.probeSent(in: bytes), let box = probeSources[sent] {
-                        counts.withLock { $0.echoes += 1 }
                         let path = self.path(of: box)
                         hold(bytes, on: boxSocket, to: box, after: path.forward, jitter: path.jitter)
                         continue
                     }
                     switch delivery {
                     case .unicast(let boxes):
-                        for box in boxes { hold(bytes, on: boxSocket, to: Self.address(box.address, box.port), after: box.path.forward, jitter: box.path.jitter) }
+                        for box in boxes { hold(bytes, on: boxSocket, to: LoopbackSockets.address(port: Int(box.port), host: box.address), after: box.path.forward, jitter: box.path.jitter) }
                     case .multicast(let group, let port, let path):
-                        hold(bytes, on: boxSocket, to: Self.address(group, port), after: path.forward, jitter: path.jitter)
+                        hold(bytes, on: boxSocket, to: LoopbackSockets.address(port: Int(port), host: group), after: path.forward, jitter: path.jitter)
                     }
                 } else if let sender, answersProbes {
                     if let sent = Self.probeSent(in: bytes) {
                         if probeSources.count > 4_096 { probeSources.removeAll() }
                         probeSources[sent] = source
                     }
-                    counts.withLock { $0.probes += 1 }
                     let path = self.path(of: source)
                     hold(bytes, on: senderSocket, to: sender, after: path.back, jitter: path.jitter)
                 }
@@ -173,13 +167,13 @@ public final class DelayRelay: @unchecked Sendable {
         switch delivery {
         case .multicast(_, _, let path): return path
         case .unicast(let boxes):
-            return boxes.first { Self.address($0.address, $0.port).sin_addr.s_addr == address.sin_addr.s_addr }?.path ?? Path(forward: .zero, back: .zero)
+            return boxes.first { LoopbackSockets.address(port: Int($0.port), host: $0.address).sin_addr.s_addr == address.sin_addr.s_addr }?.path ?? Path(forward: .zero, back: .zero)
         }
     }
 
     private static func boundSocket(_ host: String) throws -> Int32 {
         let descriptor = socket(AF_INET, Int32(SOCK_DGRAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
-        var address = Self.address(host, 0)
+        var address = LoopbackSockets.address(port: 0, host: host)
         let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
         guard descriptor >= 0, bound == 0 else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: "relay: cannot bind \(host): \(String(cString: strerror(errno)))"])
@@ -187,29 +181,13 @@ public final class DelayRelay: @unchecked Sendable {
         return descriptor
     }
 
-    private static func address(_ host: String, _ port: UInt16) -> sockaddr_in {
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        inet_pton(AF_INET, host, &address.sin_addr)
-        return address
-    }
-
-    private static func contains(_ bytes: [UInt8], _ text: String) -> Bool { range(of: Array(text.utf8), in: bytes) != nil }
+    private static func contains(_ bytes: [UInt8], _ text: String) -> Bool { bytes.firstRange(of: Array(text.utf8)) != nil }
 
     /// The digits of `"probe_sent":N` in a probe or echo line.
     private static func probeSent(in bytes: [UInt8]) -> String? {
-        guard let range = range(of: Array("\"probe_sent\":".utf8), in: bytes) else { return nil }
+        guard let range = bytes.firstRange(of: Array("\"probe_sent\":".utf8)) else { return nil }
         let digits = bytes[range.upperBound...].prefix { $0 == UInt8(ascii: "-") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
         return digits.isEmpty ? nil : String(decoding: digits, as: UTF8.self)
-    }
-
-    private static func range(of needle: [UInt8], in bytes: [UInt8]) -> Range<Int>? {
-        guard needle.count <= bytes.count else { return nil }
-        for start in 0...(bytes.count - needle.count) where bytes[start] == needle[0] && bytes[start..<start + needle.count].elementsEqual(needle) {
-            return start..<start + needle.count
-        }
-        return nil
     }
 }
 

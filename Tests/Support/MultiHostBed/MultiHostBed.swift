@@ -59,8 +59,8 @@ public final class MultiHostBed {
         for tool in ["/usr/sbin/ip", "/usr/bin/unshare", "/usr/bin/jackd", "/usr/bin/jack_lsp"] where !FileManager.default.isExecutableFile(atPath: tool) {
             return "\(tool) is missing (Debian: iproute2, util-linux, jackd2; make test installs them)"
         }
-        if let failure = try? shell("unshare --time --monotonic 1 --fork true", check: false), !failure.isEmpty {
-            return "unshare --time fails here (a kernel without time namespaces?): \(failure)"
+        if let probe = try? shell("unshare --time --monotonic 1 --fork true"), probe.status != 0 {
+            return "unshare --time fails here (a kernel without time namespaces?): exit \(probe.status) \(probe.output)"
         }
         return nil
     }()
@@ -101,7 +101,8 @@ public final class MultiHostBed {
 
                 """
         }
-        _ = try Self.shell(script)
+        let made = try Self.shell(script)
+        guard made.status == 0 else { throw CocoaError(.executableLoad, userInfo: [NSLocalizedDescriptionKey: "\(script): \(made.output)"]) }
     }
 
     deinit { tearDown() }
@@ -189,10 +190,9 @@ public final class MultiHostBed {
 
     // MARK: - Shell
 
-    /// Runs `script` with bash; its output. With `check`, a failure throws; without, the output
-    /// of a failure is returned and a success gives "".
+    /// Runs `script` with bash: its exit status and what it printed.
     @discardableResult
-    static func shell(_ script: String, check: Bool = true) throws -> String {
+    static func shell(_ script: String) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         process.arguments = ["-c", script]
@@ -201,17 +201,13 @@ public final class MultiHostBed {
         process.standardError = output.handle
         try process.run()
         process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            if check { throw CocoaError(.executableLoad, userInfo: [NSLocalizedDescriptionKey: "\(script): \(output.text)"]) }
-            return output.text.isEmpty ? "exit \(process.terminationStatus)" : output.text
-        }
-        return check ? output.text : ""
+        return (process.terminationStatus, output.text)
     }
 
     private static func quoted(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
 
     private static func killEverything(in boxes: [Box]) {
-        _ = try? shell(boxes.map { "ip netns pids jp-\($0.name) 2>/dev/null | xargs -r kill -9" }.joined(separator: "\n"), check: false)
+        _ = try? shell(boxes.map { "ip netns pids jp-\($0.name) 2>/dev/null | xargs -r kill -9" }.joined(separator: "\n"))
     }
 
     /// Removes the boxes' links first (a veth pair goes at once with either end; with its namespace
@@ -219,6 +215,6 @@ public final class MultiHostBed {
     private static func removeNetwork(_ boxes: [Box]) {
         killEverything(in: boxes)
         let commands = boxes.map { "ip link del jpv-\($0.name) 2>/dev/null; ip netns del jp-\($0.name) 2>/dev/null" } + ["ip link del jpbr0 2>/dev/null", "true"]
-        _ = try? shell(commands.joined(separator: "\n"), check: false)
+        _ = try? shell(commands.joined(separator: "\n"))
     }
 }

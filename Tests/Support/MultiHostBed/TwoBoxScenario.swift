@@ -42,15 +42,13 @@ public struct TwoBoxScenario: Sendable {
     public func run() async throws -> (skew: InterBoxSkew, played: [MultiHostBed.Played], runs: Int) {
         let bed = try MultiHostBed(boxes: [.init(name: "a", clockOffset: .seconds(1_000)), .init(name: "b", clockOffset: .seconds(5_000))])
         defer { bed.tearDown() }
-        let delivery: DelayRelay.Delivery
+        let (delivery, multicast): (DelayRelay.Delivery, Bool)
         switch links {
         case .unicast(let boxA, let boxB):
-            delivery = .unicast([(bed.address(ofBox: 0), MultiHostBed.port, boxA), (bed.address(ofBox: 1), MultiHostBed.port, boxB)])
+            (delivery, multicast) = (.unicast([(bed.address(ofBox: 0), MultiHostBed.port, boxA), (bed.address(ofBox: 1), MultiHostBed.port, boxB)]), false)
         case .multicast(let path):
-            delivery = .multicast(group: MultiHostBed.group, port: MultiHostBed.port, path: path)
+            (delivery, multicast) = (.multicast(group: MultiHostBed.group, port: MultiHostBed.port, path: path), true)
         }
-        var multicast = false
-        if case .multicast = links { multicast = true }
         for run in 1...3 {
             let relay = try DelayRelay(bridgeAddress: MultiHostBed.bridgeAddress, delivery: delivery, answersProbes: answersProbes)
             defer { relay.stop() }
