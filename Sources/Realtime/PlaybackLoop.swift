@@ -8,10 +8,11 @@ import Synchronization
 /// long before that as mixing takes — so a sample needs to be in its ring only that and a period
 /// before it is heard, however large the device's buffer. After each write the loop waits for
 /// the device to take frames (the reading the timeline learns from, just after the device's
-/// pointer moved), then sleeps until the next write. An underrun raises the fill one step. A
-/// device that does not pace (ALSA `null`, the `file` plugin) is paced by absolute sleeps on
-/// `CLOCK_MONOTONIC`, as a virtual DAC, and underruns as a card would when the loop falls behind
-/// by more than its buffer.
+/// pointer moved), then sleeps until the next write — or, while no stream is attached, writes the
+/// next period of silence at once, so an idle player wakes once a period. An underrun raises the
+/// fill one step. A device that does not pace (ALSA `null`, the `file` plugin) is paced by
+/// absolute sleeps on `CLOCK_MONOTONIC`, as a virtual DAC, and underruns as a card would when the
+/// loop falls behind by more than its buffer.
 ///
 /// Thread: playback (RT) for `run`. Lock-free, non-allocating, no logging: it reports through
 /// `counters` and returns why it ended. `requestStop` may be called from any thread.
@@ -119,7 +120,10 @@ package final class PlaybackLoop: @unchecked Sendable {
             }
             schedule.publish(.init(periodStart: firstTime, period: Nanoseconds(Int64(Double(period) * timeline.framePeriod)),
                                    mixLead: fill.target + mixAllowance, readAhead: Nanoseconds(Int64(Double(readAheadFrames) * timeline.framePeriod))))
-            if !restarting {
+            // Idle (no stream attached), a paced device's period of silence is written as soon as
+            // it has room: the wake when it takes a period is then the only one, and it keeps the
+            // timeline's readings. Once a stream is attached, periods are mixed late again.
+            if !restarting && !(paces && !warmingUp && mixer.isIdle) {
                 waitToWrite(until: firstTime - lead - mixAllowance, latest: firstTime - fill.target - mixAllowance, written: written)
             }
             let mixedAt = clock.now()

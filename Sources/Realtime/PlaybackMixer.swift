@@ -47,6 +47,10 @@ public final class PlaybackMixer: @unchecked Sendable {
         mix.deallocate()
     }
 
+    /// Whether no stream is attached: every period is silence until one is.
+    /// Thread: playback (RT).
+    public var isIdle: Bool { slots.isEmpty }
+
     /// Mixes `frames` frames whose first is heard at `firstTime` on a device running at
     /// `deviceRate` frames per local second, into `mix`. Thread: playback (RT). Lock-free, non-allocating.
     public func render(frames: Int, firstTime: Nanoseconds, deviceRate: Double) {
@@ -76,21 +80,28 @@ public final class PlaybackMixer: @unchecked Sendable {
             worstError = max(worstError, abs(stream.lastErrorNanoseconds))
             playing += 1
             let streamChannels = stream.channels
-            for frame in 0..<frames {
-                let source = streamBuffer + frame * streamChannels
-                let target = mix + frame * deviceChannels
-                if streamChannels == 1 {
-                    for channel in 0..<deviceChannels { target[channel] += source[0] }
-                } else {
-                    for channel in 0..<min(streamChannels, deviceChannels) { target[channel] += source[channel] }
+            if streamChannels == deviceChannels {
+                // The common case, one flat (vectorised) sum.
+                for index in 0..<frames &* deviceChannels { mix[index] += streamBuffer[index] }
+            } else {
+                for frame in 0..<frames {
+                    let source = streamBuffer + frame * streamChannels
+                    let target = mix + frame * deviceChannels
+                    if streamChannels == 1 {
+                        for channel in 0..<deviceChannels { target[channel] += source[0] }
+                    } else {
+                        for channel in 0..<min(streamChannels, deviceChannels) { target[channel] += source[channel] }
+                    }
                 }
             }
             if streamChannels > deviceChannels && streamChannels > 1 { counters.droppedChannelSamples.add(frames * (streamChannels - deviceChannels)) }
         }
+        // Clipped without a branch a sample (vectorised), counted apart.
         var clipped = 0
-        for index in 0..<frames * deviceChannels where abs(mix[index]) > 1 {
-            mix[index] = mix[index] > 0 ? 1 : -1
-            clipped += 1
+        for index in 0..<frames &* deviceChannels {
+            let sample = mix[index]
+            clipped &+= abs(sample) > 1 ? 1 : 0
+            mix[index] = sample > 1 ? 1 : (sample < -1 ? -1 : sample)
         }
         if clipped > 0 { counters.clippedSamples.add(clipped) }
         // (Converted with a check: `Int(_:)` traps beyond its range, and no trap may happen here.)

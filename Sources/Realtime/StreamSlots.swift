@@ -80,6 +80,13 @@ public final class StreamSlots: @unchecked Sendable {
         }
     }
 
+    /// Whether no slot holds a stream (playing, or waiting for its first sample).
+    /// Thread: any (atomic loads only; RT-safe).
+    public var isEmpty: Bool {
+        for slot in 0..<capacity where states[slot].load(ordering: .relaxed) == State.playing.rawValue { return false }
+        return true
+    }
+
     private func free(_ slot: Int) {
         pointers[slot] = nil
         streams[slot] = nil

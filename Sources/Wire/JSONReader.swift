@@ -166,51 +166,57 @@ struct JSONReader {
     /// Bytes the short-number path may read without bounds checks.
     static let shortNumberWindow = 32
 
-    /// The common sample shape, `-?D(.D+)?([eE][+-]?D{1,3})?` with at most 19 digits, read
-    /// without per-byte bounds checks (the caller guarantees ``shortNumberWindow`` bytes). Returns
-    /// nil, consuming nothing, for anything else, which ``readAnyFloat()`` then reads or rejects;
-    /// NaN stands for "valid but beyond the Float range".
+    /// The common sample shape, `-?D(.D+)?([eE][+-]?D{1,3})?` with at most 16 fraction digits,
+    /// read without per-byte bounds checks (the caller guarantees ``shortNumberWindow`` bytes).
+    /// Returns nil, consuming nothing, for anything else, which ``readAnyFloat()`` then reads or
+    /// rejects; NaN stands for "valid but beyond the Float range".
     @inline(__always)
     mutating func readShortFloat() -> Float? {
         let text = base + position
-        var index = 0
         let negative = text[0] == UInt8(ascii: "-")
-        if negative { index = 1 }
-        var digit = text[index] &- UInt8(ascii: "0")
+        var index = negative ? 1 : 0
+        let digit = text[index] &- UInt8(ascii: "0")
         guard digit < 10 else { return nil }
         var significand = UInt64(digit)
         index &+= 1
         var exponent = 0
-        digit = text[index] &- UInt8(ascii: "0")
-        if digit < 10 { return nil }  // several integer digits or a leading zero: the general path
-        if text[index] == UInt8(ascii: ".") {
-            // Fraction digits eight bytes at a time: up to 16 of them (17 digits in all, < 2^64).
-            index &+= 1
-            let fractionStart = index
-            var run = 8
-            while run == 8 && index &- fractionStart < 16 {
-                let chunk = UInt64(littleEndian: UnsafeRawPointer(text + index).loadUnaligned(as: UInt64.self))
-                run = Self.leadingDigitCount(chunk)
-                guard run > 0 else { break }
-                significand = significand &* integerPowers[run] &+ Self.digitsValue(chunk, count: run)
-                index &+= run
+        var next = text[index]
+        if next == UInt8(ascii: ".") {
+            // The fraction's digits eight bytes at a time, two chunks at most (17 digits < 2^64):
+            // a shortest Float text has at most 9 significant digits, a 6-decimal one 6.
+            let first = UInt64(littleEndian: UnsafeRawPointer(text + index + 1).loadUnaligned(as: UInt64.self))
+            let firstRun = Self.leadingDigitCount(first)
+            guard firstRun > 0 else { return nil }
+            significand = significand &* integerPowers[firstRun] &+ Self.digitsValue(first, count: firstRun)
+            index &+= 1 &+ firstRun
+            var fractionDigits = firstRun
+            if firstRun == 8 {
+                let second = UInt64(littleEndian: UnsafeRawPointer(text + index).loadUnaligned(as: UInt64.self))
+                let secondRun = Self.leadingDigitCount(second)
+                guard secondRun < 8 else { return nil }
+                if secondRun > 0 {
+                    significand = significand &* integerPowers[secondRun] &+ Self.digitsValue(second, count: secondRun)
+                    index &+= secondRun
+                    fractionDigits &+= secondRun
+                }
             }
-            let fractionDigits = index &- fractionStart
-            guard fractionDigits > 0 && !Self.isDigit(text[index]) else { return nil }
             exponent = -fractionDigits
+            next = text[index]
+        } else if next &- UInt8(ascii: "0") < 10 {
+            return nil  // several integer digits or a leading zero: the general path
         }
-        if text[index] | 0x20 == UInt8(ascii: "e") {
+        if next | 0x20 == UInt8(ascii: "e") {
             index &+= 1
             let negativeExponent = text[index] == UInt8(ascii: "-")
             if negativeExponent || text[index] == UInt8(ascii: "+") { index &+= 1 }
             var explicit = 0
             var exponentDigits = 0
-            digit = text[index] &- UInt8(ascii: "0")
-            while digit < 10 && exponentDigits < 4 {
-                explicit = explicit &* 10 &+ Int(digit)
+            var exponentDigit = text[index] &- UInt8(ascii: "0")
+            while exponentDigit < 10 && exponentDigits < 4 {
+                explicit = explicit &* 10 &+ Int(exponentDigit)
                 exponentDigits &+= 1
                 index &+= 1
-                digit = text[index] &- UInt8(ascii: "0")
+                exponentDigit = text[index] &- UInt8(ascii: "0")
             }
             guard exponentDigits > 0 && exponentDigits < 4 else { return nil }
             exponent &+= negativeExponent ? -explicit : explicit

@@ -228,3 +228,38 @@ extension PlaybackRigTests {
         #expect(periods >= 190)
     }
 }
+
+extension PlaybackRigTests {
+    /// An idle player keeps the device running and its timeline locked, waking once a period: a
+    /// paced device's silence is written as soon as the device takes a period (playing, a period
+    /// is written as late as the fill allows, a second wake).
+    @Test func anIdlePlayerWakesOnceAPeriod() async throws {
+        // A fill well under a period: playing, the write would come a wake after the device's.
+        _ = try await startReceiver(fill: .milliseconds(1))
+        // Past the timeline's first seconds, when the loop also reads the pointer between writes.
+        try await Task.sleep(nanoseconds: 3_000_000_000)
+        let periods = receiver!.playbackCounters.periods.value
+        let wakes = Self.playbackThreadWakes()
+        try await Task.sleep(nanoseconds: 2_000_000_000)
+        let periodsPlayed = receiver!.playbackCounters.periods.value - periods
+        let woke = try #require(Self.playbackThreadWakes()) - (try #require(wakes))
+        try await receiver!.stop()
+        // 375 periods in 2 s; two wakes a period would be 750.
+        #expect(periodsPlayed > 300)
+        #expect(Double(woke) <= Double(periodsPlayed) * 1.25, "\(woke) wakes in \(periodsPlayed) periods")
+    }
+
+    /// The playback thread's voluntary context switches so far (each a wake after a wait).
+    static func playbackThreadWakes() -> Int? {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+        for task in tasks {
+            guard let name = try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8),
+                  name.trimmingCharacters(in: .whitespacesAndNewlines) == "playback",
+                  let status = try? String(contentsOfFile: "/proc/self/task/\(task)/status", encoding: .utf8),
+                  let line = status.split(separator: "\n").first(where: { $0.hasPrefix("voluntary_ctxt_switches:") })
+            else { continue }
+            return Int(line.split(separator: "\t").last?.trimmingCharacters(in: .whitespaces) ?? "")
+        }
+        return nil
+    }
+}

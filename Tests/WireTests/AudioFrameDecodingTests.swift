@@ -121,6 +121,27 @@ import Wire
         #expect(header.sessionID == "a\"b\\cé😀\n")
     }
 
+    /// The payload's fast run reads numbers with no bounds check while the line has room after
+    /// them: a payload early in a long line takes it, one at a line's end the checked path.
+    @Test(arguments: [
+        ("[0.5,,0.25]", false), ("[0.5,0.25,]", false), ("[0.5 0.25]", false), ("[0.5,\"x\",0.25]", false),
+        ("[0.5,-,0.25]", false), ("[0.5,01,0.25]", false), ("[0.5,.5]", false), ("[0.5,0.25]", true), ("[0.5 ,0.25]", true),
+        ("[0.5, 0.25 ]", true), ("[ 0.5,0.25]", true), ("[-0.0,1e-05,2E+3,0.123456789012345678,-1]", true), ("[]", true),
+    ])
+    func aPayloadReadsTheSameEarlyInALineAndAtItsEnd(payload: String, valid: Bool) {
+        let before = #"{"type":"jdat","timestamp_cpu":1,"session_id":"a-session-name-of-some-length","payload":"#, after = #"}"#
+        let earlyBefore = #"{"type":"jdat","payload":"#, earlyAfter = #","timestamp_cpu":1,"session_id":"a-session-name-of-some-length"}"#
+        let atEnd = decode(before + payload + after), early = decode(earlyBefore + payload + earlyAfter)
+        // A syntax error's place from the payload's start, or the line's result.
+        func outcome(_ result: DecodedLine, payloadAt start: Int) -> String {
+            if case .rejected(.jsonError(let error)) = result { return "\(error.reason) at \(error.offset - start)" }
+            return "\(result)"
+        }
+        #expect(outcome(atEnd.0, payloadAt: before.utf8.count) == outcome(early.0, payloadAt: earlyBefore.utf8.count), "\(payload)")
+        #expect(atEnd.1.map(\.bitPattern) == early.1.map(\.bitPattern), "\(payload)")
+        #expect((early.0.lineClass == .ok) == valid, "\(payload): \(early.0)")
+    }
+
     @Test func whitespaceAnywhereBetweenTokensIsAccepted() {
         let (result, samples) = decode(" {\t\"type\" : \"jdat\" ,\r\"timestamp_cpu\" :\n 3 , \"payload\" : [ 0.5 , 0.25 ] } ")
         #expect(result.lineClass == .ok && samples == [0.5, 0.25])
