@@ -81,8 +81,7 @@ public final class PlaybackMixer: @unchecked Sendable {
             playing += 1
             let streamChannels = stream.channels
             if streamChannels == deviceChannels {
-                // The common case, one flat (vectorised) sum.
-                for index in 0..<frames &* deviceChannels { mix[index] += streamBuffer[index] }
+                Self.add(streamBuffer, into: mix, count: frames &* deviceChannels)
             } else {
                 for frame in 0..<frames {
                     let source = streamBuffer + frame * streamChannels
@@ -96,18 +95,57 @@ public final class PlaybackMixer: @unchecked Sendable {
             }
             if streamChannels > deviceChannels && streamChannels > 1 { counters.droppedChannelSamples.add(frames * (streamChannels - deviceChannels)) }
         }
-        // Clipped without a branch a sample (vectorised), counted apart.
-        var clipped = 0
-        for index in 0..<frames &* deviceChannels {
-            let sample = mix[index]
-            clipped &+= abs(sample) > 1 ? 1 : 0
-            mix[index] = sample > 1 ? 1 : (sample < -1 ? -1 : sample)
-        }
+        let clipped = Self.clip(mix, count: frames &* deviceChannels)
         if clipped > 0 { counters.clippedSamples.add(clipped) }
         // (Converted with a check: `Int(_:)` traps beyond its range, and no trap may happen here.)
         counters.presentationError.set(worstError < 9.2e18 ? Int(worstError) : .max)
         let previous = counters.streamsPlaying.value
         if previous != playing { counters.streamsPlaying.add(playing - previous) }
+    }
+
+    /// Adds `count` samples of `source` to `target`, four at a time (the common case: a stream
+    /// with the device's channels). Thread: playback (RT).
+    @inline(__always)
+    private static func add(_ source: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>, count: Int) {
+        let from = UnsafeRawPointer(source), to = UnsafeMutableRawPointer(target)
+        var index = 0
+        while index &+ 4 <= count {
+            let offset = index &* 4
+            let sum = to.loadUnaligned(fromByteOffset: offset, as: SIMD4<Float>.self) + from.loadUnaligned(fromByteOffset: offset, as: SIMD4<Float>.self)
+            to.storeBytes(of: sum, toByteOffset: offset, as: SIMD4<Float>.self)
+            index &+= 4
+        }
+        while index < count {
+            target[index] += source[index]
+            index &+= 1
+        }
+    }
+
+    /// Clips `count` samples to [−1, 1], four at a time; returns how many were beyond it.
+    /// Thread: playback (RT).
+    @inline(__always)
+    private static func clip(_ samples: UnsafeMutablePointer<Float>, count: Int) -> Int {
+        let raw = UnsafeMutableRawPointer(samples)
+        var beyond = SIMD4<Int32>()
+        var index = 0
+        while index &+ 4 <= count {
+            let offset = index &* 4
+            let four = raw.loadUnaligned(fromByteOffset: offset, as: SIMD4<Float>.self)
+            let high = four .> 1, low = four .< -1
+            beyond &+= SIMD4<Int32>().replacing(with: 1, where: high .| low)
+            raw.storeBytes(of: four.replacing(with: 1, where: high).replacing(with: -1, where: low), toByteOffset: offset, as: SIMD4<Float>.self)
+            index &+= 4
+        }
+        var clipped = Int(beyond.wrappedSum())
+        while index < count {
+            let sample = samples[index]
+            if sample > 1 || sample < -1 {
+                samples[index] = sample > 1 ? 1 : -1
+                clipped &+= 1
+            }
+            index &+= 1
+        }
+        return clipped
     }
 
     /// How long mixing one more stream into a period takes on this machine (and this build): the
