@@ -43,6 +43,9 @@ public struct StreamTimeline: Sendable {
         /// with a little more of it, and refits are most of a stream's ingest cost (a full 60 s
         /// window is refitted once a second, not ten times).
         public var refitInterval = Nanoseconds.milliseconds(100), refitShareOfSpan = 1.0 / 60
+        /// Observations in a block whose hulls' vertices a refit reuses (at most an eighth of
+        /// ``maximumObservations``); 1 builds the hulls from every point at each refit.
+        public var hullBlockLength = 128
 
         /// The defaults.
         public init() {}
@@ -121,6 +124,22 @@ public struct StreamTimeline: Sendable {
     private var lastFitSpan: Int64 = 0
     /// The fit's points and their hulls, kept between refits.
     private var hulls: ConvexHulls
+    /// Observations recorded since the last re-anchor; observation `serial` is kept at
+    /// `observations[serial % maximumObservations]` until a later one takes its place.
+    private var serial = 0
+    /// The hulls' vertices of each full block of `blockLength` observations still kept, in
+    /// order: a refit merges these few points (and the points of blocks the window cuts) instead
+    /// of building the hulls from every point again — the hulls of the vertices are the hulls of
+    /// the points.
+    private var blocks: [Block] = []
+    private var blockHulls: ConvexHulls
+    private let blockLength: Int
+
+    private struct Block: Sendable {
+        var firstSerial: Int
+        var oldestStamp: Int64
+        var vertices: [Observation]
+    }
 
     /// Makes an empty timeline for a stream at `nominalRate`.
     public init(nominalRate: SampleRate, configuration: Configuration = Configuration()) {
@@ -129,6 +148,8 @@ public struct StreamTimeline: Sendable {
         line = Line(anchorIndex: 0, anchorTime: .zero, period: 1e9 / Double(nominalRate.hertz))
         observations.reserveCapacity(configuration.maximumObservations)
         hulls = ConvexHulls(capacity: configuration.maximumObservations)
+        blockLength = max(1, min(configuration.hullBlockLength, configuration.maximumObservations / 8))
+        blockHulls = ConvexHulls(capacity: blockLength)
     }
 
     /// The stream's sample rate measured against the stamps' clock, in hertz.
@@ -157,6 +178,8 @@ public struct StreamTimeline: Sendable {
             reanchors += 1
             observations.removeAll(keepingCapacity: true)
             oldest = 0
+            serial = 0
+            blocks.removeAll(keepingCapacity: true)
             line = Line(anchorIndex: index, anchorTime: stamp, period: line.period)
             lastFitStamp = stamp.rawValue
             lastFitSpan = 0
@@ -191,11 +214,35 @@ public struct StreamTimeline: Sendable {
             observations[oldest] = observation
             oldest = (oldest + 1) % observations.count
         }
+        serial += 1
+        if serial % blockLength == 0 { closeBlock(firstSerial: serial - blockLength) }
         if observation.index + Int64(count) > (nextIndex ?? .min) {
             nextIndex = observation.index + Int64(count)
             lastFrameLength = count
             if let sequence { lastSequence = sequence }
         }
+    }
+
+    /// Keeps the hulls' vertices of the block of observations from `firstSerial`, and lets go of
+    /// blocks whose observations are no longer all kept.
+    private mutating func closeBlock(firstSerial: Int) {
+        blockHulls.removeAll()
+        let first = observations[firstSerial % configuration.maximumObservations]
+        var oldestStamp = Int64.max
+        for offset in 0..<blockLength {
+            let observation = observations[(firstSerial + offset) % configuration.maximumObservations]
+            blockHulls.append(x: Double(observation.index - first.index), y: Double(observation.stamp - first.stamp))
+            oldestStamp = min(oldestStamp, observation.stamp)
+        }
+        blockHulls.build()
+        var vertices: [Observation] = []
+        vertices.reserveCapacity(blockHulls.lower.count + blockHulls.upper.count)
+        for hull in [blockHulls.lower, blockHulls.upper] {
+            for point in hull { vertices.append(Observation(index: first.index + Int64(point.x), stamp: first.stamp + Int64(point.y))) }
+        }
+        let keptFrom = serial - observations.count
+        blocks.removeAll { $0.firstSerial < keptFrom }
+        blocks.append(Block(firstSerial: firstSerial, oldestStamp: oldestStamp, vertices: vertices))
     }
 
     /// The minimax line through the observations in the window (rate fitted once they span enough).
@@ -208,9 +255,30 @@ public struct StreamTimeline: Sendable {
         let reference = line.anchorIndex
         hulls.removeAll()
         var earliest = Int64.max
-        for observation in observations where observation.stamp >= cutoff {
+        var pointCount = 0
+        func add(_ observation: Observation) {
             hulls.append(x: Double(observation.index - reference), y: Double(observation.stamp - newest))
-            earliest = min(earliest, observation.stamp)
+        }
+        // Every kept observation in the window, in order: a whole block in it by its vertices.
+        var next = serial - observations.count
+        var blockIndex = blocks.firstIndex { $0.firstSerial >= next } ?? blocks.endIndex
+        while next < serial {
+            if blockIndex < blocks.endIndex, blocks[blockIndex].firstSerial == next, blocks[blockIndex].oldestStamp >= cutoff {
+                for vertex in blocks[blockIndex].vertices { add(vertex) }
+                earliest = min(earliest, blocks[blockIndex].oldestStamp)
+                pointCount += blockLength
+                next += blockLength
+                blockIndex += 1
+                continue
+            }
+            if blockIndex < blocks.endIndex, blocks[blockIndex].firstSerial == next { blockIndex += 1 }
+            let observation = observations[next % configuration.maximumObservations]
+            if observation.stamp >= cutoff {
+                add(observation)
+                earliest = min(earliest, observation.stamp)
+                pointCount += 1
+            }
+            next += 1
         }
         hulls.build()
         lastFitSpan = newest - earliest
@@ -237,7 +305,7 @@ public struct StreamTimeline: Sendable {
             // The nominal rate stands until the stamps rule it out: most senders derive their
             // sample clock from the clock they stamp with, and a fitted rate is noisier than none.
             let best = width(period)
-            if width(nominalPeriod) - best <= configuration.nominalRateMargin * best / Double(hulls.count) { period = nominalPeriod }
+            if width(nominalPeriod) - best <= configuration.nominalRateMargin * best / Double(pointCount) { period = nominalPeriod }
         }
         let (low, high) = hulls.band(slope: period)
         guard let middle = Nanoseconds(rounding: (low + high) / 2), case let anchorTime = Nanoseconds(newest + middle.rawValue),

@@ -105,6 +105,40 @@ import Testing
         #expect(abs((timeline.line.time(ofSample: index)?.rawValue ?? 0) - (start + 13_000_000 + Int64((Double(index) * period).rounded()))) <= 1)
     }
 
+    /// A refit reuses each block's hull vertices: the lines are those of hulls built from every
+    /// point, through the window's cut, the kept observations' wrap, reordering, loss and a re-anchor.
+    @Test func blockHullsGiveTheLinesOfHullsBuiltFromEveryPoint() {
+        var configuration = StreamTimeline.Configuration()
+        configuration.window = .seconds(20)
+        configuration.maximumObservations = 3_000
+        var everyPoint = configuration
+        everyPoint.hullBlockLength = 1
+        var blocked = StreamTimeline(nominalRate: .standard, configuration: configuration)
+        var reference = StreamTimeline(nominalRate: .standard, configuration: everyPoint)
+        var random = SeededRandom(seed: 9)
+        let period = 1e9 / 48_000 * (1 - 120e-6)
+        var lines = 0
+        // 100 s of 10 ms frames with ±0.3 ms of stamp jitter; some lost, some swapped; a step at 60 s.
+        var number = 0
+        while number < 10_000 {
+            let order = number % 97 == 5 ? [number + 1, number] : [number]
+            for current in order where current % 61 != 7 {
+                let step: Int64 = current >= 6_000 ? 40_000_000 : 0
+                let stamp = start + Int64(Double(current * frame) * period) + step + Int64.random(in: -300_000...300_000, using: &random)
+                let a = blocked.observe(stamp: Nanoseconds(stamp), sampleCount: frame, sequence: UInt64(current))
+                let b = reference.observe(stamp: Nanoseconds(stamp), sampleCount: frame, sequence: UInt64(current))
+                #expect(a == b)
+                #expect(abs(blocked.line.anchorTime.rawValue - reference.line.anchorTime.rawValue) <= 1 && blocked.line.anchorIndex == reference.line.anchorIndex,
+                        "frame \(current): \(blocked.line) vs \(reference.line)")
+                #expect(abs(blocked.line.period / reference.line.period - 1) < 1e-12, "frame \(current): \(blocked.line) vs \(reference.line)")
+                lines += 1
+            }
+            number += order.count
+        }
+        #expect(blocked.reanchors == 1 && lines > 9_000)
+        #expect(abs(blocked.driftPPM - 120) < 5)
+    }
+
     @Test func timeAndIndexAreInverse() {
         let line = StreamTimeline.Line(anchorIndex: 1_000, anchorTime: Nanoseconds(5_000_000), period: 20_833.333)
         #expect(abs(line.sampleIndex(at: line.time(ofSample: 123_456)!) - 123_456) < 1e-3)
