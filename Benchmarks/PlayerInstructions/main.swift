@@ -15,6 +15,7 @@ import Wire
 //     BENCH_CALLGRIND_DIR=DIR            keeps the dumps there (RUN-idle.out, RUN-stream.out) for
 //                                        callgrind_annotate: where the instructions go, by function
 //     BENCH_PLAYER_RUNS=RUN,RUN          only those runs (conceal-off, conceal-on, conceal-off-loss, conceal-on-loss)
+//     BENCH_PLAYER_BASELINE=PATH         also an earlier release jamplay, with the defaults and no loss, in the same run
 
 let seconds = CommandLine.arguments.dropFirst().first.flatMap(Double.init) ?? 10
 let frameLength = 256, channels = 2, rate = 48_000
@@ -49,6 +50,13 @@ guard run("/usr/bin/objcopy", ["--strip-debug", directory.appendingPathComponent
     exit(1)
 }
 defer { try? FileManager.default.removeItem(atPath: player) }
+let baselinePath = ProcessInfo.processInfo.environment["BENCH_PLAYER_BASELINE"]
+let baseline = NSTemporaryDirectory() + "jamplay-baseline-\(getpid())"
+if let baselinePath, run("/usr/bin/objcopy", ["--strip-debug", baselinePath, baseline]) != 0 {
+    say("PlayerInstructions: BENCH_PLAYER_BASELINE=\(baselinePath) is not a jamplay binary")
+    exit(1)
+}
+defer { try? FileManager.default.removeItem(atPath: baseline) }
 
 /// Instructions in a callgrind dump.
 func instructions(in path: String) -> Double? {
@@ -59,7 +67,7 @@ func instructions(in path: String) -> Double? {
 
 /// One run of the player with `arguments` added: its instructions per audio second idle and with
 /// the stream (losing `loss` of its frames, seeded), and the counters it logged on stopping.
-func measure(_ name: String, arguments: [String], loss: Double) -> (idle: Double, stream: Double, counters: String)? {
+func measure(_ name: String, player: String = player, arguments: [String], loss: Double) -> (idle: Double, stream: Double, counters: String)? {
     let output = NSTemporaryDirectory() + "callgrind-player-\(getpid()).out"
     let log = NSTemporaryDirectory() + "callgrind-player-\(getpid()).log"
     _ = FileManager.default.createFile(atPath: log, contents: nil)
@@ -151,6 +159,12 @@ for run in runs where picked?.contains(run.name) ?? true {
     say(String(format: "    idle (device running, no stream):                   %.0f", measured.idle))
     say(String(format: "    one UDP stream, 256-sample stereo frames (capture):  %.0f  (%.0f above idle)", measured.stream, measured.stream - measured.idle))
     say("    the player's counters: " + measured.counters)
+}
+if let baselinePath, let measured = measure("baseline", player: baseline, arguments: [], loss: 0) {
+    say("  baseline \(baselinePath), defaults, no loss:")
+    say(String(format: "    idle (device running, no stream):                   %.0f", measured.idle))
+    say(String(format: "    one UDP stream, 256-sample stereo frames (capture):  %.0f  (%.0f above idle)", measured.stream, measured.stream - measured.idle))
+    if let now = figures["conceal-on"] { say(String(format: "  this jamplay / the baseline, with the stream: %.3f", now.stream / measured.stream)) }
 }
 if let off = figures["conceal-off"], let on = figures["conceal-on"], let offLoss = figures["conceal-off-loss"], let onLoss = figures["conceal-on-loss"] {
     say(String(format: "  concealment's cost on the stream: %+.1f %% without loss (target ≤ +10 %%), %+.1f %% at 5 %% loss (target ≤ +50 %%)",

@@ -169,8 +169,10 @@ struct JSONReader {
     /// The common sample shape, `-?D(.D+)?([eE][+-]?D{1,3})?` with at most 16 fraction digits,
     /// read without per-byte bounds checks (the caller guarantees ``shortNumberWindow`` bytes).
     /// Returns nil, consuming nothing, for anything else, which ``readAnyFloat()`` then reads or
-    /// rejects; NaN stands for "valid but beyond the Float range".
-    @inline(__always)
+    /// rejects; NaN stands for "valid but beyond the Float range". Always inlined: the payload
+    /// loop calls it for every sample, and the compiler's heuristics (`@inline(__always)` is only
+    /// a hint to them) would not inline it.
+    @inline(always)
     mutating func readShortFloat() -> Float? {
         let text = base + position
         let negative = text[0] == UInt8(ascii: "-")
