@@ -40,6 +40,13 @@ public final class PlaybackMixer: @unchecked Sendable {
         streamBuffer.initialize(repeating: 0, count: maximumPeriod * 64)
         mix = .allocate(capacity: maximumPeriod * channels)
         mix.initialize(repeating: 0, count: maximumPeriod * channels)
+        // Once here, so that what the runtime makes on first use of the SIMD types (their
+        // metadata, in unoptimised builds) is not made on the playback thread.
+        var scratch = [Float](repeating: 0, count: 4)
+        scratch.withUnsafeMutableBufferPointer { buffer in
+            Self.add(buffer.baseAddress!, into: buffer.baseAddress!, count: 4)
+            _ = Self.clip(buffer.baseAddress!, count: 4)
+        }
     }
 
     deinit {

@@ -19,8 +19,9 @@ public final class PolyphaseResampler {
     public static let lowestRatio = 0.99
     /// Taps of the filter (even, a multiple of the vector width).
     static let taps = 40
-    /// Fractional positions tabulated between two input frames.
-    static let phases = 512
+    /// Fractional positions tabulated between two input frames: 2^`phaseBits`.
+    static let phaseBits = 9
+    static let phases = 1 << phaseBits
     /// Kaiser window's β: ~100 dB stopband for 40 taps.
     static let kaiserBeta = 10.0
     private static let half = taps / 2
@@ -63,8 +64,11 @@ public final class PolyphaseResampler {
     private let blended: UnsafeMutablePointer<Float>
     /// Frames held in each plane.
     private var buffered = 0
-    /// Where the next output falls, in plane frames.
-    private var time = 0.0
+    /// Where the next output falls: after plane frame `index`, by `biasedFraction` − 1. Kept in
+    /// [1, 2), where a double's significand bits are the fraction itself: the phase and weight are
+    /// read from them without a conversion (and its range checks) per output.
+    private var index = 0
+    private var biasedFraction = 1.0
     private var lastRatio = 0.0
 
     /// Makes a resampler for `channels` interleaved channels that takes in up to `capacity` frames
@@ -99,7 +103,8 @@ public final class PolyphaseResampler {
         // Zeros before the first input frame, so that it is the first output.
         buffered = Self.half - 1
         for channel in 0..<channels { (planes + channel * capacity).update(repeating: 0, count: buffered) }
-        time = Double(buffered)
+        index = buffered
+        biasedFraction = 1
         lastRatio = 0
     }
 
@@ -107,7 +112,9 @@ public final class PolyphaseResampler {
     /// previous call's across the block; returns the input frames taken in and the output frames made.
     /// Thread: playback (RT).
     public func process(input: UnsafePointer<Float>, inputFrames: Int, output: UnsafeMutablePointer<Float>, outputFrames: Int,
-                        ratio: Double) -> (consumed: Int, produced: Int) {
+                        ratio requested: Double) -> (consumed: Int, produced: Int) {
+        // A ratio far below any it serves (or NaN) would stall or race the position: held at ½.
+        let ratio = requested >= 0.5 ? requested : 0.5
         if lastRatio == 0 { lastRatio = ratio }
         let startRatio = lastRatio
         let ratioStep = (ratio - startRatio) / Double(max(outputFrames, 1))
@@ -117,11 +124,15 @@ public final class PolyphaseResampler {
             consumed += taken
             let before = produced
             while produced < outputFrames {
-                let index = Int(time)
-                guard index + Self.half < buffered else { break }
-                render(at: index, fraction: time - Double(index), into: output + produced * channels)
-                produced += 1
-                time += 1 / (startRatio + ratioStep * Double(produced))
+                guard index &+ Self.half < buffered else { break }
+                render(into: output + produced &* channels)
+                produced &+= 1
+                biasedFraction += 1 / (startRatio + ratioStep * Double(produced))
+                // A step is 2 frames at most (the ratio is at least ½).
+                while biasedFraction >= 2 {
+                    biasedFraction -= 1
+                    index &+= 1
+                }
             }
             dropHistory()
             if produced == outputFrames || (taken == 0 && produced == before) { break }
@@ -141,13 +152,15 @@ public final class PolyphaseResampler {
         return frames
     }
 
-    /// Writes the output that falls `fraction` after plane frame `index`, one sample per channel.
-    @inline(__always)
-    private func render(at index: Int, fraction: Double, into output: UnsafeMutablePointer<Float>) {
-        let position = fraction * Double(Self.phases)
-        let phase = Int(position)
-        let weight = Float(position - Double(phase))
-        let row = UnsafeRawPointer(rows + phase * Self.taps)
+    /// Writes the output that falls at the position (`index`, `biasedFraction`), one sample per channel.
+    @inline(always)
+    private func render(into output: UnsafeMutablePointer<Float>) {
+        // The fraction's top bits choose the table's row, the rest weigh it against the next.
+        let significand = biasedFraction.bitPattern & 0xF_FFFF_FFFF_FFFF
+        let weightBits = 52 - Self.phaseBits
+        let phase = Int(truncatingIfNeeded: significand >> UInt64(weightBits))
+        let weight = Float(Int64(bitPattern: significand & (1 << UInt64(weightBits) - 1))) * Float(sign: .plus, exponent: -weightBits, significand: 1)
+        let row = UnsafeRawPointer(rows + phase &* Self.taps)
         let next = row + Self.taps * MemoryLayout<Float>.stride
         let coefficients = UnsafeMutableRawPointer(blended)
         for offset in stride(from: 0, to: Self.taps * MemoryLayout<Float>.stride, by: Self.vector * MemoryLayout<Float>.stride) {
@@ -155,22 +168,22 @@ public final class PolyphaseResampler {
             let b = next.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
             coefficients.storeBytes(of: a + (b - a) * weight, toByteOffset: offset, as: SIMD8<Float>.self)
         }
-        let first = index - Self.half + 1
+        let first = index &- Self.half &+ 1
         for channel in 0..<channels {
-            let samples = UnsafeRawPointer(planes + channel * capacity + first)
+            let samples = UnsafeRawPointer(planes + (channel &* capacity &+ first))
             var sum = SIMD8<Float>()
             for offset in stride(from: 0, to: Self.taps * MemoryLayout<Float>.stride, by: Self.vector * MemoryLayout<Float>.stride) {
                 // Not `addProduct`: without FMA in the baseline x86-64 target it calls libm's fmaf per lane.
                 sum += coefficients.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
                     * samples.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
             }
-            output[channel] = sum.sum()
+            output[channel] = (sum.lowHalf + sum.highHalf).sum()
         }
     }
 
     /// Drops the frames no later output needs, so the planes never fill with history.
     private func dropHistory() {
-        let drop = Int(time) - Self.half + 1
+        let drop = index - Self.half + 1
         guard drop > 0 else { return }
         let kept = buffered - drop
         for channel in 0..<channels {
@@ -178,7 +191,7 @@ public final class PolyphaseResampler {
             plane.update(from: plane + drop, count: kept)
         }
         buffered = kept
-        time -= Double(drop)
+        index -= drop
     }
 
     /// The modified Bessel function of the first kind, order 0 (its power series; the Kaiser window).
