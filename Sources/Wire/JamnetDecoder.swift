@@ -146,41 +146,44 @@ public struct JamnetDecoder {
             fields.report(.payload, .notAnArray)
             return try reader.skipValue(depth: 1)
         }
-        reader.position += 1
-        reader.skipWhitespace()
+        // A local copy of the reader for the loop, which the compiler keeps in registers.
+        var cursor = reader
+        defer { reader = cursor }
+        cursor.position += 1
+        cursor.skipWhitespace()
         var count = 0
         var clipped = 0
-        if reader.current == UInt8(ascii: "]") {
-            reader.position += 1
+        if cursor.current == UInt8(ascii: "]") {
+            cursor.position += 1
         } else {
             while true {
                 // The common run: a short number and a comma, again and again, with no bounds
                 // check per byte (it stops a window before the line's end).
                 var afterElement = false
-                while reader.end &- reader.position >= JSONReader.shortNumberWindow, let value = reader.readShortFloat() {
+                while cursor.end &- cursor.position >= JSONReader.shortNumberWindow, let value = cursor.readShortFloat() {
                     Self.store(value, into: samples, count: &count, clipped: &clipped, fields: &fields)
-                    afterElement = reader.base[reader.position] != UInt8(ascii: ",")
+                    afterElement = cursor.base[cursor.position] != UInt8(ascii: ",")
                     if afterElement { break }
-                    reader.position &+= 1
+                    cursor.position &+= 1
                 }
                 if !afterElement {
-                    if reader.current <= 0x20 { reader.skipWhitespace() }
-                    let byte = reader.current
+                    if cursor.current <= 0x20 { cursor.skipWhitespace() }
+                    let byte = cursor.current
                     if byte == UInt8(ascii: "-") || JSONReader.isDigit(byte) {
-                        Self.store(try reader.readSample(), into: samples, count: &count, clipped: &clipped, fields: &fields)
+                        Self.store(try cursor.readSample(), into: samples, count: &count, clipped: &clipped, fields: &fields)
                     } else {
                         fields.report(.payload, .elementNotANumber(index: count))
                         count &+= 1
-                        try reader.skipValue(depth: 2)
+                        try cursor.skipValue(depth: 2)
                     }
                 }
-                if reader.current <= 0x20 { reader.skipWhitespace() }
-                let separator = reader.current
-                reader.position += 1
+                if cursor.current <= 0x20 { cursor.skipWhitespace() }
+                let separator = cursor.current
+                cursor.position += 1
                 if separator == UInt8(ascii: ",") { continue }
                 if separator == UInt8(ascii: "]") { break }
-                reader.position -= 1
-                throw reader.error(.expectedCommaOrEndOfArray)
+                cursor.position -= 1
+                throw cursor.error(.expectedCommaOrEndOfArray)
             }
         }
         fields.sampleCount = count
