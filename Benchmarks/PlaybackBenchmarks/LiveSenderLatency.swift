@@ -138,10 +138,10 @@ func zitaCPU(duration: Double) throws -> (cpu: Double, peakKiB: Int) {
     let sender = try run("/usr/bin/zita-j2n", ["--jname", "bench-j2n", "--chan", "2", "--float", "127.0.0.1", "9500"], wait: false)
     defer { for process in [sender, receiver] { process.interrupt(); process.waitUntilExit() } }
     usleep(3_000_000)
-    let start = cpuTicks(of: receiver)
+    let start = cpuSeconds(of: receiver) ?? 0
     usleep(useconds_t(duration * 1e6))
-    let ticks = cpuTicks(of: receiver) - start
-    return (ticks / Double(sysconf(Int32(_SC_CLK_TCK))) / duration, peakKiB(of: receiver) ?? 0)
+    let used = (cpuSeconds(of: receiver) ?? 0) - start
+    return (used / duration, peakKiB(of: receiver) ?? 0)
 }
 
 /// What zita-n2j did with one stream from zita-j2n on the rig at `--buff buffer` for `duration`:

@@ -13,7 +13,8 @@ import Glibc
 // beside aplay's for one file and zita-n2j's for one stream from zita-j2n, and the smallest --latency that plays a live (capturing) sender's 256- and
 // 480-sample frames for 60 s without a gap, a late frame or an underrun, beside zita-njbridge's
 // (LiveSenderLatency.swift). Needs the built jamplay and jamsend (release) beside this program,
-// jackd2, alsa-utils and zita-njbridge.
+// jackd2, alsa-utils and zita-njbridge. BENCH_PARTS picks parts (timing, cpu, latency);
+// BENCH_JAMPLAY_BASELINE=PATH adds an earlier jamplay's CPU, idle and with one stream.
 
 /// Prints a line at once (the runs are long; a redirected stdout would hold it back).
 func say(_ line: String) {
@@ -113,13 +114,13 @@ func aplayFloor() throws -> (timing: String, cpu: Double, peakKiB: Int) {
     let player = try run("/usr/bin/aplay", ["-q", "-D", "jack", path], wait: false)
     connectProbe("^alsa-jack.*out_00[01]$|aplay.*out_00[01]$")
     jack_probe_restart()
-    var (ticks, peak) = (0.0, 0)
+    var (used, peak) = (0.0, 0)
     while player.isRunning {
-        (ticks, peak) = (cpuTicks(of: player), peakKiB(of: player) ?? peak)
+        (used, peak) = (cpuSeconds(of: player) ?? used, peakKiB(of: player) ?? peak)
         usleep(100_000)
     }
     let times = impulseTimes()
-    let cpu = ticks / Double(sysconf(Int32(_SC_CLK_TCK))) / seconds
+    let cpu = used / seconds
     guard !times.isEmpty else { return ("no impulses heard", cpu, peak) }
     return (summary(distancesFromLines(times)) + xrunNote(), cpu, peak)
 }
@@ -160,24 +161,24 @@ func tracePath() -> String? {
 /// jamplay on the rig with `streams` senders; returns its log and CPU seconds, peak RSS (KiB), and
 /// with `idleFirst` the CPU seconds of `duration` on the device before the senders start.
 func jamplay(latency: String, periods: Int = 3, streams: [[String]], duration: Double = seconds, record: Bool = true,
-             idleFirst: Bool = false) throws -> (log: String, cpu: Double, idleCPU: Double, peakKiB: Int, trace: String?) {
+             idleFirst: Bool = false, binary: String = directory.appendingPathComponent("jamplay").path) throws -> (log: String, cpu: Double, idleCPU: Double, peakKiB: Int, trace: String?) {
     let trace = tracePath()
     let logPath = NSTemporaryDirectory() + "jamplay-bench.log"
     _ = FileManager.default.createFile(atPath: logPath, contents: nil)
     let log = FileHandle(forWritingAtPath: logPath)!
-    let player = try run(directory.appendingPathComponent("jamplay").path,
+    let player = try run(binary,
                          ["--listen", "127.0.0.1:9400", "--device", "jack", "--latency", latency, "--periods", "\(periods)", "--http", "off"] + (trace.map { ["--trace-timing", $0] } ?? []),
                          wait: false, output: log)
     usleep(1_000_000)
     connectProbe("^jamplay.*out_00[01]$")
     if record { jack_probe_restart() }
     // CPU from here on: start-up (opening the device, locking memory) is not per audio second.
-    var startTicks = cpuTicks(of: player)
-    var idleTicks = 0.0
+    var start = cpuSeconds(of: player) ?? 0
+    var idle = 0.0
     if idleFirst {
         usleep(useconds_t(duration * 1e6))
-        let ticks = cpuTicks(of: player)
-        (idleTicks, startTicks) = (ticks - startTicks, ticks)
+        let used = cpuSeconds(of: player) ?? 0
+        (idle, start) = (used - start, used)
     }
     let senders = try streams.enumerated().map { index, arguments in
         try run(directory.appendingPathComponent("jamsend").path,
@@ -185,21 +186,22 @@ func jamplay(latency: String, periods: Int = 3, streams: [[String]], duration: D
     }
     for sender in senders { sender.waitUntilExit() }
     if senders.isEmpty { usleep(useconds_t(duration * 1e6)) }
-    let ticks = cpuTicks(of: player) - startTicks
+    let used = (cpuSeconds(of: player) ?? 0) - start
     let peak = peakKiB(of: player) ?? 0
     player.interrupt()
     player.waitUntilExit()
     try? log.close()
     let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
-    let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
-    return (text, ticks / ticksPerSecond, idleTicks / ticksPerSecond, peak, trace)
+    return (text, used, idle, peak, trace)
 }
 
-/// User + system CPU ticks of a running process.
-func cpuTicks(of process: Process) -> Double {
-    let stat = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8)) ?? ""
-    let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
-    return fields.count > 13 ? (Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0) : 0
+/// The CPU time a running process has used so far, every thread's (its CPU-time clock: to the
+/// nanosecond, where /proc's figures count 10 ms ticks); nil once it has ended.
+func cpuSeconds(of process: Process) -> Double? {
+    var clock = clockid_t()
+    var time = timespec()
+    guard clock_getcpuclockid(process.processIdentifier, &clock) == 0, clock_gettime(clock, &time) == 0 else { return nil }
+    return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
 }
 
 func count(_ name: String, in log: String) -> Int {
@@ -237,22 +239,28 @@ try startJack(period: 256)
 if parts.contains("cpu") {
 say("\nCPU and memory (whole process, user + system, -p 256, 48 kHz stereo in 256-sample frames over UDP, \(Int(seconds)) s)")
 let floor = try aplayFloor()
-say(String(format: "aplay -D jack, one file                  CPU %.4f s per audio s", floor.cpu) + "   peak RSS \(floor.peakKiB) KiB")
+say(String(format: "aplay -D jack, one file                  CPU %.5f s per audio s", floor.cpu) + "   peak RSS \(floor.peakKiB) KiB")
 let zita = try zitaCPU(duration: seconds)
-say(String(format: "zita-n2j, one stream from zita-j2n       CPU %.4f s per audio s", zita.cpu) + "   peak RSS \(zita.peakKiB) KiB")
-for streams in [0, 1, 4, 16] {
-    // Each player idles first, and its streams are counted above its own idle: the idle cost
-    // differs from one start to the next by more than a stream costs (where the device's and
-    // the playback thread's wake-ups land), so another process's idle is no baseline. The
-    // senders are live ones, as zita-j2n is: each frame sent once its last sample is captured.
-    let result = try jamplay(latency: "20ms", streams: Array(repeating: ["--signal", "sine:997", "--udp", "--capture", "--frame", "256"], count: streams),
-                             record: false, idleFirst: streams > 0)
-    let perSecond = result.cpu / seconds, idle = result.idleCPU / seconds
-    let perStream = streams == 0 ? "" : String(format: "   (%.2f %% of a core per stream above this player's idle, %.4f s)",
-                                               (perSecond - idle) * 100 / Double(streams), idle)
-    say(String(format: "jamplay, %2d stream%@                     CPU %.4f s per audio s", streams, streams == 1 ? " " : "s", perSecond) + perStream
-        + "   peak RSS \(result.peakKiB) KiB")
+say(String(format: "zita-n2j, one stream from zita-j2n       CPU %.5f s per audio s", zita.cpu) + "   peak RSS \(zita.peakKiB) KiB")
+// BENCH_JAMPLAY_BASELINE=PATH: an earlier release jamplay, idle and with one stream, in the same run.
+let baseline = ProcessInfo.processInfo.environment["BENCH_JAMPLAY_BASELINE"]
+for (binary, streamCounts, label) in [(directory.appendingPathComponent("jamplay").path, [0, 1, 4, 16], "jamplay, ")]
+    + (baseline.map { [($0, [0, 1], "baseline,")] } ?? []) {
+    for streams in streamCounts {
+        // Each player idles first, and its streams are counted above its own idle: the idle cost
+        // differs from one start to the next by more than a stream costs (where the device's and
+        // the playback thread's wake-ups land), so another process's idle is no baseline. The
+        // senders are live ones, as zita-j2n is: each frame sent once its last sample is captured.
+        let result = try jamplay(latency: "20ms", streams: Array(repeating: ["--signal", "sine:997", "--udp", "--capture", "--frame", "256"], count: streams),
+                                 record: false, idleFirst: streams > 0, binary: binary)
+        let perSecond = result.cpu / seconds, idle = result.idleCPU / seconds
+        let perStream = streams == 0 ? "" : String(format: "   (%.2f %% of a core per stream above this player's idle, %.5f s)",
+                                                   (perSecond - idle) * 100 / Double(streams), idle)
+        say(String(format: "%@ %2d stream%@                    CPU %.5f s per audio s", label, streams, streams == 1 ? " " : "s", perSecond) + perStream
+            + "   peak RSS \(result.peakKiB) KiB")
+    }
 }
+if let baseline { say("(baseline: \(baseline))") }
 
 }
 

