@@ -144,6 +144,25 @@ public final class PolyphaseResampler {
     /// Copies `frames` interleaved frames onto the end of the planes.
     private func take(_ input: UnsafePointer<Float>, frames: Int) -> Int {
         guard frames > 0 else { return 0 }
+        if channels == 2 {
+            // Stereo, the common stream: four frames at a time, split into the two planes.
+            let left = UnsafeMutableRawPointer(planes + buffered), right = UnsafeMutableRawPointer(planes + (capacity &+ buffered))
+            let source = UnsafeRawPointer(input)
+            var frame = 0
+            while frame &+ 4 <= frames {
+                let four = source.loadUnaligned(fromByteOffset: frame &* 8, as: SIMD8<Float>.self)
+                left.storeBytes(of: SIMD4(four[0], four[2], four[4], four[6]), toByteOffset: frame &* 4, as: SIMD4<Float>.self)
+                right.storeBytes(of: SIMD4(four[1], four[3], four[5], four[7]), toByteOffset: frame &* 4, as: SIMD4<Float>.self)
+                frame &+= 4
+            }
+            while frame < frames {
+                planes[buffered &+ frame] = input[frame &* 2]
+                planes[capacity &+ buffered &+ frame] = input[frame &* 2 &+ 1]
+                frame &+= 1
+            }
+            buffered += frames
+            return frames
+        }
         for channel in 0..<channels {
             let plane = planes + channel * capacity + buffered
             for frame in 0..<frames { plane[frame] = input[frame * channels + channel] }
