@@ -8,6 +8,8 @@ struct ConvexHulls: Sendable {
     struct Point: Sendable {
         var x: Double
         var y: Double
+        /// The caller's name for the point (which observation it is), carried onto the hulls.
+        var tag = 0
     }
 
     private var points: [Point] = []
@@ -26,9 +28,9 @@ struct ConvexHulls: Sendable {
         points.removeAll(keepingCapacity: true)
     }
 
-    /// Adds a point to the set (in any order).
-    mutating func append(x: Double, y: Double) {
-        points.append(Point(x: x, y: y))
+    /// Adds a point to the set (in any order), named `tag`.
+    mutating func append(x: Double, y: Double, tag: Int = 0) {
+        points.append(Point(x: x, y: y, tag: tag))
     }
 
     /// How many points the set has.

@@ -231,14 +231,15 @@ public struct StreamTimeline: Sendable {
         var oldestStamp = Int64.max
         for offset in 0..<blockLength {
             let observation = observations[(firstSerial + offset) % configuration.maximumObservations]
-            blockHulls.append(x: Double(observation.index - first.index), y: Double(observation.stamp - first.stamp))
+            blockHulls.append(x: Double(observation.index - first.index), y: Double(observation.stamp - first.stamp), tag: offset)
             oldestStamp = min(oldestStamp, observation.stamp)
         }
         blockHulls.build()
+        // The vertices' observations themselves (by tag): exact, whatever the coordinates rounded.
         var vertices: [Observation] = []
         vertices.reserveCapacity(blockHulls.lower.count + blockHulls.upper.count)
         for hull in [blockHulls.lower, blockHulls.upper] {
-            for point in hull { vertices.append(Observation(index: first.index + Int64(point.x), stamp: first.stamp + Int64(point.y))) }
+            for point in hull { vertices.append(observations[(firstSerial + point.tag) % configuration.maximumObservations]) }
         }
         let keptFrom = serial - observations.count
         blocks.removeAll { $0.firstSerial < keptFrom }

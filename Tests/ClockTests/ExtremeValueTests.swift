@@ -78,6 +78,20 @@ import Testing
         }
     }
 
+    /// The lowest rate and long frames, stamps across nearly half the range: a block of
+    /// observations closes and refits merge its hull vertices without trapping, on the line.
+    @Test func aBlockOfObservationsAcrossHalfTheStampRangeIsFitted() throws {
+        var timeline = StreamTimeline(nominalRate: SampleRate(hertz: 1))
+        let frame = StreamTimeline.maximumFrameLength / 2
+        let start: Int64 = 1, frameNanoseconds = Int64(frame) * 1_000_000_000
+        for number in 0..<130 {
+            let placement = timeline.observe(stamp: Nanoseconds(start + Int64(number) * frameNanoseconds), sampleCount: frame, sequence: UInt64(number))
+            #expect(placement == .placed(firstSample: Int64(number * frame)))
+        }
+        let last = try #require(timeline.line.time(ofSample: Int64(129 * frame)))
+        #expect(abs(last.rawValue - (start + 129 * frameNanoseconds)) < 1_000_000)
+    }
+
     @Test func hostMappingTakesEveryExtremeExchangeWithoutTrapping() {
         var mapping = HostClockMapping(sameHost: false)
         for t1 in Self.values {
