@@ -166,7 +166,7 @@ struct JSONReader {
     /// Bytes the short-number path may read without bounds checks.
     static let shortNumberWindow = 32
 
-    /// The common sample shape, `-?D(.D+)?([eE][+-]?D{1,3})?` with at most 16 fraction digits,
+    /// The common sample shape, `-?D(.D+)?([eE][+-]?D{1,3})?` with at most 15 fraction digits,
     /// read without per-byte bounds checks (the caller guarantees ``shortNumberWindow`` bytes).
     /// Returns nil, consuming nothing, for anything else, which ``readAnyFloat()`` then reads or
     /// rejects; NaN stands for "valid but beyond the Float range". Always inlined: the payload
@@ -184,7 +184,7 @@ struct JSONReader {
         var exponent = 0
         var next = text[index]
         if next == UInt8(ascii: ".") {
-            // The fraction's digits eight bytes at a time, two chunks at most (17 digits < 2^64):
+            // The fraction's digits eight bytes at a time, two chunks at most (16 digits < 2^64):
             // a shortest Float text has at most 9 significant digits, a 6-decimal one 6.
             let first = UInt64(littleEndian: UnsafeRawPointer(text + index + 1).loadUnaligned(as: UInt64.self))
             let firstRun = Self.leadingDigitCount(first)
