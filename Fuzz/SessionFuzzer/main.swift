@@ -88,6 +88,11 @@ final class Harness: @unchecked Sendable {
         configuration.automaticLatencyCeiling = .milliseconds(200)
         // Concealment on, as by default: rings keep history, streams get room for predictions.
         configuration.concealment = .standard
+        // Timelines that keep few observations in blocks of two and a short window: within an
+        // input's 64 lines, refits merge blocks, cut them at the window and wrap the kept ones.
+        configuration.timeline.maximumObservations = 24
+        configuration.timeline.hullBlockLength = 2
+        configuration.timeline.window = .milliseconds(150)
     }
 
     func reset(keyed: Bool) {

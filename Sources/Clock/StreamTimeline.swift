@@ -264,15 +264,17 @@ public struct StreamTimeline: Sendable {
         var next = serial - observations.count
         var blockIndex = blocks.firstIndex { $0.firstSerial >= next } ?? blocks.endIndex
         while next < serial {
-            if blockIndex < blocks.endIndex, blocks[blockIndex].firstSerial == next, blocks[blockIndex].oldestStamp >= cutoff {
-                for vertex in blocks[blockIndex].vertices { add(vertex) }
-                earliest = min(earliest, blocks[blockIndex].oldestStamp)
-                pointCount += blockLength
-                next += blockLength
+            if blockIndex < blocks.endIndex, blocks[blockIndex].firstSerial == next {
+                let block = blocks[blockIndex]
                 blockIndex += 1
-                continue
+                if block.oldestStamp >= cutoff {
+                    for vertex in block.vertices { add(vertex) }
+                    earliest = min(earliest, block.oldestStamp)
+                    pointCount += blockLength
+                    next += blockLength
+                    continue
+                }
             }
-            if blockIndex < blocks.endIndex, blocks[blockIndex].firstSerial == next { blockIndex += 1 }
             let observation = observations[next % configuration.maximumObservations]
             if observation.stamp >= cutoff {
                 add(observation)

@@ -1,5 +1,6 @@
 import Authentication
 import Buffer
+import Clock
 import Core
 
 /// Ingest's limits and timings; the defaults are the command line's.
@@ -60,6 +61,8 @@ public struct IngestConfiguration: Sendable {
     /// Called on the ingest thread when a frame arrives after a gap (the concealment worker then
     /// predicts the gap from both sides).
     public var gapRevealed: (@Sendable () -> Void)?
+    /// How each stream's timeline fits its stamps (the defaults suit frames of 1–20 ms).
+    public var timeline = StreamTimeline.Configuration()
 
     /// The defaults.
     public init() {}

@@ -46,9 +46,11 @@ public final class IngestStream {
     private let gapRevealed: (@Sendable () -> Void)?
 
     /// Makes the stream, its ring holding `ringDuration` of audio at its rate (and, with
-    /// `concealment`, its history more, and room for predictions); nil when `budget` refuses the ring.
+    /// `concealment`, its history more, and room for predictions), its timeline fitted as
+    /// `timeline` says; nil when `budget` refuses the ring.
     init?(streamID: String?, sampleRate: SampleRate, channels: ChannelCount, stampsOnGPU: Bool, ringDuration: Nanoseconds,
-          budget: BufferBudget, concealment: ConcealmentSettings? = nil, gapRevealed: (@Sendable () -> Void)? = nil, now: Nanoseconds) {
+          budget: BufferBudget, concealment: ConcealmentSettings? = nil, gapRevealed: (@Sendable () -> Void)? = nil,
+          timeline configuration: StreamTimeline.Configuration = StreamTimeline.Configuration(), now: Nanoseconds) {
         // Sized by rate and channels alone (never by what a frame says of itself), within the budget.
         let frames = ringDuration.seconds * Double(sampleRate.hertz)
         let retained = concealment.map { ConcealmentSettings.frames($0.history, at: sampleRate) } ?? 0
@@ -63,7 +65,7 @@ public final class IngestStream {
         self.gapRevealed = prepared == nil ? nil : gapRevealed
         self.stampsOnGPU = stampsOnGPU
         started = now
-        timeline = StreamTimeline(nominalRate: sampleRate)
+        timeline = StreamTimeline(nominalRate: sampleRate, configuration: configuration)
     }
 
     /// Takes one frame of `frameCount` sample frames stamped `stamp` (on the stream's clock,

@@ -348,7 +348,7 @@ public final class SessionTable {
         guard let stream = IngestStream(
             streamID: header.streamID, sampleRate: header.sampleRate, channels: header.channelCount, stampsOnGPU: stampsOnGPU,
             ringDuration: configuration.ringDuration, budget: budget, concealment: configuration.concealment,
-            gapRevealed: configuration.gapRevealed, now: now)
+            gapRevealed: configuration.gapRevealed, timeline: configuration.timeline, now: now)
         else {
             counters.refusedBuffers.add()
             report(.outOfBufferMemory(source: session.source, streamID: header.streamID), kind: "out-of-buffer-memory", from: session.source, at: now)
